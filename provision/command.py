@@ -1,0 +1,100 @@
+"""Commands as data: built from parts, quoted in one place, secrets masked in one place."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that must reach the server but never the screen.
+
+    Example: ``Command.of("chpasswd", stdin=Secret("app:hunter2").value.encode())``
+    """
+
+    value: str
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK})"
+
+
+Part = str | Secret
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command for a host: argv parts, or a shell snippet a role wrote itself.
+
+    ``stdin`` is streamed to the command (file uploads travel this way, so they work
+    through sudo too); it is never shown.
+
+    Example: ``Command.of("useradd", "--system", name).render()`` -> ``"useradd --system app"``
+    """
+
+    parts: tuple[Part, ...]
+    stdin: bytes | None = field(default=None, repr=False)
+    script: bool = False
+
+    @classmethod
+    def of(cls, *parts: Part, stdin: bytes | None = None) -> Command:
+        return cls(tuple(parts), stdin=stdin)
+
+    @classmethod
+    def shell(cls, snippet: str) -> Command:
+        """A shell snippet, run as written by ``sh -c`` (pipes, redirections, tests)."""
+        return cls((snippet,), script=True)
+
+    def render(self) -> str:
+        """The exact text sent to the host's shell, secrets included."""
+        if self.script:
+            return f"sh -c {shlex.quote(_reveal(self.parts[0]))}"
+        return " ".join(shlex.quote(_reveal(p)) for p in self.parts)
+
+    def display(self) -> str:
+        """The text shown to people: like ``render`` but secrets masked."""
+        if self.script:
+            return str(self.parts[0])
+        return " ".join(MASK if isinstance(p, Secret) else shlex.quote(p) for p in self.parts)
+
+    def secrets(self) -> list[str]:
+        return [p.value for p in self.parts if isinstance(p, Secret)]
+
+
+def _reveal(part: Part) -> str:
+    return part.value if isinstance(part, Secret) else part
+
+
+def as_root(text: str, user: str) -> str:
+    """Wrap a script so that it runs as root: directly for root, through sudo otherwise."""
+    if user == "root":
+        return f"sh -c {shlex.quote(text)}"
+    return f"sudo -n -H -- sh -c {shlex.quote(text)}"
+
+
+class Masker:
+    """Replaces every known secret value in text shown to people."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for s in secrets or []:
+            self.add(s)
+
+    def add(self, secret: str) -> None:
+        if not secret or secret in self._secrets:
+            return
+        self._secrets.add(secret)
+        longest_first = sorted(self._secrets, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(s) for s in longest_first))
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)

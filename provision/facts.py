@@ -1,0 +1,213 @@
+"""Facts: small read-only probes of a host, each a shell command and a parser of its output.
+
+Facts are read when the operations that need them run (see ``runner``); many are read in
+one round trip, and read again after anything on the host changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class Fact:
+    """Base of all facts. A fact is a frozen dataclass, so equal probes are read once."""
+
+    def command(self) -> str:
+        raise NotImplementedError
+
+    def parse(self, output: str) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    cpus: int
+    memory_mb: int
+    os_id: str
+    os_version: str
+    os_codename: str
+    arch: str
+    hostname: str
+
+
+@dataclass(frozen=True)
+class HostInfo(Fact):
+    """CPU count, memory, OS release: what roles size and choose things by."""
+
+    def command(self) -> str:
+        return (
+            "nproc; awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo; "
+            '(. /etc/os-release; echo "$ID"; echo "$VERSION_ID"; echo "$VERSION_CODENAME"); '
+            "uname -m; hostname"
+        )
+
+    def parse(self, output: str) -> HostFacts:
+        cpus, mem, os_id, version, codename, arch, hostname = (output.splitlines() + [""] * 7)[:7]
+        return HostFacts(int(cpus or 1), int(mem or 0), os_id, version, codename, arch, hostname)
+
+
+@dataclass(frozen=True)
+class PathState:
+    kind: str  # "file", "directory", "link" or "other"
+    owner: str = ""
+    group: str = ""
+    mode: int = 0
+    sha256: str = ""
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class PathInfo(Fact):
+    """What is at a path (not following a final symlink), or None."""
+
+    path: str
+
+    def command(self) -> str:
+        p = shlex.quote(self.path)
+        st = f"stat -c '%U %G %a' {p}"
+        return (
+            f"if [ -L {p} ]; then echo link; {st}; readlink {p}; "
+            f"elif [ -d {p} ]; then echo directory; {st}; "
+            f"elif [ -f {p} ]; then echo file; {st}; sha256sum {p} | cut -d' ' -f1; "
+            f"elif [ -e {p} ]; then echo other; {st}; fi"
+        )
+
+    def parse(self, output: str) -> PathState | None:
+        lines = output.splitlines()
+        if not lines:
+            return None
+        kind = lines[0]
+        fields = lines[1].split() if len(lines) > 1 else []
+        owner, group, mode = [*fields, "", "", ""][:3]
+        extra = lines[2] if len(lines) > 2 else ""
+        return PathState(
+            kind=kind,
+            owner=owner,
+            group=group,
+            mode=int(mode or "0", 8),
+            sha256=extra if kind == "file" else "",
+            target=extra if kind == "link" else "",
+        )
+
+
+@dataclass(frozen=True)
+class FileContent(Fact):
+    """A file's bytes (for diffs), or None when it does not exist."""
+
+    path: str
+    LIMIT: ClassVar[int] = 256 * 1024
+
+    def command(self) -> str:
+        p = shlex.quote(self.path)
+        return f"[ -f {p} ] && head -c {self.LIMIT} {p} | base64 -w0"
+
+    def parse(self, output: str) -> bytes | None:
+        return base64.b64decode(output) if output.strip() else None
+
+
+@dataclass(frozen=True)
+class UserState:
+    uid: int
+    group: str
+    home: str
+    shell: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UserInfo(Fact):
+    """An account, or None."""
+
+    name: str
+
+    def command(self) -> str:
+        n = shlex.quote(self.name)
+        return f"getent passwd {n} && id -gn {n} && id -Gn {n}"
+
+    def parse(self, output: str) -> UserState | None:
+        lines = output.splitlines()
+        if len(lines) < 3:
+            return None
+        fields = lines[0].split(":")
+        return UserState(
+            uid=int(fields[2]),
+            group=lines[1],
+            home=fields[5],
+            shell=fields[6],
+            groups=tuple(lines[2].split()),
+        )
+
+
+@dataclass(frozen=True)
+class GroupInfo(Fact):
+    """A group's gid, or None."""
+
+    name: str
+
+    def command(self) -> str:
+        return f"getent group {shlex.quote(self.name)}"
+
+    def parse(self, output: str) -> int | None:
+        fields = output.strip().split(":")
+        return int(fields[2]) if len(fields) > 2 else None
+
+
+@dataclass(frozen=True)
+class DebPackages(Fact):
+    """Which of the named packages are installed."""
+
+    names: tuple[str, ...]
+
+    def command(self) -> str:
+        names = " ".join(shlex.quote(n) for n in self.names)
+        return f"dpkg-query -W -f='${{Package}} ${{db:Status-Status}}\\n' {names}"
+
+    def parse(self, output: str) -> frozenset[str]:
+        rows = (line.split() for line in output.splitlines())
+        return frozenset(r[0] for r in rows if len(r) == 2 and r[1] == "installed")
+
+
+APT_STAMP = "/var/lib/apt/periodic/provision-update-stamp"
+
+
+@dataclass(frozen=True)
+class AptListsAge(Fact):
+    """Seconds since the package lists were last refreshed by us, or None if never."""
+
+    def command(self) -> str:
+        return f"date +%s; stat -c %Y {APT_STAMP}"
+
+    def parse(self, output: str) -> int | None:
+        lines = output.split()
+        return int(lines[0]) - int(lines[1]) if len(lines) == 2 else None
+
+
+@dataclass(frozen=True)
+class UnitState(Fact):
+    """A systemd unit's load, active and enablement state."""
+
+    name: str
+
+    def command(self) -> str:
+        props = "-p LoadState -p ActiveState -p UnitFileState"
+        return f"systemctl show {props} {shlex.quote(self.name)}"
+
+    def parse(self, output: str) -> dict[str, str]:
+        pairs = (line.split("=", 1) for line in output.splitlines() if "=" in line)
+        return dict(pairs)
+
+
+@dataclass(frozen=True)
+class Succeeds(Fact):
+    """Whether a shell test (written by a role) exits 0."""
+
+    test: str
+
+    def command(self) -> str:
+        return f"if ( {self.test} ) >/dev/null 2>&1; then echo yes; else echo no; fi"
+
+    def parse(self, output: str) -> bool:
+        return output.strip() == "yes"

@@ -1,0 +1,74 @@
+"""What an operation is: facts it needs, and a decision from their values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..command import Command
+from ..facts import Fact
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """The new content of a file, for ``--diff``; the old one is read only when asked."""
+
+    path: str
+    new: bytes
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """The host differs from what is wanted: these commands make it so."""
+
+    commands: list[Command]
+    summary: str
+    diff: FileDiff | None = None
+
+
+@dataclass(frozen=True)
+class NoChange:
+    """The host is as wanted; ``reason`` says how we know."""
+
+    reason: str
+
+
+Plan = Change | NoChange
+
+
+class OperationError(Exception):
+    """The host is in a state this operation must not paper over."""
+
+
+@dataclass
+class Operation:
+    """A named step: reads ``facts``, then ``decide`` returns a ``Plan``.
+
+    Example::
+
+        op = files.directory("/srv/app", owner="app", group="app", mode=0o750)
+        op.plan({"path": None}).commands  # mkdir, chown, chmod
+    """
+
+    name: str
+    facts: dict[str, Fact]
+    decide: Callable[..., Plan]
+    notify: tuple[str, ...] = field(default=())
+
+    def plan(self, values: dict[str, Any]) -> Plan:
+        return self.decide(**values)
+
+
+def notify_names(notify: str | Iterable[str] | None) -> tuple[str, ...]:
+    if notify is None:
+        return ()
+    if isinstance(notify, str):
+        return (notify,)
+    return tuple(notify)
+
+
+def octal(mode: int | str) -> int:
+    """``0o644``, ``"0644"`` and ``"644"`` all mean the same mode."""
+    return mode if isinstance(mode, int) else int(mode, 8)

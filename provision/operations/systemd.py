@@ -1,0 +1,56 @@
+"""systemd units: wanted state, and the one-shot actions handlers run."""
+
+from __future__ import annotations
+
+from ..command import Command
+from ..facts import UnitState
+from .base import Change, NoChange, Operation
+
+
+def service(name: str, running: bool = True, enabled: bool = True) -> Operation:
+    """A unit is running (or stopped) and enabled at boot (or not).
+
+    Example: ``service("nginx")``
+    """
+
+    def decide(unit: dict[str, str]) -> Change | NoChange:
+        # A unit not found yet may come with a package an earlier task installs (or, in
+        # check mode, would install); if it is still missing, systemctl says so.
+        commands = []
+        is_enabled = unit.get("UnitFileState") in ("enabled", "enabled-runtime", "alias")
+        if enabled != is_enabled and unit.get("UnitFileState") != "static":
+            commands.append(Command.of("systemctl", "enable" if enabled else "disable", name))
+        is_running = unit.get("ActiveState") in ("active", "reloading", "activating")
+        if running != is_running:
+            commands.append(Command.of("systemctl", "start" if running else "stop", name))
+        if not commands:
+            state = "running" if running else "stopped"
+            return NoChange(f"{name} is {state}, {unit.get('UnitFileState')}")
+        return Change(commands, " and ".join(c.parts[1] for c in commands) + f" {name}")
+
+    return Operation(f"service {name}", {"unit": UnitState(name)}, decide)
+
+
+def _action(verb: str, unit: str | None = None) -> Operation:
+    parts = ("systemctl", verb, unit) if unit else ("systemctl", verb)
+    label = " ".join(parts[1:])
+
+    def decide() -> Change:
+        return Change([Command.of(*parts)], label)
+
+    return Operation(label, {}, decide)
+
+
+def reload(unit: str) -> Operation:
+    """Reload a unit (a handler's action: always acts when it runs)."""
+    return _action("reload", unit)
+
+
+def restart(unit: str) -> Operation:
+    """Restart a unit (a handler's action: always acts when it runs)."""
+    return _action("restart", unit)
+
+
+def daemon_reload() -> Operation:
+    """Make systemd read changed unit files (a handler's action)."""
+    return _action("daemon-reload")

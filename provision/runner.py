@@ -1,0 +1,147 @@
+"""Run operations on one host: read facts in batches, apply changes, then handlers.
+
+Facts for all remaining tasks are read in one round trip; after any change they are read
+again before the next task is decided, so no decision rests on a fact older than the last
+change. A run with nothing to change therefore costs a single round trip for its checks.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from .command import Command
+from .facts import Fact, FileContent
+from .operations import Change, Operation, OperationError
+from .output import Output, Tally
+from .transport import Session
+
+STEP = "@@provision-step"
+
+
+@dataclass(frozen=True)
+class Task:
+    role: str
+    op: Operation
+
+
+class TaskFailed(Exception):
+    pass
+
+
+def gather(session: Session, facts: list[Fact]) -> dict[Fact, Any]:
+    """Read many facts in one round trip."""
+    unique = list(dict.fromkeys(facts))
+    if not unique:
+        return {}
+    token = f"@@provision-fact-{secrets.token_hex(6)}"
+    body = "".join(f"echo {token}\n( {f.command()} ) 2>/dev/null\n" for f in unique)
+    result = session.run_as_root(body)
+    chunks = result.stdout.split(token + "\n")[1:]
+    if len(chunks) != len(unique):
+        raise TaskFailed(f"could not read facts: {result.stderr.strip() or 'no output'}")
+    return {f: f.parse(chunk) for f, chunk in zip(unique, chunks, strict=True)}
+
+
+def batches(commands: list[Command]) -> list[list[Command]]:
+    """Group commands into scripts, each with at most one command that reads stdin."""
+    groups: list[list[Command]] = [[]]
+    for c in commands:
+        if c.stdin is not None and any(x.stdin is not None for x in groups[-1]):
+            groups.append([])
+        groups[-1].append(c)
+    return [g for g in groups if g]
+
+
+def execute(session: Session, commands: list[Command]) -> None:
+    """Run commands, as few round trips as possible; raise naming the one that failed."""
+    for group in batches(commands):
+        stdin = next((c.stdin for c in group if c.stdin is not None), None)
+        lines = ["set -e"]
+        for i, c in enumerate(group):
+            lines += [f"echo {STEP} {i} >&2", c.render()]
+        result = session.run_as_root("\n".join(lines) + "\n", stdin)
+        if result.ok:
+            continue
+        step, lines = 0, []
+        for line in result.stderr.splitlines():
+            if line.startswith(STEP):
+                step, lines = int(line.split()[1]), []
+            else:
+                lines.append(line)
+        tail = "\n".join(lines[-15:]).strip() or "(no output)"
+        raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}")
+
+
+class Play:
+    """One host, a list of tasks, the handlers they may notify."""
+
+    def __init__(
+        self,
+        session: Session,
+        out: Output,
+        tasks: list[Task],
+        handlers: dict[str, Task],
+        check: bool = False,
+        diff: bool = False,
+    ) -> None:
+        self.session = session
+        self.host = session.target.name
+        self.out = out
+        self.tasks = tasks
+        self.handlers = handlers
+        self.check = check
+        self.diff = diff
+        self.tally = Tally()
+
+    def run(self) -> Tally:
+        notified: set[str] = set()
+        try:
+            self._run(self.tasks, notified)
+        finally:
+            wanted = [t for name, t in self.handlers.items() if name in notified]
+            if wanted:
+                self._run(wanted, set(), handlers=True)
+        return self.tally
+
+    def _run(self, tasks: list[Task], notified: set[str], handlers: bool = False) -> None:
+        values: dict[Fact, Any] | None = None
+        for i, task in enumerate(tasks):
+            try:
+                if values is None:
+                    values = gather(
+                        self.session, [f for t in tasks[i:] for f in t.op.facts.values()]
+                    )
+                plan = task.op.plan({k: values[f] for k, f in task.op.facts.items()})
+                if not isinstance(plan, Change):
+                    self.tally.ok += 1
+                    self.out.task(self.host, "ok", task.role, task.op.name, plan.reason)
+                    continue
+                self._show(task, plan)
+                if not self.check:
+                    execute(self.session, plan.commands)
+                    values = None
+                self.tally.changed += 1
+                notified.update(task.op.notify)
+            except (TaskFailed, OperationError) as e:
+                self.tally.failed += 1
+                self.tally.errors.append(str(e))
+                self.out.task(self.host, "failed", task.role, task.op.name)
+                self.out.error(self.host, str(e))
+                return
+
+    def _show(self, task: Task, plan: Change) -> None:
+        for command in plan.commands:
+            for secret in command.secrets():
+                self.out.mask.add(secret)
+        status = "would-chg" if self.check else "changed"
+        self.out.task(self.host, status, task.role, task.op.name, plan.summary)
+        if self.diff and plan.diff is not None:
+            d = plan.diff
+            old = None if d.sensitive else gather(self.session, [FileContent(d.path)])
+            before = None if old is None else old[FileContent(d.path)]
+            self.out.diff(self.host, d.path, before, d.new, d.sensitive)
+        if self.check and self.out.verbose:
+            for command in plan.commands:
+                self.out.line(f"[{self.host}]           $ {command.display()}")

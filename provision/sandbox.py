@@ -1,0 +1,200 @@
+"""Local Debian 12 hosts with systemd as PID 1, booted with systemd-nspawn.
+
+The same machines serve as the project's test hosts and as a sandbox where a newcomer
+rehearses a deploy. The host shares this machine's network: its sshd listens on
+127.0.0.1 at the port given, its nginx on ports 80 and 443, and apt inside it reaches
+Debian's mirror. Needs root, debootstrap and systemd-container.
+
+Example::
+
+    rootfs = base_rootfs()
+    machine = boot("web1", rootfs, Path("/tmp/hosts"), key=keypair(Path("/tmp/key")))
+    ...
+    machine.stop()
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .inventory import Target
+from .transport import ConnectError, Session
+
+CACHE = Path(os.environ.get("PROVISION_SANDBOX_CACHE", "/var/cache/provision-sandbox"))
+SUITE = "bookworm"
+INCLUDE = "systemd,systemd-sysv,dbus,openssh-server,python3,sudo,ca-certificates,iproute2"
+
+
+class SandboxError(Exception):
+    pass
+
+
+def _need(tool: str, package: str) -> None:
+    if shutil.which(tool) is None:
+        raise SandboxError(f"{tool} not found: apt-get install -y {package}")
+    if os.geteuid() != 0:
+        raise SandboxError("booting a sandbox host needs root")
+
+
+def base_rootfs(cache: Path = CACHE) -> Path:
+    """A clean Debian root filesystem, built once with debootstrap (about a minute)."""
+    path = cache / SUITE
+    if path.is_dir():
+        return path
+    _need("debootstrap", "debootstrap")
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = cache / f".{SUITE}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    cmd = ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", SUITE, str(partial)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise SandboxError(f"debootstrap failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    partial.rename(path)
+    return path
+
+
+def keypair(path: Path) -> Path:
+    """An ed25519 key at ``path`` (and ``path.pub``), made if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cmd = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "provision-sandbox"]
+        subprocess.run([*cmd, "-f", str(path)], check=True)
+    return path
+
+
+@dataclass
+class Machine:
+    """A booted host: stop it by the pid of its systemd-nspawn process."""
+
+    name: str
+    root: Path
+    pid: int
+    port: int
+    key: Path
+    log: Path
+
+    def target(self, user: str = "root") -> Target:
+        return Target(self.name, "127.0.0.1", user=user, port=self.port, key=str(self.key))
+
+    def stop(self, remove: bool = True) -> None:
+        stop(self.pid)
+        if remove:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def boot(
+    name: str, rootfs: Path, workdir: Path, key: Path, port: int = 2222, timeout: float = 90
+) -> Machine:
+    """Copy ``rootfs`` and boot it; return once sshd answers and boot has finished."""
+    _need("systemd-nspawn", "systemd-container")
+    root = workdir / name
+    shutil.rmtree(root, ignore_errors=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", "--reflink=auto", str(rootfs), str(root)], check=True)
+    ssh = root / "root/.ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    (ssh / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
+    (root / "etc/ssh/sshd_config.d/00-sandbox.conf").write_text(
+        f"# The sandbox shares the machine's network: listen on loopback only.\n"
+        f"Port {port}\nListenAddress 127.0.0.1\n"
+    )
+    (root / "etc/hostname").write_text(f"{name}\n")
+    log = workdir / f"{name}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            ["systemd-nspawn", "-q", "-b", "-D", str(root), f"--machine={name}",
+             "--register=no", "--keep-unit"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    machine = Machine(name, root, proc.pid, port, key, log)
+    try:
+        _wait_ready(machine, proc, timeout)
+    except BaseException:
+        machine.stop()
+        raise
+    return machine
+
+
+def _wait_ready(machine: Machine, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = machine.log.read_text(errors="replace")[-2000:]
+            raise SandboxError(f"systemd-nspawn exited with {proc.returncode}:\n{tail}")
+        try:
+            with Session(machine.target()) as s:
+                state = s.run("systemctl is-system-running --wait").stdout.strip()
+            if state in ("running", "degraded"):
+                return
+        except ConnectError:
+            pass
+        time.sleep(0.5)
+    raise SandboxError(f"{machine.name} did not finish booting within {timeout:.0f} s")
+
+
+def stop(pid: int, timeout: float = 30) -> None:
+    """Halt the host of this systemd-nspawn pid (SIGTERM: a clean shutdown)."""
+    if not _is_nspawn(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _reap(pid):
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    while not _reap(pid):
+        time.sleep(0.1)
+
+
+def _is_nspawn(pid: int) -> bool:
+    """A live systemd-nspawn at this pid (a zombie, or a reused pid, is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+    return comm == "systemd-nspawn" and state != "Z"
+
+
+def _reap(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return True
+    except ChildProcessError:
+        pass
+    return not _is_nspawn(pid)
+
+
+def start_sandbox(state: Path, port: int = 2222) -> str:
+    """Boot the sandbox host in the background; its key and pid live in ``state``."""
+    pidfile = state / "pid"
+    if pidfile.exists() and _is_nspawn(int(pidfile.read_text())):
+        return f"the sandbox is already running (pid {pidfile.read_text().strip()})"
+    key = keypair(state / "id_ed25519")
+    machine = boot("sandbox", base_rootfs(), state, key, port=port)
+    pidfile.write_text(f"{machine.pid}\n")
+    return (
+        f"sandbox up: Debian 12 with systemd, ssh root@127.0.0.1 -p {port} -i {key}\n"
+        "next: fab bootstrap -H sandbox    (stop it with: fab sandbox --stop)"
+    )
+
+
+def stop_sandbox(state: Path) -> str:
+    """Halt the sandbox host started by ``start_sandbox`` and remove its files."""
+    pidfile = state / "pid"
+    if not pidfile.exists():
+        return "no sandbox is running"
+    stop(int(pidfile.read_text()))
+    shutil.rmtree(state / "sandbox", ignore_errors=True)
+    pidfile.unlink()
+    return "sandbox stopped and removed"

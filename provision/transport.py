@@ -1,0 +1,124 @@
+"""SSH to one host through Fabric, with a bounded connect time and a round-trip count."""
+
+from __future__ import annotations
+
+import select
+from dataclasses import dataclass
+from typing import Any
+
+import paramiko
+from fabric import Config, Connection
+
+from .command import as_root
+from .inventory import Target
+
+CONNECT_TIMEOUT = 8.0
+HANDSHAKE_TIMEOUT = 5.0
+
+
+class ConnectError(Exception):
+    """The host could not be reached or refused us; the message names the host."""
+
+
+@dataclass(frozen=True)
+class Result:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+
+class Session:
+    """An open SSH connection to one host. Not thread-safe: one per host per thread.
+
+    Example::
+
+        with Session(target) as s:
+            print(s.run_as_root("nproc").stdout)
+    """
+
+    def __init__(self, target: Target, config: Config | None = None) -> None:
+        self.target = target
+        self.round_trips = 0
+        kwargs: dict[str, Any] = {
+            "banner_timeout": HANDSHAKE_TIMEOUT,
+            "auth_timeout": HANDSHAKE_TIMEOUT,
+        }
+        if target.key:
+            kwargs.update(key_filename=[target.key], look_for_keys=False, allow_agent=False)
+        self._conn = Connection(
+            host=target.address,
+            user=target.user,
+            port=target.port,
+            connect_timeout=CONNECT_TIMEOUT,
+            connect_kwargs=kwargs,
+            config=config,
+        )
+
+    def __enter__(self) -> Session:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        t = self.target
+        where = f"{t.user}@{t.address}:{t.port}"
+        try:
+            self._conn.open()
+        except paramiko.AuthenticationException as e:
+            raise ConnectError(f"{t.name}: {where} refused our SSH key ({e})") from e
+        except paramiko.BadHostKeyException as e:
+            raise ConnectError(f"{t.name}: {where} host key does not match known_hosts") from e
+        except TimeoutError as e:
+            raise ConnectError(f"{t.name}: {where} did not answer in time") from e
+        except (OSError, paramiko.SSHException, EOFError) as e:
+            raise ConnectError(f"{t.name}: cannot connect to {where}: {_reason(e)}") from e
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def run(self, text: str, stdin: bytes | None = None) -> Result:
+        """Run one command line on the host and wait for it: one round trip."""
+        transport = self._conn.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectError(f"{self.target.name}: the SSH connection was lost")
+        self.round_trips += 1
+        chan = transport.open_session()
+        try:
+            chan.exec_command(text)
+            if stdin:
+                chan.sendall(stdin)
+            chan.shutdown_write()
+            out, err = _drain(chan)
+            return Result(chan.recv_exit_status(), out, err)
+        finally:
+            chan.close()
+
+    def run_as_root(self, text: str, stdin: bytes | None = None) -> Result:
+        return self.run(as_root(text, self.target.user), stdin)
+
+
+def _drain(chan: paramiko.Channel) -> tuple[str, str]:
+    out: list[bytes] = []
+    err: list[bytes] = []
+    while True:
+        select.select([chan], [], [], 1.0)
+        while chan.recv_ready():
+            out.append(chan.recv(65536))
+        while chan.recv_stderr_ready():
+            err.append(chan.recv_stderr(65536))
+        drained = not chan.recv_ready() and not chan.recv_stderr_ready()
+        if drained and chan.exit_status_ready() and (chan.eof_received or chan.closed):
+            break
+    return b"".join(out).decode(errors="replace"), b"".join(err).decode(errors="replace")
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
+        return "connection refused"
+    return str(e) or type(e).__name__
