@@ -26,7 +26,7 @@ OPTION_HELP = {
 }
 
 
-@task(iterable=["set"], help=OPTION_HELP)
+@task(iterable=["set"], help=OPTION_HELP, auto_shortflags=False)
 def bootstrap(c, check=False, diff=False, set=None, inventory="inventory.yaml", verbose=False):
     """First-time server setup: packages, the app's user and directories, SSH hardening."""
     code = cli.converge(c, ROOT, "bootstrap", BOOTSTRAP, inventory, check, diff, set, verbose)

@@ -112,6 +112,7 @@ def apply_one(
         tally.errors.append(str(e))
         out.error(target.name, str(e))
     finally:
+        tally.round_trips = session.round_trips
         session.close()
     return tally
 

@@ -16,6 +16,7 @@ class Tally:
     ok: int = 0
     changed: int = 0
     failed: int = 0
+    round_trips: int = 0
     errors: list[str] = field(default_factory=list)
 
 

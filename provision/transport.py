@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import select
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,9 @@ from .inventory import Target
 
 CONNECT_TIMEOUT = 8.0
 HANDSHAKE_TIMEOUT = 5.0
+
+# paramiko logs a traceback for every failed handshake; ConnectError says it in one line.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class ConnectError(Exception):
@@ -121,4 +125,6 @@ def _drain(chan: paramiko.Channel) -> tuple[str, str]:
 def _reason(e: BaseException) -> str:
     if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
         return "connection refused"
+    if "banner" in str(e):
+        return f"no SSH answer within {HANDSHAKE_TIMEOUT:.0f} s"
     return str(e) or type(e).__name__

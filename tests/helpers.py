@@ -1,0 +1,74 @@
+"""Shared by the tests: run `fab` as a user would, and a loopback port that counts visits."""
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECAP = re.compile(
+    r"^(?P<host>\S+) : ok=(?P<ok>\d+) changed=(?P<changed>\d+) failed=(?P<failed>\d+)$"
+)
+
+
+def fab(*args, timeout=600):
+    """Run `fab ARGS` from the repository root; return the finished process."""
+    cmd = [sys.executable, "-m", "fabric", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def recap(stdout):
+    """{host: {"ok": n, "changed": n, "failed": n}} from the recap lines."""
+    found = {}
+    for line in stdout.splitlines():
+        m = RECAP.match(line)
+        if m:
+            found[m["host"]] = {k: int(m[k]) for k in ("ok", "changed", "failed")}
+    return found
+
+
+def write_inventory(path, host_lines, extra=""):
+    path.write_text(f"hosts:\n  target:\n{host_lines}{extra}")
+    return path
+
+
+class CountingPort:
+    """A loopback TCP port that accepts and counts connections and never answers.
+
+    Used both to prove that no SSH connection was attempted and as a host that hangs.
+    """
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.visits = 0
+        self.conns = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.visits += 1
+            self.conns.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def closed_port():
+    """A loopback port with nothing listening."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

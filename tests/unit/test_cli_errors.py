@@ -1,0 +1,95 @@
+"""Bad input stops `fab` with one clear line, a non-zero status, and no SSH connection.
+
+These run the real `fab` command; the inventories point at a loopback port that counts
+every connection made to it.
+"""
+
+import re
+
+import pytest
+
+from tests.helpers import CountingPort, closed_port, fab, recap
+
+
+@pytest.fixture
+def port():
+    p = CountingPort()
+    yield p
+    p.close()
+
+
+def inventory(tmp_path, port, body):
+    path = tmp_path / "inv.yaml"
+    path.write_text(body.replace("PORT", str(port.port)))
+    return path
+
+
+GOOD = "hosts:\n  web1:\n    address: 127.0.0.1\n    port: PORT\n"
+
+CASES = [
+    ("yaml-syntax", GOOD + "    vars: {app_name: [x\n", ["-H", "web1"],
+     r"inv.yaml:6: YAML syntax error"),
+    ("unknown-key", GOOD.replace("port:", "prot:"), ["-H", "web1"],
+     r"inv.yaml:4: hosts.web1.prot: unknown key; did you mean 'port'\?"),
+    ("wrong-type", GOOD + "    vars:\n      apt_cache_valid_time: soon\n", ["-H", "web1"],
+     r"inv.yaml:6: hosts.web1.vars.apt_cache_valid_time: expected an integer, got a string"),
+    ("unknown-host", GOOD, ["-H", "web2"],
+     r"inv.yaml: no host or group named 'web2'; did you mean 'web1'\?"),
+    ("missing-address", "hosts:\n  web1:\n    port: PORT\n", ["-H", "web1"],
+     r"inv.yaml:2: hosts.web1: missing required key 'address'"),
+    ("unknown-override", GOOD, ["-H", "web1", "--set", "app_nmae=x"],
+     r"--set app_nmae: unknown setting; did you mean 'app_name'\?"),
+    ("no-host", GOOD, [],
+     r"no host given: use -H NAME"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body, args, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_reported_before_any_connection(tmp_path, port, body, args, message):
+    inv = inventory(tmp_path, port, body)
+    hosts = args[:2] if args[:1] == ["-H"] else []
+    done = fab(*hosts, "bootstrap", "--inventory", str(inv), *args[2:], timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert re.search(message, lines[0]), lines[0]
+    assert port.visits == 0
+
+
+def test_closed_port_names_the_host(tmp_path):
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(f"hosts:\n  web1:\n    address: 127.0.0.1\n    port: {closed_port()}\n")
+    done = fab("-H", "web1", "bootstrap", "--inventory", str(inv), timeout=15)
+    assert done.returncode == 1
+    assert "[web1] error: web1: cannot connect to root@127.0.0.1" in done.stdout
+    assert "connection refused" in done.stdout
+    assert recap(done.stdout) == {"web1": {"ok": 0, "changed": 0, "failed": 1}}
+
+
+def test_host_that_never_answers_fails_in_bounded_time(tmp_path, port):
+    inv = inventory(tmp_path, port, GOOD)
+    done = fab("-H", "web1", "bootstrap", "--inventory", str(inv), timeout=15)
+    assert done.returncode == 1
+    assert (
+        f"[web1] error: web1: cannot connect to root@127.0.0.1:{port.port}: no SSH answer"
+        in done.stdout
+    )
+    assert done.stderr == ""
+    assert port.visits == 1
+    assert recap(done.stdout) == {"web1": {"ok": 0, "changed": 0, "failed": 1}}
+
+
+def test_group_reports_every_host(tmp_path):
+    a, b = closed_port(), closed_port()
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(
+        f"hosts:\n  a: {{address: 127.0.0.1, port: {a}}}\n  b: {{address: 127.0.0.1, port: {b}}}\n"
+        "groups:\n  web: {hosts: [a, b]}\n"
+    )
+    done = fab("-H", "web", "bootstrap", "--inventory", str(inv), timeout=30)
+    assert done.returncode == 1
+    assert recap(done.stdout) == {
+        "a": {"ok": 0, "changed": 0, "failed": 1},
+        "b": {"ok": 0, "changed": 0, "failed": 1},
+    }

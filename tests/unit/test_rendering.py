@@ -1,0 +1,71 @@
+"""Role templates and settings: strict rendering, errors that name the place."""
+
+from pathlib import Path
+
+import pytest
+
+from provision.facts import HostFacts
+from provision.roles import Role, RoleContext, RoleError, resolve_vars
+from provision.schema import SchemaError
+
+HOST = HostFacts(cpus=2, memory_mb=2048, os_id="debian", os_version="12",
+                 os_codename="bookworm", arch="x86_64", hostname="web1")  # fmt: skip
+
+
+def role_with(tmp_path, templates, defaults=None):
+    (tmp_path / "templates").mkdir()
+    for name, text in templates.items():
+        (tmp_path / "templates" / name).write_text(text)
+    return Role("demo", tmp_path, defaults or {}, module=None)
+
+
+def test_template_renders_vars_and_host_facts(tmp_path):
+    role = role_with(
+        tmp_path, {"a.j2": "workers = {{ host.cpus * 2 + 1 }}\nname = {{ app_name }}\n"}
+    )
+    text = RoleContext(role, {"app_name": "shop"}, HOST).template("a.j2")
+    assert text == "workers = 5\nname = shop\n"
+
+
+def test_undefined_variable_names_template_line_and_variable(tmp_path):
+    role = role_with(tmp_path, {"a.j2": "one\ntwo\nthree = {{ app_nmae }}\n"})
+    with pytest.raises(RoleError) as e:
+        RoleContext(role, {"app_name": "shop"}, HOST).template("a.j2")
+    assert str(e.value) == "roles/demo/templates/a.j2:3: 'app_nmae' is undefined"
+
+
+def test_template_syntax_error_names_line(tmp_path):
+    role = role_with(tmp_path, {"a.j2": "ok\n{% if %}\n"})
+    with pytest.raises(RoleError, match=r"roles/demo/templates/a.j2:2: template syntax error"):
+        RoleContext(role, {}, HOST).template("a.j2")
+
+
+def test_missing_template_is_named(tmp_path):
+    role = role_with(tmp_path, {})
+    with pytest.raises(RoleError, match=r"roles/demo/templates/nope.j2: no such template"):
+        RoleContext(role, {}, HOST).template("nope.j2")
+
+
+def test_precedence_defaults_inventory_overrides():
+    roles = [Role("app", Path("."), {"app_name": "hello", "app_root": "/srv/{{ app_name }}",
+                                      "app_workers": 0}, None)]  # fmt: skip
+    assert resolve_vars(roles, {}, {})["app_root"] == "/srv/hello"
+    merged = resolve_vars(roles, {"app_name": "shop", "app_workers": 2}, {"app_workers": 4})
+    assert merged == {"app_name": "shop", "app_root": "/srv/shop", "app_workers": 4}
+
+
+def test_override_of_unknown_setting_is_rejected():
+    roles = [Role("app", Path("."), {"app_name": "hello"}, None)]
+    with pytest.raises(SchemaError, match="unknown setting; did you mean 'app_name'"):
+        resolve_vars(roles, {}, {"app_nam": "x"})
+
+
+def test_shipped_roles_render(tmp_path):
+    from provision.engine import Project, build_tasks
+
+    project = Project.load(Path(__file__).parents[2])
+    roles = project.pick(["base", "app", "ssh"])
+    tasks, handlers = build_tasks(roles, resolve_vars(roles, {}, {}), HOST)
+    names = [t.op.name for t in tasks]
+    assert "directory /srv/hello/shared" in names
+    assert set(handlers) == {"reload ssh"}
