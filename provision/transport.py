@@ -75,7 +75,10 @@ class Session:
         try:
             self._conn.open()
         except paramiko.AuthenticationException as e:
-            raise ConnectError(f"{t.name}: {where} refused our SSH key ({e})") from e
+            raise ConnectError(
+                f"{t.name}: {where}: SSH authentication failed "
+                "(key refused, or this user may not log in)"
+            ) from e
         except paramiko.BadHostKeyException as e:
             raise ConnectError(f"{t.name}: {where} host key does not match known_hosts") from e
         except TimeoutError as e:

@@ -1,0 +1,103 @@
+"""Real Debian 12 test hosts with systemd as PID 1, booted with systemd-nspawn.
+
+Each test module gets its own fresh copy of a cached root filesystem, reached over SSH on
+a free loopback port exactly as a cloud VM would be, and always stopped (by the pid of
+its systemd-nspawn) and removed, even when a test fails or the run is interrupted.
+
+Booting needs root, debootstrap and systemd-container. Without them these tests are
+skipped, unless PROVISION_REQUIRE_HOSTS=1 (as CI sets it), which turns that into a failure.
+"""
+
+import os
+import shutil
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from provision import sandbox
+from tests.helpers import fab
+
+REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"
+_live: list[sandbox.Machine] = []
+
+
+def pytest_configure(config):
+    # CI's timeout sends SIGTERM: turn it into an interrupt so fixtures tear down hosts.
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def pytest_unconfigure(config):
+    for machine in list(_live):
+        machine.stop()
+
+
+@pytest.fixture(scope="session")
+def rootfs():
+    missing = [t for t in ("debootstrap", "systemd-nspawn", "ssh-keygen") if not shutil.which(t)]
+    reason = None
+    if os.geteuid() != 0:
+        reason = "test hosts need root"
+    elif missing:
+        reason = f"test hosts need {', '.join(missing)} (see README)"
+    if reason:
+        if REQUIRE:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return sandbox.base_rootfs()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@dataclass
+class TestHost:
+    machine: sandbox.Machine
+    work: Path
+    inventory: Path
+
+    @property
+    def key(self):
+        return self.machine.key
+
+    def fab(self, task, *args, host="target", timeout=900):
+        return fab("-H", host, task, "--inventory", str(self.inventory), *args, timeout=timeout)
+
+    def testinfra(self, user="root"):
+        spec = f"paramiko://{user}@127.0.0.1:{self.machine.port}"
+        return testinfra.get_host(spec, ssh_identity_file=str(self.key), sudo=user != "root")
+
+
+@pytest.fixture(scope="module")
+def test_host(rootfs, request):
+    """A fresh Debian host for this module, and an inventory naming it `target`."""
+    name = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")[:20]
+    work = sandbox.CACHE / "test-hosts" / f"{name}-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        key = sandbox.keypair(work / "id_ed25519")
+        machine = sandbox.boot(name, rootfs, work, key, port=free_port())
+        _live.append(machine)
+        inventory = work / "inventory.yaml"
+        inventory.write_text(
+            "hosts:\n"
+            f"  target: {{address: 127.0.0.1, port: {machine.port}, user: root, key: {key}}}\n"
+        )
+        yield TestHost(machine, work, inventory)
+    finally:
+        for machine in [m for m in _live if m.root.parent == work]:
+            machine.stop()
+            _live.remove(machine)
+        shutil.rmtree(work, ignore_errors=True)

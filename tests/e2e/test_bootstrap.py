@@ -1,0 +1,177 @@
+"""`fab bootstrap` against a real, fresh Debian 12 host; testinfra checks it from outside.
+
+The tests run in order on one host: --check first (on the fresh host), then the real
+run, the re-run, drift, and last the deploy user that turns root login off.
+"""
+
+import io
+from pathlib import Path
+
+import pytest
+
+from provision import sandbox
+from provision.engine import Options, Project, apply_one
+from provision.operations import files
+from provision.output import Output
+from provision.runner import Play, Task
+from provision.transport import Session
+from tests.helpers import ROOT, fab, recap
+
+SSHD_CONF = "/etc/ssh/sshd_config.d/10-provision.conf"
+WATCHED = "/etc /srv /home /usr /var/lib/dpkg /var/lib/apt"
+
+
+@pytest.fixture(scope="module")
+def host(test_host):
+    return test_host.testinfra()
+
+
+def sshd_settings(host):
+    out = host.check_output("sshd -T")
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def test_check_on_a_fresh_host_lists_changes_and_changes_nothing(test_host, host):
+    host.check_output("touch /tmp/before-check")
+    done = test_host.fab("bootstrap", "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[target] would-chg base: packages nginx, python3-venv" in done.stdout
+    assert "[target] would-chg app: user app  (create user app)" in done.stdout
+    assert recap(done.stdout)["target"]["changed"] > 5
+    assert recap(done.stdout)["target"]["failed"] == 0
+    changed = host.check_output(f"find {WATCHED} -xdev -newer /tmp/before-check")
+    assert changed == ""
+    assert not host.user("app").exists
+    assert not host.package("nginx").is_installed
+    assert not host.file("/srv/hello").exists
+    assert not host.file(SSHD_CONF).exists
+
+
+def test_bootstrap_converges(test_host):
+    done = test_host.fab("bootstrap")
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = recap(done.stdout)["target"]
+    assert counts["failed"] == 0 and counts["changed"] >= 8, done.stdout
+    assert "[target] changed   ssh: reload ssh" in done.stdout
+
+
+def test_app_user_is_a_non_root_system_account(host):
+    app = host.user("app")
+    assert app.exists
+    assert app.uid != 0 and app.uid < 1000
+    assert app.shell == "/usr/sbin/nologin"
+    assert app.home == "/srv/hello"
+    assert "sudo" not in app.groups
+    assert "not allowed to run sudo" in host.check_output("sudo -l -U app")
+
+
+def test_packages_installed_and_nginx_running(host):
+    for name in ("nginx", "python3-venv"):
+        assert host.package(name).is_installed
+    nginx = host.service("nginx")
+    assert nginx.is_running and nginx.is_enabled
+
+
+@pytest.mark.parametrize(
+    "path, mode",
+    [("/srv/hello", 0o755), ("/srv/hello/releases", 0o755), ("/srv/hello/shared", 0o750)],
+)
+def test_directory_layout(host, path, mode):
+    d = host.file(path)
+    assert d.is_directory
+    assert (d.user, d.group, d.mode) == ("app", "app", mode)
+
+
+def test_sshd_is_key_only(host):
+    settings = sshd_settings(host)
+    assert settings["passwordauthentication"] == "no"
+    assert settings["kbdinteractiveauthentication"] == "no"
+    assert settings["permitrootlogin"] == "without-password"
+    conf = host.file(SSHD_CONF)
+    assert (conf.user, conf.mode) == ("root", 0o644)
+    assert host.service("ssh").is_running
+
+
+def test_second_run_changes_nothing(test_host):
+    done = test_host.fab("bootstrap")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done.stdout) == {"target": {"ok": 9, "changed": 0, "failed": 0}}
+    assert "reload ssh" not in done.stdout
+
+
+def test_noop_run_costs_two_round_trips(test_host):
+    project = Project.load(ROOT, test_host.inventory)
+    [target] = project.targets("target")
+    roles = project.pick(["base", "app", "ssh"])
+    tally = apply_one(roles, target, Options(), Output(io.StringIO()))
+    assert (tally.changed, tally.failed) == (0, 0)
+    assert tally.round_trips == 2  # host facts, then every task's facts at once
+
+
+def test_drift_is_shown_by_diff_then_repaired(test_host, host):
+    host.check_output(f"echo 'PasswordAuthentication yes' >> {SSHD_CONF}; chmod 0666 {SSHD_CONF}")
+    host.check_output("chmod 0777 /srv/hello/shared")
+    check = test_host.fab("bootstrap", "--check", "--diff")
+    assert check.returncode == 0
+    assert "[target] -PasswordAuthentication yes" in check.stdout
+    assert host.file("/srv/hello/shared").mode == 0o777  # --check changed nothing
+    done = test_host.fab("bootstrap")
+    assert recap(done.stdout) == {"target": {"ok": 7, "changed": 3, "failed": 0}}
+    assert "[target] changed   ssh: reload ssh" in done.stdout
+    assert host.file("/srv/hello/shared").mode == 0o750
+    assert "PasswordAuthentication yes" not in host.file(SSHD_CONF).content_string
+    assert host.file(SSHD_CONF).mode == 0o644
+
+
+def test_config_failing_validation_is_never_left_in_place(test_host, host):
+    before = host.file(SSHD_CONF).content_string
+    bad = files.file(SSHD_CONF, "NoSuchDirective yes\n", validate="sshd -t", notify="reload ssh")
+    stream = io.StringIO()
+    with Session(test_host.machine.target()) as session:
+        play = Play(session, Output(stream), [Task("test", bad)], {})
+        tally = play.run()
+    assert tally.failed == 1
+    assert "Bad configuration option: NoSuchDirective" in stream.getvalue()
+    assert host.file(SSHD_CONF).content_string == before
+    assert not host.file("/etc/ssh/sshd_config.d/.10-provision.conf.provision-new").exists
+    assert not host.file("/etc/ssh/sshd_config.d/.10-provision.conf.provision-old").exists
+
+
+def test_refused_key_names_the_host(test_host):
+    other = sandbox.keypair(test_host.work / "stranger")
+    inv = test_host.work / "stranger.yaml"
+    inv.write_text(
+        f"hosts:\n  target: {{address: 127.0.0.1, port: {test_host.machine.port}, key: {other}}}\n"
+    )
+    done = fab("-H", "target", "bootstrap", "--inventory", str(inv), timeout=30)
+    assert done.returncode == 1
+    where = f"root@127.0.0.1:{test_host.machine.port}"
+    assert f"[target] error: target: {where}: SSH authentication failed" in done.stdout
+    assert recap(done.stdout) == {"target": {"ok": 0, "changed": 0, "failed": 1}}
+
+
+def test_deploy_user_then_root_login_off(test_host):
+    pub = f"{test_host.key}.pub"
+    keys = ["--set", "deploy_user=ops", "--set", f"deploy_user_keys=[{pub}]"]
+    done = test_host.fab("bootstrap", *keys)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[target] changed   ssh: user ops" in done.stdout
+
+    as_root = test_host.fab("bootstrap")
+    assert as_root.returncode == 1
+    assert "SSH authentication failed" in as_root.stdout
+
+    inv = Path(test_host.inventory)
+    inv.write_text(inv.read_text().replace("user: root", "user: ops"))
+    again = test_host.fab("bootstrap", *keys)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert recap(again.stdout)["target"]["changed"] == 0
+
+    host = test_host.testinfra(user="ops")
+    assert sshd_settings(host)["permitrootlogin"] == "no"
+    ops = host.user("ops")
+    assert "sudo" in ops.groups and ops.shell == "/bin/bash"
+    keys_file = host.file("/home/ops/.ssh/authorized_keys")
+    assert (keys_file.user, keys_file.mode) == ("ops", 0o600)
+    assert keys_file.content_string.strip() == Path(pub).read_text().strip()
+    assert host.file("/etc/sudoers.d/provision-ops").mode == 0o440
