@@ -5,6 +5,7 @@ fab bootstrap -H web1 --check      show what would change, change nothing
 fab sandbox                        boot a local Debian test server (root needed)
 """
 
+import os
 from pathlib import Path
 
 from fabric import task
@@ -15,7 +16,7 @@ from provision import sandbox as sb
 
 ROOT = Path(__file__).resolve().parent
 BOOTSTRAP = ["base", "app", "ssh"]
-SANDBOX = ROOT / ".sandbox"
+SANDBOX = Path(os.environ.get("PROVISION_SANDBOX_DIR", ROOT / ".sandbox"))
 
 OPTION_HELP = {
     "check": "dry run: report what would change, change nothing",

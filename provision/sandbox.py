@@ -142,7 +142,7 @@ def _wait_ready(machine: Machine, proc: subprocess.Popen, timeout: float) -> Non
 
 def stop(pid: int, timeout: float = 30) -> None:
     """Halt the host of this systemd-nspawn pid (SIGTERM: a clean shutdown)."""
-    if not _is_nspawn(pid):
+    if not is_running(pid):
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -155,7 +155,7 @@ def stop(pid: int, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def _is_nspawn(pid: int) -> bool:
+def is_running(pid: int) -> bool:
     """A live systemd-nspawn at this pid (a zombie, or a reused pid, is not)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -172,13 +172,13 @@ def _reap(pid: int) -> bool:
             return True
     except ChildProcessError:
         pass
-    return not _is_nspawn(pid)
+    return not is_running(pid)
 
 
 def start_sandbox(state: Path, port: int = 2222) -> str:
     """Boot the sandbox host in the background; its key and pid live in ``state``."""
     pidfile = state / "pid"
-    if pidfile.exists() and _is_nspawn(int(pidfile.read_text())):
+    if pidfile.exists() and is_running(int(pidfile.read_text())):
         return f"the sandbox is already running (pid {pidfile.read_text().strip()})"
     key = keypair(state / "id_ed25519")
     machine = boot("sandbox", base_rootfs(), state, key, port=port)

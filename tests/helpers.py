@@ -65,8 +65,8 @@ class CountingPort:
             c.close()
 
 
-def closed_port():
-    """A loopback port with nothing listening."""
+def free_port():
+    """A loopback port nothing listens on: free for a test host, or closed for a client."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]

@@ -11,7 +11,6 @@ skipped, unless PROVISION_REQUIRE_HOSTS=1 (as CI sets it), which turns that into
 import os
 import shutil
 import signal
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 import testinfra
 
 from provision import sandbox
-from tests.helpers import fab
+from tests.helpers import fab, free_port
 
 REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"
 _live: list[sandbox.Machine] = []
@@ -51,14 +50,6 @@ def rootfs():
             pytest.fail(reason)
         pytest.skip(reason)
     return sandbox.base_rootfs()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @dataclass

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.helpers import CountingPort, closed_port, fab, recap
+from tests.helpers import CountingPort, fab, free_port, recap
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_bad_input_is_reported_before_any_connection(tmp_path, port, body, args,
 
 def test_closed_port_names_the_host(tmp_path):
     inv = tmp_path / "inv.yaml"
-    inv.write_text(f"hosts:\n  web1:\n    address: 127.0.0.1\n    port: {closed_port()}\n")
+    inv.write_text(f"hosts:\n  web1:\n    address: 127.0.0.1\n    port: {free_port()}\n")
     done = fab("-H", "web1", "bootstrap", "--inventory", str(inv), timeout=15)
     assert done.returncode == 1
     assert "[web1] error: web1: cannot connect to root@127.0.0.1" in done.stdout
@@ -81,7 +81,7 @@ def test_host_that_never_answers_fails_in_bounded_time(tmp_path, port):
 
 
 def test_group_reports_every_host(tmp_path):
-    a, b = closed_port(), closed_port()
+    a, b = free_port(), free_port()
     inv = tmp_path / "inv.yaml"
     inv.write_text(
         f"hosts:\n  a: {{address: 127.0.0.1, port: {a}}}\n  b: {{address: 127.0.0.1, port: {b}}}\n"
