@@ -84,7 +84,7 @@ def build_tasks(
     for role in roles:
         ctx = RoleContext(role, variables, host)
         tasks += [Task(role.name, op) for op in ctx.tasks()]
-        handlers.update({name: Task(role.name, op) for name, op in ctx.handlers().items()})
+        handlers.update({n: Task(f"{role.name} handler", op) for n, op in ctx.handlers().items()})
     for task in tasks:
         for name in task.op.notify:
             if name not in handlers:

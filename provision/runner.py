@@ -102,10 +102,10 @@ class Play:
         finally:
             wanted = [t for name, t in self.handlers.items() if name in notified]
             if wanted:
-                self._run(wanted, set(), handlers=True)
+                self._run(wanted, set())
         return self.tally
 
-    def _run(self, tasks: list[Task], notified: set[str], handlers: bool = False) -> None:
+    def _run(self, tasks: list[Task], notified: set[str]) -> None:
         values: dict[Fact, Any] | None = None
         for i, task in enumerate(tasks):
             try:

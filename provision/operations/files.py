@@ -41,8 +41,7 @@ def directory(
         if not fix:
             return NoChange(f"{path} is a directory {owner}:{group} {mode:04o}")
         make = [Command.of("mkdir", "-p", path)] if state is None else []
-        what = "create" if state is None else "fix owner/mode of"
-        return Change(make + fix, f"{what} {path}")
+        return Change(make + fix, "create" if state is None else "fix owner/mode")
 
     return Operation(name or f"directory {path}", {"state": PathInfo(path)}, decide)
 
@@ -82,14 +81,14 @@ def file(
             fix = _ownership(path, state, owner, group, mode)
             if not fix:
                 return NoChange(f"{path} has the wanted content, owner and mode")
-            return Change(fix, f"fix owner/mode of {path}")
+            return Change(fix, "fix owner/mode")
         commands = [
             Command.of("dd", f"of={tmp}", "status=none", stdin=data),
             *_ownership(tmp, None, owner, group, mode),
         ]
         commands += _install(validate, path, tmp, old, exists=state is not None)
-        what = "create" if state is None else "update"
-        return Change(commands, f"{what} {path}", FileDiff(path, data, sensitive))
+        what = "create" if state is None else "update content"
+        return Change(commands, what, FileDiff(path, data, sensitive))
 
     return Operation(
         name or f"file {path}", {"state": PathInfo(path)}, decide, notify_names(notify)
@@ -141,7 +140,7 @@ def link(
             Command.of("chown", "-h", f"{owner}:{group}", tmp),
             Command.of("mv", "-T", "-f", tmp, path),
         ]
-        return Change(commands, f"point {path} -> {target}")
+        return Change(commands, f"point to {target}")
 
     return Operation(
         name or f"link {path}", {"state": PathInfo(path)}, decide, notify_names(notify)

@@ -19,7 +19,7 @@ def group(name: str, system: bool = True) -> Operation:
         if gid is not None:
             return NoChange(f"group {name} exists (gid {gid})")
         flags = ["--system"] if system else []
-        return Change([Command.of("groupadd", *flags, name)], f"create group {name}")
+        return Change([Command.of("groupadd", *flags, name)], "create")
 
     return Operation(f"group {name}", {"gid": GroupInfo(name)}, decide)
 
@@ -56,7 +56,7 @@ def user(
             add = Command.of(
                 "useradd", *flags, "--gid", group, "--home-dir", home, "--shell", shell, name
             )
-            return Change([add], f"create user {name}")
+            return Change([add], "create")
         flags = []
         if state.group != group:
             flags += ["--gid", group]
@@ -69,6 +69,7 @@ def user(
             flags += ["--append", "--groups", ",".join(missing)]
         if not flags:
             return NoChange(f"user {name} is as wanted")
-        return Change([Command.of("usermod", *flags, name)], f"modify user {name}")
+        changed = [f.lstrip("-") for f in flags if f.startswith("--") and f != "--append"]
+        return Change([Command.of("usermod", *flags, name)], "set " + ", ".join(changed))
 
     return Operation(f"user {name}", {"state": UserInfo(name)}, decide)

@@ -26,7 +26,7 @@ def service(name: str, running: bool = True, enabled: bool = True) -> Operation:
         if not commands:
             state = "running" if running else "stopped"
             return NoChange(f"{name} is {state}, {unit.get('UnitFileState')}")
-        return Change(commands, " and ".join(c.parts[1] for c in commands) + f" {name}")
+        return Change(commands, " and ".join(str(c.parts[1]) for c in commands))
 
     return Operation(f"service {name}", {"unit": UnitState(name)}, decide)
 
@@ -36,7 +36,7 @@ def _action(verb: str, unit: str | None = None) -> Operation:
     label = " ".join(parts[1:])
 
     def decide() -> Change:
-        return Change([Command.of(*parts)], label)
+        return Change([Command.of(*parts)], "")
 
     return Operation(label, {}, decide)
 

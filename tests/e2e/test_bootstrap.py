@@ -36,7 +36,7 @@ def test_check_on_a_fresh_host_lists_changes_and_changes_nothing(test_host, host
     done = test_host.fab("bootstrap", "--check")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[target] would-chg base: packages nginx, python3-venv" in done.stdout
-    assert "[target] would-chg app: user app  (create user app)" in done.stdout
+    assert "[target] would-chg app: user app  (create)" in done.stdout
     assert recap(done.stdout)["target"]["changed"] > 5
     assert recap(done.stdout)["target"]["failed"] == 0
     changed = host.check_output(f"find {WATCHED} -xdev -newer /tmp/before-check")
@@ -52,7 +52,7 @@ def test_bootstrap_converges(test_host):
     assert done.returncode == 0, done.stdout + done.stderr
     counts = recap(done.stdout)["target"]
     assert counts["failed"] == 0 and counts["changed"] >= 8, done.stdout
-    assert "[target] changed   ssh: reload ssh" in done.stdout
+    assert "[target] changed   ssh handler: reload ssh" in done.stdout
 
 
 def test_app_user_is_a_non_root_system_account(host):
@@ -117,7 +117,7 @@ def test_drift_is_shown_by_diff_then_repaired(test_host, host):
     assert host.file("/srv/hello/shared").mode == 0o777  # --check changed nothing
     done = test_host.fab("bootstrap")
     assert recap(done.stdout) == {"target": {"ok": 7, "changed": 3, "failed": 0}}
-    assert "[target] changed   ssh: reload ssh" in done.stdout
+    assert "[target] changed   ssh handler: reload ssh" in done.stdout
     assert host.file("/srv/hello/shared").mode == 0o750
     assert "PasswordAuthentication yes" not in host.file(SSHD_CONF).content_string
     assert host.file(SSHD_CONF).mode == 0o644
