@@ -187,12 +187,12 @@ class AptListsAge(Fact):
 
 @dataclass(frozen=True)
 class UnitState(Fact):
-    """A systemd unit's load, active and enablement state."""
+    """A systemd unit's load, active and enablement state, and whether its file changed."""
 
     name: str
 
     def command(self) -> str:
-        props = "-p LoadState -p ActiveState -p UnitFileState"
+        props = "-p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload"
         return f"systemctl show {props} {shlex.quote(self.name)}"
 
     def parse(self, output: str) -> dict[str, str]:

@@ -10,6 +10,9 @@ from .base import Change, NoChange, Operation
 def service(name: str, running: bool = True, enabled: bool = True) -> Operation:
     """A unit is running (or stopped) and enabled at boot (or not).
 
+    When its unit file changed on disk since systemd read it, systemd reads it again
+    first, so that what starts is what the file says.
+
     Example: ``service("nginx")``
     """
 
@@ -17,6 +20,8 @@ def service(name: str, running: bool = True, enabled: bool = True) -> Operation:
         # A unit not found yet may come with a package an earlier task installs (or, in
         # check mode, would install); if it is still missing, systemctl says so.
         commands = []
+        if unit.get("NeedDaemonReload") == "yes":
+            commands.append(Command.of("systemctl", "daemon-reload"))
         is_enabled = unit.get("UnitFileState") in ("enabled", "enabled-runtime", "alias")
         if enabled != is_enabled and unit.get("UnitFileState") != "static":
             commands.append(Command.of("systemctl", "enable" if enabled else "disable", name))

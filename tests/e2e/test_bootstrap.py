@@ -150,6 +150,14 @@ def test_refused_key_names_the_host(test_host):
     assert recap(done.stdout) == {"target": {"ok": 0, "changed": 0, "failed": 1}}
 
 
+def test_adhoc_address_with_fabric_identity_flag(test_host):
+    where = f"root@127.0.0.1:{test_host.machine.port}"
+    done = fab("-i", str(test_host.key), "-H", where, "bootstrap", "--inventory",
+               str(test_host.inventory), timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done.stdout) == {where: {"ok": 9, "changed": 0, "failed": 0}}
+
+
 def test_deploy_user_then_root_login_off(test_host):
     pub = f"{test_host.key}.pub"
     keys = ["--set", "deploy_user=ops", "--set", f"deploy_user_keys=[{pub}]"]

@@ -189,6 +189,25 @@ CASES = [
         {"unit": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "static"}},
         "x is running, static",
     ),
+    (
+        "service-unit-file-changed",
+        systemd.service("app"),
+        {
+            "unit": {
+                "LoadState": "loaded",
+                "ActiveState": "inactive",
+                "UnitFileState": "disabled",
+                "NeedDaemonReload": "yes",
+            }
+        },
+        ["systemctl daemon-reload", "systemctl enable app", "systemctl start app"],
+    ),
+    (
+        "service-stop",
+        systemd.service("app", running=False, enabled=False),
+        {"unit": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}},
+        ["systemctl disable app", "systemctl stop app"],
+    ),
     ("handler-reload", systemd.reload("ssh"), {}, ["systemctl reload ssh"]),
     (
         "command-creates-missing",
