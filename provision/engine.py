@@ -106,11 +106,16 @@ def apply_one(
         variables = resolve_vars(roles, target.vars, options.overrides)
         tasks, handlers = build_tasks(roles, variables, host)
         play = Play(session, out, tasks, handlers, check=options.check, diff=options.diff)
-        tally = play.run()
+        tally = play.tally  # keeps what was done if the connection drops mid-run
+        play.run()
     except (ConnectError, TaskFailed, RoleError, SchemaError) as e:
         tally.failed += 1
         tally.errors.append(str(e))
         out.error(target.name, str(e))
+    except Exception as e:  # one host's surprise must not hide the other hosts' results
+        tally.failed += 1
+        tally.errors.append(f"{type(e).__name__}: {e}")
+        out.error(target.name, f"unexpected {type(e).__name__}: {e}")
     finally:
         tally.round_trips = session.round_trips
         session.close()

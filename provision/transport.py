@@ -95,7 +95,10 @@ class Session:
         if transport is None or not transport.is_active():
             raise ConnectError(f"{self.target.name}: the SSH connection was lost")
         self.round_trips += 1
-        chan = transport.open_session()
+        try:
+            chan = transport.open_session()
+        except (OSError, EOFError, paramiko.SSHException) as e:
+            raise ConnectError(f"{self.target.name}: the SSH connection was lost ({e})") from e
         try:
             chan.exec_command(text)
             if stdin:
@@ -103,6 +106,8 @@ class Session:
             chan.shutdown_write()
             out, err = _drain(chan)
             return Result(chan.recv_exit_status(), out, err)
+        except (OSError, EOFError, paramiko.SSHException) as e:
+            raise ConnectError(f"{self.target.name}: the SSH connection was lost ({e})") from e
         finally:
             chan.close()
 
