@@ -1,7 +1,9 @@
 """Fabric tasks: thin wrappers that parse options and call the provision engine.
 
 fab bootstrap -H web1              first-time server setup
-fab bootstrap -H web1 --check      show what would change, change nothing
+fab deploy -H web1                 ship the app, zero downtime, health-gated
+fab rollback -H web1               back to the previous good release
+fab releases -H web1               list releases, marking the live one
 fab sandbox                        boot a local Debian test server (root needed)
 """
 
@@ -13,35 +15,70 @@ from invoke.exceptions import Exit
 
 from provision import cli
 from provision import sandbox as sb
+from provision.deploy import DeployOptions
+from provision.engine import Options
 
 ROOT = Path(__file__).resolve().parent
-BOOTSTRAP = ["base", "app", "ssh"]
 SANDBOX = Path(os.environ.get("PROVISION_SANDBOX_DIR", ROOT / ".sandbox"))
 
-OPTION_HELP = {
-    "check": "dry run: report what would change, change nothing",
-    "diff": "show the diff of every file that changes (or would)",
+COMMON = {
     "set": "override a setting, NAME=VALUE (repeatable); wins over the inventory",
     "inventory": "inventory file (default: inventory.yaml)",
     "verbose": "also say why each unchanged task needed nothing",
 }
+CONVERGE = {
+    **COMMON,
+    "check": "dry run: report what would change, change nothing",
+    "diff": "show the diff of every file that changes (or would)",
+}
+RELEASE = {
+    **COMMON,
+    "wait": "if another deploy holds the lock, wait up to this many seconds",
+    "take_over": "take the lock from a deploy that died without releasing it",
+}
 
 
-@task(iterable=["set"], help=OPTION_HELP, auto_shortflags=False)
-def bootstrap(c, check=False, diff=False, set=None, inventory="inventory.yaml", verbose=False):
-    """First-time server setup: packages, the app's user and directories, SSH hardening."""
-    code = cli.converge(c, ROOT, "bootstrap", BOOTSTRAP, inventory, check, diff, set, verbose)
+def _exit(code):
     if code:
         raise Exit(code=code)
+
+
+@task(iterable=["set"], help=CONVERGE, auto_shortflags=False)
+def bootstrap(c, check=False, diff=False, set=None, inventory="inventory.yaml", verbose=False):
+    """First-time server setup: packages, the app's user and directories, SSH hardening."""
+    options = Options(check=check, diff=diff)
+    _exit(cli.bootstrap(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], help={**RELEASE, "diff": CONVERGE["diff"]}, auto_shortflags=False)
+def deploy(c, diff=False, wait=0.0, take_over=False, set=None, inventory="inventory.yaml",
+           verbose=False):  # fmt: skip
+    """Ship the app: build, upload, check, switch, reload, verify; roll back if bad."""
+    options = DeployOptions(diff=diff, wait=float(wait), take_over=take_over)
+    _exit(cli.deploy(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], help={**RELEASE, "to": "the release to go back to (default: previous)"},
+      auto_shortflags=False)  # fmt: skip
+def rollback(c, to=None, wait=0.0, take_over=False, set=None, inventory="inventory.yaml",
+             verbose=False):  # fmt: skip
+    """Make the previous good release (or --to RELEASE) live again, without downtime."""
+    options = DeployOptions(to=to, wait=float(wait), take_over=take_over)
+    _exit(cli.rollback(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], help=COMMON, auto_shortflags=False)
+def releases(c, set=None, inventory="inventory.yaml", verbose=False):
+    """List the releases on the server, newest first, marking the live and previous ones."""
+    _exit(
+        cli.list_releases(c, ROOT, DeployOptions(), inventory=inventory, sets=set, verbose=verbose)
+    )
 
 
 @task(help={"stop": "halt the sandbox host and remove its files", "port": "SSH port on 127.0.0.1"})
 def sandbox(c, stop=False, port=2222):
     """Boot (or --stop) a local Debian 12 server to rehearse on: `fab bootstrap -H sandbox`."""
     try:
-        if stop:
-            print(sb.stop_sandbox(SANDBOX))
-        else:
-            print(sb.start_sandbox(SANDBOX, port))
+        print(sb.stop_sandbox(SANDBOX) if stop else sb.start_sandbox(SANDBOX, port))
     except sb.SandboxError as e:
         raise Exit(f"error: {e}", code=2) from e

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .engine import Options, Project, apply, parse_overrides
+from . import deploy as releases
+from .engine import Options, Project, apply_one, for_each_host, guarded, parse_overrides
 from .inventory import InventoryError, Target
-from .output import Output
-from .roles import RoleError
+from .output import Output, Tally
+from .roles import Role, RoleError
+
+BOOTSTRAP = ["base", "app", "ssh"]
+DEPLOY = ["base", "app", "gunicorn", "nginx"]
 
 
 def target_pattern(c: Any, project: Project) -> str:
@@ -25,29 +30,65 @@ def target_pattern(c: Any, project: Project) -> str:
     return f"{c.user}@{address}:{c.port}"
 
 
-def converge(
+def run(
     c: Any,
     root: Path,
     title: str,
-    roles: list[str],
+    role_names: list[str],
+    options: Options,
+    one: Callable[[list[Role], Target, Output], Tally],
     inventory: str = "inventory.yaml",
-    check: bool = False,
-    diff: bool = False,
     sets: list[str] | None = None,
     verbose: bool = False,
 ) -> int:
-    """Apply ``roles`` to the ``-H`` target(s); 0 when every host succeeded."""
+    """Check the input, then run ``one`` on every ``-H`` target; 0 when all succeeded."""
     try:
         project = Project.load(root, inventory)
-        targets: list[Target] = project.targets(target_pattern(c, project))
-        options = Options(check=check, diff=diff, overrides=parse_overrides(sets or []))
+        targets = project.targets(target_pattern(c, project))
+        options.overrides = parse_overrides(sets or [])
         project.check_overrides(options.overrides)
-        project.pick(roles)
+        roles = project.pick(role_names)
     except (InventoryError, RoleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Output(verbose=verbose)
-    mode = "  [check: nothing will change]" if check else ""
+    mode = "  [check: nothing will change]" if options.check else ""
     out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
-    tallies = apply(project, roles, targets, options, out, config=getattr(c, "config", None))
+    tallies = for_each_host(targets, lambda t: one(roles, t, out), out)
     return 1 if any(t.failed for t in tallies.values()) else 0
+
+
+def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
+    config = getattr(c, "config", None)
+
+    def one(roles: list[Role], target: Target, out: Output) -> Tally:
+        return apply_one(roles, target, options, out, config)
+
+    return run(c, root, "bootstrap", BOOTSTRAP, options, one, **kw)
+
+
+def _release_task(
+    c: Any, root: Path, title: str, options: releases.DeployOptions, work: Callable, **kw: Any
+) -> int:
+    config = getattr(c, "config", None)
+    options.project_root = root
+
+    def one(roles: list[Role], target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, lambda s, tally: work(s, roles, options, out, tally))
+
+    return run(c, root, title, DEPLOY, options, one, **kw)
+
+
+def deploy(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
+    return _release_task(c, root, "deploy", options, releases.deploy_one, **kw)
+
+
+def rollback(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
+    return _release_task(c, root, "rollback", options, releases.rollback_one, **kw)
+
+
+def list_releases(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
+    def work(session: Any, roles: list[Role], opts: Any, out: Output, tally: Tally) -> None:
+        releases.list_releases(session, roles, opts, out)
+
+    return _release_task(c, root, "releases", options, work, **kw)

@@ -41,15 +41,16 @@ class Command:
     parts: tuple[Part, ...]
     stdin: bytes | None = field(default=None, repr=False)
     script: bool = False
+    label: str = ""  # shown instead of a long snippet
 
     @classmethod
     def of(cls, *parts: Part, stdin: bytes | None = None) -> Command:
         return cls(tuple(parts), stdin=stdin)
 
     @classmethod
-    def shell(cls, snippet: str) -> Command:
+    def shell(cls, snippet: str, label: str = "") -> Command:
         """A shell snippet, run as written by ``sh -c`` (pipes, redirections, tests)."""
-        return cls((snippet,), script=True)
+        return cls((snippet,), script=True, label=label)
 
     def render(self) -> str:
         """The exact text sent to the host's shell, secrets included."""
@@ -59,6 +60,8 @@ class Command:
 
     def display(self) -> str:
         """The text shown to people: like ``render`` but secrets masked."""
+        if self.label:
+            return self.label
         if self.script:
             return str(self.parts[0])
         return " ".join(MASK if isinstance(p, Secret) else shlex.quote(p) for p in self.parts)

@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +18,15 @@ from typing import Any
 import yaml
 from fabric import Config
 
-from .facts import HostInfo
+from .facts import HostFacts, HostInfo
 from .inventory import Inventory, InventoryError, Target
 from .output import Output, Tally
 from .roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
-from .runner import Play, Task, TaskFailed, gather
+from .runner import PhaseFailed, Play, Task, TaskFailed, gather
 from .schema import SchemaError, check_vars
 from .transport import ConnectError, Session
+
+Work = Callable[[Session, Tally], None]
 
 
 @dataclass
@@ -76,13 +79,19 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def build_tasks(
-    roles: list[Role], variables: dict[str, Any], host: Any
+    roles: list[Role], variables: dict[str, Any], host: Any, out: Output | None = None
 ) -> tuple[list[Task], dict[str, Task]]:
-    """Every role's tasks and handlers, rendered; unknown handler names are an error."""
+    """Every role's tasks and handlers, rendered; unknown handler names are an error.
+
+    Secrets the roles declare are added to ``out``'s mask before anything is shown.
+    """
     tasks: list[Task] = []
     handlers: dict[str, Task] = {}
     for role in roles:
         ctx = RoleContext(role, variables, host)
+        if out is not None:
+            for secret in ctx.secrets():
+                out.mask.add(secret)
         tasks += [Task(role.name, op) for op in ctx.tasks()]
         handlers.update({n: Task(f"{role.name} handler", op) for n, op in ctx.handlers().items()})
     for task in tasks:
@@ -94,21 +103,28 @@ def build_tasks(
     return tasks, handlers
 
 
-def apply_one(
-    roles: list[Role], target: Target, options: Options, out: Output, config: Config | None = None
-) -> Tally:
-    """Connect to one host and converge it; every failure ends up in the tally."""
+@dataclass
+class Host:
+    """A connected host with its facts and resolved settings: what every command starts from."""
+
+    session: Session
+    facts: HostFacts
+    vars: dict[str, Any]
+
+    @classmethod
+    def connect(cls, session: Session, roles: list[Role], overrides: dict[str, Any]) -> Host:
+        session.open()
+        facts = gather(session, [HostInfo()])[HostInfo()]
+        return cls(session, facts, resolve_vars(roles, session.target.vars, overrides))
+
+
+def guarded(target: Target, out: Output, config: Config | None, work: Work) -> Tally:
+    """Run ``work`` on one host; any failure is reported and counted, never raised."""
     tally = Tally()
     session = Session(target, config)
     try:
-        session.open()
-        host = gather(session, [HostInfo()])[HostInfo()]
-        variables = resolve_vars(roles, target.vars, options.overrides)
-        tasks, handlers = build_tasks(roles, variables, host)
-        play = Play(session, out, tasks, handlers, check=options.check, diff=options.diff)
-        tally = play.tally  # keeps what was done if the connection drops mid-run
-        play.run()
-    except (ConnectError, TaskFailed, RoleError, SchemaError) as e:
+        work(session, tally)
+    except (ConnectError, TaskFailed, RoleError, SchemaError, PhaseFailed) as e:
         tally.failed += 1
         tally.errors.append(str(e))
         out.error(target.name, str(e))
@@ -122,6 +138,36 @@ def apply_one(
     return tally
 
 
+def converge(host: Host, roles: list[Role], options: Options, out: Output, tally: Tally) -> None:
+    """Apply the roles' tasks (and notified handlers) to a connected host."""
+    tasks, handlers = build_tasks(roles, host.vars, host.facts, out)
+    play = Play(host.session, out, tasks, handlers, check=options.check, diff=options.diff)
+    play.tally = tally
+    play.run()
+
+
+def apply_one(
+    roles: list[Role], target: Target, options: Options, out: Output, config: Config | None = None
+) -> Tally:
+    """Connect to one host and converge it; every failure ends up in the tally."""
+
+    def work(session: Session, tally: Tally) -> None:
+        converge(Host.connect(session, roles, options.overrides), roles, options, out, tally)
+
+    return guarded(target, out, config, work)
+
+
+def for_each_host(
+    targets: list[Target], one: Callable[[Target], Tally], out: Output
+) -> dict[str, Tally]:
+    """Run ``one`` for every target in parallel (one connection each), then print the recap."""
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
+        futures = {t.name: pool.submit(one, t) for t in targets}
+        tallies = {name: f.result() for name, f in futures.items()}
+    out.recap(tallies)
+    return tallies
+
+
 def apply(
     project: Project,
     role_names: list[str],
@@ -130,11 +176,7 @@ def apply(
     out: Output,
     config: Config | None = None,
 ) -> dict[str, Tally]:
-    """Converge every target (in parallel, one connection per host), then print the recap."""
+    """Converge every target, then print the recap."""
     roles = project.pick(role_names)
     project.check_overrides(options.overrides)
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
-        futures = {t.name: pool.submit(apply_one, roles, t, options, out, config) for t in targets}
-        tallies = {name: f.result() for name, f in futures.items()}
-    out.recap(tallies)
-    return tallies
+    return for_each_host(targets, lambda t: apply_one(roles, t, options, out, config), out)

@@ -31,6 +31,8 @@ class HostFacts:
     os_codename: str
     arch: str
     hostname: str
+    python: str = ""  # "3.11": the system python3 that builds release virtualenvs
+    glibc: str = ""  # "2.36": which manylinux wheels fit
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,17 @@ class HostInfo(Fact):
         return (
             "nproc; awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo; "
             '(. /etc/os-release; echo "$ID"; echo "$VERSION_ID"; echo "$VERSION_CODENAME"); '
-            "uname -m; hostname"
+            "uname -m; hostname; "
+            'python3 -c \'import platform, sys; print("%d.%d" % sys.version_info[:2]); '
+            "print(platform.libc_ver()[1])'"
         )
 
     def parse(self, output: str) -> HostFacts:
-        cpus, mem, os_id, version, codename, arch, hostname = (output.splitlines() + [""] * 7)[:7]
-        return HostFacts(int(cpus or 1), int(mem or 0), os_id, version, codename, arch, hostname)
+        lines = [*output.splitlines(), *[""] * 9][:9]
+        cpus, mem, os_id, version, codename, arch, hostname, python, glibc = lines
+        return HostFacts(
+            int(cpus or 1), int(mem or 0), os_id, version, codename, arch, hostname, python, glibc
+        )
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,11 @@ class Output:
         with self._lock:
             print(self.mask(text), file=self.stream, flush=True)
 
-    def task(self, host: str, status: str, role: str, name: str, detail: str = "") -> None:
-        shown = f"  ({detail})" if detail and (status != "ok" or self.verbose) else ""
+    def task(
+        self, host: str, status: str, role: str, name: str, detail: str = "", always: bool = False
+    ) -> None:
+        """One task's line; an ``ok`` task's detail (why nothing changed) only when verbose."""
+        shown = f"  ({detail})" if detail and (status != "ok" or self.verbose or always) else ""
         self.line(f"[{host}] {status:<9} {role}: {name}{shown}")
 
     def error(self, host: str, message: str) -> None:

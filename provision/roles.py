@@ -126,6 +126,11 @@ class RoleContext:
     def tasks(self) -> list[Operation]:
         return list(self.role.module.tasks(self))
 
+    def secrets(self) -> list[str]:
+        """Values the role declares secret: masked in everything shown."""
+        make = getattr(self.role.module, "secrets", None)
+        return [s for s in make(self) if s] if make else []
+
     def handlers(self) -> dict[str, Operation]:
         make = getattr(self.role.module, "handlers", None)
         return dict(make(self)) if make else {}

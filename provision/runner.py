@@ -30,6 +30,10 @@ class TaskFailed(Exception):
     pass
 
 
+class PhaseFailed(Exception):
+    """A release phase failed; the message says why and what was done about it."""
+
+
 def gather(session: Session, facts: list[Fact]) -> dict[Fact, Any]:
     """Read many facts in one round trip."""
     unique = list(dict.fromkeys(facts))

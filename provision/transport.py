@@ -114,6 +114,16 @@ class Session:
     def run_as_root(self, text: str, stdin: bytes | None = None) -> Result:
         return self.run(as_root(text, self.target.user), stdin)
 
+    def start_as_root(self, text: str) -> paramiko.Channel:
+        """Start a command that runs for as long as its channel stays open (see ``lock``)."""
+        transport = self._conn.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectError(f"{self.target.name}: the SSH connection was lost")
+        self.round_trips += 1
+        chan = transport.open_session()
+        chan.exec_command(as_root(text, self.target.user))
+        return chan
+
 
 def _drain(chan: paramiko.Channel) -> tuple[str, str]:
     out: list[bytes] = []

@@ -145,3 +145,23 @@ def link(
     return Operation(
         name or f"link {path}", {"state": PathInfo(path)}, decide, notify_names(notify)
     )
+
+
+def absent(
+    path: str, name: str | None = None, notify: str | Iterable[str] | None = None
+) -> Operation:
+    """Nothing at ``path`` (a file or a symlink; a directory is refused).
+
+    Example: ``absent("/etc/nginx/sites-enabled/default")``
+    """
+
+    def decide(state: PathState | None) -> Change | NoChange:
+        if state is None:
+            return NoChange(f"{path} is absent")
+        if state.kind == "directory":
+            raise OperationError(f"{path} is a directory; refusing to remove it")
+        return Change([Command.of("rm", "-f", path)], "remove")
+
+    return Operation(
+        name or f"absent {path}", {"state": PathInfo(path)}, decide, notify_names(notify)
+    )

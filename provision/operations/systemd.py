@@ -7,8 +7,8 @@ from ..facts import UnitState
 from .base import Change, NoChange, Operation
 
 
-def service(name: str, running: bool = True, enabled: bool = True) -> Operation:
-    """A unit is running (or stopped) and enabled at boot (or not).
+def service(name: str, running: bool | None = True, enabled: bool = True) -> Operation:
+    """A unit is running (or stopped, or left as it is: ``None``) and enabled at boot (or not).
 
     When its unit file changed on disk since systemd read it, systemd reads it again
     first, so that what starts is what the file says.
@@ -26,10 +26,14 @@ def service(name: str, running: bool = True, enabled: bool = True) -> Operation:
         if enabled != is_enabled and unit.get("UnitFileState") != "static":
             commands.append(Command.of("systemctl", "enable" if enabled else "disable", name))
         is_running = unit.get("ActiveState") in ("active", "reloading", "activating")
-        if running != is_running:
+        if running is not None and running != is_running:
             commands.append(Command.of("systemctl", "start" if running else "stop", name))
         if not commands:
-            state = "running" if running else "stopped"
+            state = (
+                unit.get("ActiveState")
+                if running is None
+                else ("running" if running else "stopped")
+            )
             return NoChange(f"{name} is {state}, {unit.get('UnitFileState')}")
         return Change(commands, " and ".join(str(c.parts[1]) for c in commands))
 

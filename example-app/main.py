@@ -1,0 +1,36 @@
+"""The example app provision deploys when no other source is given.
+
+/health reports the release the code came from, so that a deploy can tell the new
+release from the old one; /slow and /echo help show that no request is dropped.
+"""
+
+import asyncio
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+
+RELEASE = (Path(__file__).parent / "REVISION").read_text().strip()
+
+app = FastAPI()
+
+
+@app.get("/health")
+async def health() -> dict:
+    return {"status": "ok", "release": RELEASE}
+
+
+@app.get("/")
+async def index() -> dict:
+    return {"hello": "world", "release": RELEASE}
+
+
+@app.get("/slow")
+async def slow(seconds: float = 5.0) -> dict:
+    await asyncio.sleep(min(seconds, 30.0))
+    return {"slept": seconds, "release": RELEASE}
+
+
+@app.post("/echo")
+async def echo(request: Request) -> dict:
+    body = await request.body()
+    return {"length": len(body), "release": RELEASE}

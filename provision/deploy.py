@@ -1,0 +1,352 @@
+"""Releases: deploy, rollback, and the list of releases, on one host.
+
+A deploy reads as its phases: build (here), lock, converge (the roles), upload, install,
+venv, check, switch, reload, verify, clean, unlock. The live release keeps serving until
+``switch``, and a new release goes live only after it answered its health URL on a
+spare port; one that fails after the switch is rolled back and marked bad.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import artifact
+from .command import Command
+from .engine import Host, Options, converge
+from .lock import DeployLock
+from .output import Output, Tally
+from .release import BAD, DONE, ReleasePlan, Releases, ReleaseState
+from .roles import Role, RoleContext, RoleError
+from .runner import PhaseFailed, TaskFailed, execute, gather
+from .transport import Session
+
+POLL = (Path(__file__).parent / "wait_healthy.py").read_text()
+
+
+@dataclass
+class DeployOptions(Options):
+    wait: float = 0
+    take_over: bool = False
+    to: str | None = None  # rollback target
+    project_root: Path = field(default_factory=Path.cwd)
+
+
+def release_plan(roles: list[Role], host: Host) -> ReleasePlan:
+    """The ``ReleasePlan`` of the one role that defines ``release(role)``."""
+    plans = [
+        r.module.release(RoleContext(r, host.vars, host.facts))
+        for r in roles
+        if hasattr(r.module, "release")
+    ]
+    if len(plans) != 1:
+        raise RoleError(f"exactly one role must define release(); found {len(plans)}")
+    return plans[0]
+
+
+class Release:
+    """The phases of one release on one connected host."""
+
+    def __init__(self, host: Host, plan: ReleasePlan, out: Output, tally: Tally) -> None:
+        self.session: Session = host.session
+        self.name = host.session.target.name
+        self.plan = plan
+        self.out = out
+        self.tally = tally
+
+    # -- helpers -------------------------------------------------------------------
+    def path(self, *parts: str) -> str:
+        return "/".join([self.plan.root, *parts])
+
+    def as_app(self, *argv: str) -> Command:
+        user = self.plan.user
+        return Command.of(
+            "setpriv", "--reuid", user, "--regid", user, "--init-groups", "--reset-env", *argv
+        )
+
+    def state(self) -> Releases:
+        return gather(self.session, [ReleaseState(self.plan.root)])[ReleaseState(self.plan.root)]
+
+    def run(self, commands: list[Command]) -> None:
+        execute(self.session, commands)
+
+    def phase(self, name: str, step: Callable[[], str | None], changes: bool = True) -> None:
+        """Run one phase and print its line; a failure names the phase."""
+        start = time.monotonic()
+        try:
+            detail = step()
+        except TaskFailed as e:
+            self.out.task(self.name, "failed", "release", name)
+            raise PhaseFailed(f"{name}: {e}") from e
+        took = f"{time.monotonic() - start:.1f} s"
+        status = "changed" if changes else "ok"
+        self.tally.changed += changes
+        self.tally.ok += not changes
+        detail = f"{detail}, {took}" if detail else took
+        self.out.task(self.name, status, "release", name, detail, always=True)
+
+    def wait_healthy(self, port: int, release_id: str, pid_var: str = "") -> Command:
+        args = [self.plan.url(port), release_id, f"{self.plan.health_timeout:g}"]
+        quoted = " ".join(shlex.quote(a) for a in args)
+        script = f"python3 -c {shlex.quote(POLL)} {quoted} {pid_var}".strip()
+        return Command.shell(script, label=f"wait until {args[0]} answers with {release_id}")
+
+    def reload(self) -> str:
+        """``systemctl reload`` the app (``start`` when it is not running yet)."""
+        s = shlex.quote(self.plan.service)
+        self.run([Command.shell(
+            f"if systemctl is-active --quiet {s}; then systemctl reload {s}; "
+            f"else systemctl start {s}; fi"
+        )])  # fmt: skip
+        return f"systemctl reload {self.plan.service}"
+
+    def switch(self, release_id: str, live: str | None) -> str:
+        """Point ``current`` at the release: a new symlink renamed over the old one."""
+        new = self.path("current.provision-new")
+        user = self.plan.user
+        self.run([
+            Command.of("ln", "-sfn", f"releases/{release_id}", new),
+            Command.of("chown", "-h", f"{user}:{user}", new),
+            Command.of("mv", "-T", "-f", new, self.path("current")),
+        ])  # fmt: skip
+        return f"{live or 'nothing'} -> {release_id}"
+
+    def log_tail(self) -> str:
+        s = shlex.quote(self.plan.service)
+        result = self.session.run_as_root(f"journalctl -u {s} -n 20 --no-pager -o cat")
+        return result.stdout.strip() or "(the journal has nothing for this service)"
+
+    # -- phases --------------------------------------------------------------------
+    def upload(
+        self, rid: str, source: Path, generated: dict[str, str], wheels: artifact.Wheels
+    ) -> str:
+        have = self.state().wheels
+        new = [w for w in wheels.files if w.name not in have]
+        data = artifact.tarball(source, generated, new)
+        incoming = self.path("incoming", rid)
+        user = self.plan.user
+        self.run(
+            [
+                Command.of("rm", "-rf", incoming),
+                Command.of("install", "-d", "-o", user, "-g", user, incoming),
+                Command.of(*self.as_app("tar", "-xzf", "-", "-C", incoming).parts, stdin=data),
+            ]
+        )
+        return f"{len(data) / 1e6:.1f} MB, {len(new)} new wheel(s) of {len(wheels.files)}"
+
+    def install(self, rid: str) -> str:
+        incoming, release = self.path("incoming", rid), self.path("releases", rid)
+        q = shlex.quote
+        self.run(
+            [
+                Command.shell(
+                    f"if [ -d {q(incoming)}/wheels ]; then find {q(incoming)}/wheels -name '*.whl' "
+                    f"-exec mv -f -t {q(self.path('wheels'))} {{}} +; fi"
+                ),
+                Command.of("rm", "-rf", release),
+                Command.of("mv", "-T", f"{incoming}/release", release),
+                Command.of("rm", "-rf", incoming),
+            ]
+        )
+        return release
+
+    def venv(self, rid: str, digest: str) -> str:
+        venv, release = self.path("venvs", digest), self.path("releases", rid)
+        link = [self.as_app("ln", "-sfn", f"../../venvs/{digest}", f"{release}/venv")]
+        if digest in self.state().venvs:
+            self.run(link)
+            return f"reused venvs/{digest}"
+        self.run(
+            [
+                Command.of("rm", "-rf", venv),
+                self.as_app("python3", "-m", "venv", venv),
+                self.as_app(
+                    f"{venv}/bin/pip",
+                    "install",
+                    "--quiet",
+                    "--no-index",
+                    "--no-deps",
+                    "--disable-pip-version-check",
+                    "--find-links",
+                    self.path("wheels"),
+                    "-r",
+                    f"{release}/.provision/requirements.txt",
+                ),  # fmt: skip
+                self.as_app("touch", f"{venv}/{DONE}"),
+                *link,
+            ]
+        )
+        return f"built venvs/{digest}"
+
+    def link_shared(self, rid: str) -> None:
+        release = self.path("releases", rid)
+        commands = [
+            self.as_app("ln", "-sfn", f"../../{target}", f"{release}/{name}")
+            for name, target in self.plan.shared_links.items()
+        ]
+        self.run([*commands, self.as_app("touch", f"{release}/{DONE}")])
+
+    def check(self, rid: str) -> str:
+        """Start the release on the spare port and ask its health URL; the live one is untouched."""
+        release = self.path("releases", rid)
+        argv = self.plan.check_command(release, self.plan.check_port)
+        env = f"PROVISION_RELEASE_DIR={release}"
+        start = " ".join(shlex.quote(str(p)) for p in self.as_app("env", env, *argv).parts)
+        pidfile = f"/run/lock/provision-{self.plan.service}.check.pid"
+        log = f"/run/lock/provision-{self.plan.service}.check.log"
+        poll = self.wait_healthy(self.plan.check_port, rid, '"$pid"').parts[0]
+        script = (
+            f'old=$(cat {pidfile} 2>/dev/null); [ -n "$old" ] && kill "$old" 2>/dev/null; '
+            f"cd {shlex.quote(release)}; "
+            f"{start} > {log} 2>&1 & pid=$!; echo $pid > {pidfile}; "
+            f"if {poll} >/dev/null; then rc=0; else rc=1; fi; "
+            'kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f ' + pidfile + "; "
+            f'if [ $rc -ne 0 ]; then echo "--- its output:" >&2; tail -n 25 {log} >&2; fi; '
+            f"rm -f {log}; exit $rc"
+        )
+        label = f"start {rid} on 127.0.0.1:{self.plan.check_port} and wait for its health"
+        self.run([Command.shell(script, label=label)])
+        return f"answered on 127.0.0.1:{self.plan.check_port}{self.plan.health_path}"
+
+    def mark_bad(self, rid: str) -> None:
+        self.run([Command.of("touch", self.path("releases", rid, BAD))])
+
+    def verify(self, rid: str) -> str:
+        self.run([self.wait_healthy(self.plan.port, rid)])
+        return f"{rid} answers on 127.0.0.1:{self.plan.port}{self.plan.health_path}"
+
+    def clean(self, rid: str) -> str:
+        state = self.state()
+        old = state.removable(self.plan.keep)
+        kept = [r for r in state.releases if r.id not in old]
+        used = {r.venv for r in kept}
+        venvs = [v for v in state.venvs if v not in used]
+        q = shlex.quote
+        incomplete = (
+            f'for d in {q(self.path("releases"))}/*/; do [ -f "$d{DONE}" ] || '
+            f'[ "$d" = {q(self.path("releases", rid))}/ ] || rm -rf "$d"; done'
+        )
+        self.run(
+            [
+                *(Command.of("rm", "-rf", self.path("releases", r)) for r in old),
+                *(Command.of("rm", "-rf", self.path("venvs", v)) for v in venvs),
+                Command.shell(incomplete),
+                Command.shell(
+                    f"find {q(self.path('incoming'))} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} +"
+                ),
+            ]
+        )
+        return f"removed {len(old)} old release(s), {len(venvs)} unused venv(s)"
+
+
+def _generated(plan: ReleasePlan, rid: str, wheels: artifact.Wheels) -> dict[str, str]:
+    return {
+        **plan.files,
+        "REVISION": f"{rid}\n",
+        ".provision/requirements.txt": "".join(f"{p}\n" for p in wheels.pins),
+    }
+
+
+def deploy_one(
+    session: Session, roles: list[Role], options: DeployOptions, out: Output, tally: Tally
+) -> None:
+    """Ship the app to one host and make it live, or leave the live release as it was."""
+    host = Host.connect(session, roles, options.overrides)
+    plan = release_plan(roles, host)
+    v = host.vars
+    name = session.target.name
+    with tempfile.TemporaryDirectory() as work:
+        source = artifact.checkout(
+            v["app_source"], v.get("app_ref", ""), options.project_root, Path(work)
+        )
+        rid = artifact.release_id(source.commit)
+        requirements = source.path / "requirements.txt"
+        start = time.monotonic()
+        wheels = artifact.resolve_wheels(requirements, plan.packages, host.facts)
+        took = time.monotonic() - start
+        detail = f"{rid}, {len(wheels.pins)} pinned packages, {took:.1f} s"
+        out.task(name, "ok", "release", "build", detail, always=True)
+        with DeployLock(session, plan.service, f"deploy {rid}", options.wait, options.take_over):
+            converge(host, roles, options, out, tally)
+            if tally.failed:
+                return
+            r = Release(host, plan, out, tally)
+            live = r.state().current
+            r.phase(
+                "upload", lambda: r.upload(rid, source.path, _generated(plan, rid, wheels), wheels)
+            )
+            r.phase("install", lambda: r.install(rid))
+            r.phase("venv", lambda: r.venv(rid, wheels.digest()))
+            r.phase("link", lambda: r.link_shared(rid) or "shared files")
+            try:
+                r.phase("check", lambda: r.check(rid), changes=False)
+            except PhaseFailed as e:
+                r.mark_bad(rid)
+                still = f"{live} is still live" if live else "no release was live before"
+                raise PhaseFailed(
+                    f"{e}\nrelease {rid} never went live and is marked bad; {still}"
+                ) from e
+            r.phase("switch", lambda: r.switch(rid, live))
+            r.phase("reload", r.reload)
+            try:
+                r.phase("verify", lambda: r.verify(rid), changes=False)
+            except PhaseFailed as e:
+                _roll_back_bad(r, rid, live, e)
+            r.phase("clean", lambda: r.clean(rid))
+
+
+def _roll_back_bad(r: Release, rid: str, live: str | None, error: PhaseFailed) -> None:
+    logs = r.log_tail()
+    r.mark_bad(rid)
+    if live is None:
+        raise PhaseFailed(f"{error}\nrelease {rid} is marked bad; there is no earlier release to go back to.\n"
+                          f"--- the app's log:\n{logs}")  # fmt: skip
+    r.phase("rollback", lambda: r.switch(live, rid) + ", " + r.reload())
+    r.phase("verify", lambda: r.verify(live), changes=False)
+    raise PhaseFailed(
+        f"{error}\nrolled back to {live}; release {rid} is marked bad.\n--- the app's log:\n{logs}"
+    )
+
+
+def rollback_one(
+    session: Session, roles: list[Role], options: DeployOptions, out: Output, tally: Tally
+) -> None:
+    """Make the previous good release (or ``options.to``) live again."""
+    host = Host.connect(session, roles, options.overrides)
+    plan = release_plan(roles, host)
+    with DeployLock(session, plan.service, "rollback", options.wait, options.take_over):
+        r = Release(host, plan, out, tally)
+        state = r.state()
+        target = options.to or state.previous()
+        if target is None:
+            raise PhaseFailed(
+                f"no previous release to roll back to (live: {state.current or 'none'}); nothing changed"
+            )
+        if state.get(target) is None:
+            raise PhaseFailed(
+                f"no release {target!r} on this host; nothing changed (see: fab releases)"
+            )
+        if target == state.current:
+            raise PhaseFailed(f"{target} is already live; nothing changed")
+        live = state.current
+        r.phase("switch", lambda: r.switch(target, live))
+        r.phase("reload", r.reload)
+        r.phase("verify", lambda: r.verify(target), changes=False)
+
+
+def list_releases(session: Session, roles: list[Role], options: DeployOptions, out: Output) -> None:
+    host = Host.connect(session, roles, options.overrides)
+    plan = release_plan(roles, host)
+    state = Release(host, plan, out, Tally()).state()
+    previous = state.previous()
+    name = session.target.name
+    if not state.releases:
+        out.line(f"[{name}] no releases yet")
+    for rel in reversed(state.releases):
+        marks = [m for m, on in (("live", rel.id == state.current), ("previous", rel.id == previous),
+                                 ("bad", rel.bad)) if on]  # fmt: skip
+        out.line(f"[{name}] {rel.id:<26} {', '.join(marks):<16} venv {rel.venv}")

@@ -1,0 +1,62 @@
+"""The app server under systemd, and how releases of the app are started and checked."""
+
+from provision.operations import files, systemd
+from provision.release import ReleasePlan
+from provision.roles import RoleError
+
+WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
+             "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
+
+
+def workers(role):
+    v = role.vars
+    if v["app_workers"]:
+        return v["app_workers"]
+    if v["app_workload"] not in WORKLOADS:
+        raise RoleError(f"app_workload: expected one of io, mixed, cpu; got {v['app_workload']!r}")
+    return WORKLOADS[v["app_workload"]](role.host.cpus)
+
+
+def tasks(role):
+    v = role.vars
+    unit = f"/etc/systemd/system/{v['app_name']}.service"
+    yield files.file(unit, role.template("app.service.j2"), notify="daemon-reload")
+    yield systemd.service(v["app_name"], running=None, enabled=True)
+
+
+def handlers(role):
+    return {"daemon-reload": systemd.daemon_reload()}
+
+
+def release(role):
+    v = role.vars
+    worker = (role.role.path / "files" / "provision_worker.py").read_text()
+    return ReleasePlan(
+        root=v["app_root"],
+        user=v["app_user"],
+        service=v["app_name"],
+        port=v["app_port"],
+        check_port=v["app_check_port"],
+        health_path=v["app_health_path"],
+        health_timeout=v["app_health_timeout"],
+        keep=v["app_keep_releases"],
+        packages=v["gunicorn_packages"],
+        check_command=lambda release, port: [
+            f"{release}/venv/bin/python",
+            "-m",
+            "gunicorn",
+            "-c",
+            f"{release}/gunicorn.conf.py",
+            "--chdir",
+            release,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],  # fmt: skip
+        files={
+            "gunicorn.conf.py": role.template("gunicorn.conf.py.j2", workers=workers(role)),
+            "provision_worker.py": worker,
+        },
+        shared_links={".env": "shared/.env"},
+    )

@@ -1,0 +1,76 @@
+"""HTTP load for zero-downtime tests: keep-alive clients that count every failed request.
+
+Traffic goes only to the address given (a loopback port of a test host). Each client
+loops until stopped or until ``max_seconds``, whichever comes first.
+"""
+
+import http.client
+import threading
+import time
+from collections import Counter
+
+
+class Load:
+    """``with Load("127.0.0.1", 80, clients=4) as load: ...`` then ``load.counts``."""
+
+    def __init__(self, host, port, clients=4, max_seconds=600):
+        self.host, self.port = host, port
+        self.clients = clients
+        self.max_seconds = max_seconds
+        self.counts = Counter()
+        self.failures = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._client, args=(i,)) for i in range(clients)]
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+
+    def _record(self, key, failure=None):
+        with self._lock:
+            self.counts[key] += 1
+            if failure and len(self.failures) < 50:
+                self.failures.append(failure)
+
+    def _client(self, index):
+        deadline = time.monotonic() + self.max_seconds
+        conn = None
+        n = 0
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            n += 1
+            post = (n + index) % 2 == 0
+            method, path = ("POST", "/echo") if post else ("GET", "/health")
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                body = b"x" * 512 if post else None
+                conn.request(method, path, body=body)
+                answer = conn.getresponse()
+                answer.read()
+                if answer.status == 200:
+                    self._record(f"{method} 200")
+                else:
+                    self._record(f"{method} {answer.status}", f"{method} {path}: {answer.status}")
+                if answer.getheader("connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as e:
+                self._record(f"{method} error", f"{method} {path}: {type(e).__name__}: {e}")
+                if conn is not None:
+                    conn.close()
+                conn = None
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+    @property
+    def failed(self):
+        return sum(v for k, v in self.counts.items() if not k.endswith(" 200"))
