@@ -175,7 +175,7 @@ class Release:
                     self.path("wheels"),
                     "-r",
                     f"{release}/.provision/requirements.txt",
-                ),  # fmt: skip
+                ),
                 self.as_app("touch", f"{venv}/{DONE}"),
                 *link,
             ]
@@ -260,22 +260,25 @@ def deploy_one(
     v = host.vars
     name = session.target.name
     with tempfile.TemporaryDirectory() as work:
-        source = artifact.checkout(
-            v["app_source"], v.get("app_ref", ""), options.project_root, Path(work)
-        )
-        rid = artifact.release_id(source.commit)
-        requirements = source.path / "requirements.txt"
         start = time.monotonic()
+        source = artifact.checkout(v["app_source"], v["app_ref"], options.project_root, Path(work))
+        requirements = source.path / "requirements.txt"
         wheels = artifact.resolve_wheels(requirements, plan.packages, host.facts)
         took = time.monotonic() - start
-        detail = f"{rid}, {len(wheels.pins)} pinned packages, {took:.1f} s"
+        commit = f"git {source.commit}, " if source.commit else ""
+        detail = f"{commit}{len(wheels.pins)} pinned packages, {took:.1f} s"
         out.task(name, "ok", "release", "build", detail, always=True)
-        with DeployLock(session, plan.service, f"deploy {rid}", options.wait, options.take_over):
+        with DeployLock(session, plan.service, "deploy", options.wait, options.take_over):
             converge(host, roles, options, out, tally)
             if tally.failed:
                 return
             r = Release(host, plan, out, tally)
-            live = r.state().current
+            state = r.state()
+            live = state.current
+            rid = artifact.release_id(source.commit)
+            while rid in state.ids():  # ids have one-second resolution
+                time.sleep(0.2)
+                rid = artifact.release_id(source.commit)
             r.phase(
                 "upload", lambda: r.upload(rid, source.path, _generated(plan, rid, wheels), wheels)
             )
@@ -303,8 +306,10 @@ def _roll_back_bad(r: Release, rid: str, live: str | None, error: PhaseFailed) -
     logs = r.log_tail()
     r.mark_bad(rid)
     if live is None:
-        raise PhaseFailed(f"{error}\nrelease {rid} is marked bad; there is no earlier release to go back to.\n"
-                          f"--- the app's log:\n{logs}")  # fmt: skip
+        raise PhaseFailed(
+            f"{error}\nrelease {rid} is marked bad; no earlier release to go back to."
+            f"\n--- the app's log:\n{logs}"
+        )
     r.phase("rollback", lambda: r.switch(live, rid) + ", " + r.reload())
     r.phase("verify", lambda: r.verify(live), changes=False)
     raise PhaseFailed(
@@ -323,8 +328,9 @@ def rollback_one(
         state = r.state()
         target = options.to or state.previous()
         if target is None:
+            live = state.current or "none"
             raise PhaseFailed(
-                f"no previous release to roll back to (live: {state.current or 'none'}); nothing changed"
+                f"no previous release to roll back to (live: {live}); nothing changed"
             )
         if state.get(target) is None:
             raise PhaseFailed(
@@ -347,6 +353,6 @@ def list_releases(session: Session, roles: list[Role], options: DeployOptions, o
     if not state.releases:
         out.line(f"[{name}] no releases yet")
     for rel in reversed(state.releases):
-        marks = [m for m, on in (("live", rel.id == state.current), ("previous", rel.id == previous),
-                                 ("bad", rel.bad)) if on]  # fmt: skip
+        flags = {"live": rel.id == state.current, "previous": rel.id == previous, "bad": rel.bad}
+        marks = [mark for mark, on in flags.items() if on]
         out.line(f"[{name}] {rel.id:<26} {', '.join(marks):<16} venv {rel.venv}")

@@ -60,6 +60,11 @@ def restart(unit: str) -> Operation:
     return _action("restart", unit)
 
 
+def try_restart(unit: str) -> Operation:
+    """Restart a unit if it is running; leave it stopped otherwise (a handler's action)."""
+    return _action("try-restart", unit)
+
+
 def daemon_reload() -> Operation:
     """Make systemd read changed unit files (a handler's action)."""
     return _action("daemon-reload")

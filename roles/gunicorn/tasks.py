@@ -20,12 +20,34 @@ def workers(role):
 def tasks(role):
     v = role.vars
     unit = f"/etc/systemd/system/{v['app_name']}.service"
-    yield files.file(unit, role.template("app.service.j2"), notify="daemon-reload")
+    # A changed unit takes effect only on a restart (a reload keeps the old process
+    # settings): that one restart is the price of changing it.
+    yield files.file(unit, role.template("app.service.j2"), notify=["daemon-reload", "restart app"])
     yield systemd.service(v["app_name"], running=None, enabled=True)
 
 
 def handlers(role):
-    return {"daemon-reload": systemd.daemon_reload()}
+    return {
+        "daemon-reload": systemd.daemon_reload(),
+        "restart app": systemd.try_restart(role.vars["app_name"]),
+    }
+
+
+def check_command(release, port):
+    """Start a release in the foreground on a spare port, with one worker."""
+    return [
+        f"{release}/venv/bin/python",
+        "-m",
+        "gunicorn",
+        "-c",
+        f"{release}/gunicorn.conf.py",
+        "--chdir",
+        release,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+    ]
 
 
 def release(role):
@@ -41,19 +63,7 @@ def release(role):
         health_timeout=v["app_health_timeout"],
         keep=v["app_keep_releases"],
         packages=v["gunicorn_packages"],
-        check_command=lambda release, port: [
-            f"{release}/venv/bin/python",
-            "-m",
-            "gunicorn",
-            "-c",
-            f"{release}/gunicorn.conf.py",
-            "--chdir",
-            release,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-        ],  # fmt: skip
+        check_command=check_command,
         files={
             "gunicorn.conf.py": role.template("gunicorn.conf.py.j2", workers=workers(role)),
             "provision_worker.py": worker,

@@ -8,6 +8,7 @@ Booting needs root, debootstrap and systemd-container. Without them these tests 
 skipped, unless PROVISION_REQUIRE_HOSTS=1 (as CI sets it), which turns that into a failure.
 """
 
+import hashlib
 import os
 import shutil
 import signal
@@ -18,7 +19,8 @@ import pytest
 import testinfra
 
 from provision import sandbox
-from tests.helpers import fab, free_port
+from provision.cli import BOOTSTRAP
+from tests.helpers import ROOT, fab, free_port
 
 REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"
 _live: list[sandbox.Machine] = []
@@ -70,9 +72,7 @@ class TestHost:
         return testinfra.get_host(spec, ssh_identity_file=str(self.key), sudo=user != "root")
 
 
-@pytest.fixture(scope="module")
-def test_host(rootfs, request):
-    """A fresh Debian host for this module, and an inventory naming it `target`."""
+def _module_host(rootfs, request):
     name = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")[:20]
     work = sandbox.CACHE / "test-hosts" / f"{name}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
@@ -92,3 +92,56 @@ def test_host(rootfs, request):
             machine.stop()
             _live.remove(machine)
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def test_host(rootfs, request):
+    """A fresh Debian host for this module, and an inventory naming it `target`."""
+    yield from _module_host(rootfs, request)
+
+
+def _roles_digest():
+    h = hashlib.sha256(sandbox.INCLUDE.encode())
+    for name in BOOTSTRAP:
+        for path in sorted((ROOT / "roles" / name).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def bootstrapped_rootfs(rootfs):
+    """A root filesystem on which `fab bootstrap` already ran, cached by the roles' content."""
+    path = sandbox.CACHE / f"{sandbox.SUITE}-bootstrapped-{_roles_digest()}"
+    if path.is_dir():
+        return path
+    work = sandbox.CACHE / "test-hosts" / f"bootstrap-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    machine = None
+    try:
+        key = sandbox.keypair(work / "id_ed25519")
+        machine = sandbox.boot("bootstrap", rootfs, work, key, port=free_port())
+        _live.append(machine)
+        inventory = work / "inventory.yaml"
+        inventory.write_text(
+            f"hosts:\n  target: {{address: 127.0.0.1, port: {machine.port}, key: {key}}}\n"
+        )
+        done = fab("-H", "target", "bootstrap", "--inventory", str(inventory))
+        assert done.returncode == 0, done.stdout + done.stderr
+        machine.stop(remove=False)
+        _live.remove(machine)
+        partial = sandbox.CACHE / f".bootstrapped-{os.getpid()}"
+        machine.root.rename(partial)
+        partial.rename(path)
+        return path
+    finally:
+        if machine in _live:
+            machine.stop()
+            _live.remove(machine)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def bootstrapped_host(bootstrapped_rootfs, request):
+    """A host for this module on which `fab bootstrap` already ran."""
+    yield from _module_host(bootstrapped_rootfs, request)

@@ -1,0 +1,237 @@
+"""`fab deploy`, `fab rollback` and `fab releases` on a real, bootstrapped Debian host.
+
+The tests run in order on one host. HTTP goes through the host's nginx on 127.0.0.1:80
+(the host shares this machine's network).
+"""
+
+import http.client
+import json
+import shutil
+import threading
+
+import pytest
+
+from tests.helpers import ROOT, recap
+from tests.load import Load
+
+SECRET = "s3cr3t-db-Pa55"
+
+
+def get(path, port=80):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        conn.close()
+
+
+def live_release():
+    status, body = get("/health")
+    assert status == 200, body
+    return json.loads(body)["release"]
+
+
+@pytest.fixture(scope="module")
+def app(bootstrapped_host, tmp_path_factory):
+    """A copy of the example app that the tests change from release to release."""
+    path = tmp_path_factory.mktemp("app") / "app"
+    shutil.copytree(ROOT / "example-app", path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def deploy(bootstrapped_host, app):
+    def run(task="deploy", *args):
+        settings = [
+            "--set",
+            f"app_source={app}",
+            "--set",
+            f"app_env={{DATABASE_PASSWORD: {SECRET}}}",
+        ]
+        return bootstrapped_host.fab(task, *settings, *args)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def host(bootstrapped_host):
+    return bootstrapped_host.testinfra()
+
+
+def releases_on(host):
+    return sorted(host.check_output("ls /srv/hello/releases").split())
+
+
+def listed(stdout):
+    """{release id: set of marks} from `fab releases`."""
+    rows = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0] == "[target]" and parts[-2] == "venv":
+            rows[parts[1]] = {m.strip(",") for m in parts[2:-2]}
+    return rows
+
+
+def test_first_deploy_serves_the_app(deploy, host):
+    done = deploy("deploy", "--diff")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done.stdout)["target"]["failed"] == 0
+    rid = live_release()
+    assert host.file("/srv/hello/current").linked_to == f"/srv/hello/releases/{rid}"
+    assert get("/static/hello.txt") == (200, "hello from provision's example app\n")
+    assert f"release: switch  (nothing -> {rid}" in done.stdout
+
+
+def test_rollback_with_no_previous_release_changes_nothing(bootstrapped_host, host):
+    live = live_release()
+    assert releases_on(host) == [live]
+    done = bootstrapped_host.fab("rollback")
+    assert done.returncode == 1
+    assert f"no previous release to roll back to (live: {live}); nothing changed" in done.stdout
+    assert live_release() == live
+
+
+def test_service_unit_and_gunicorn_config(host):
+    unit = host.file("/etc/systemd/system/hello.service").content_string
+    for line in ("User=app", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=always", "RestartSec=3",
+                 "After=network.target",
+                 "ExecStart=/srv/hello/current/venv/bin/python -m gunicorn -c "
+                 "/srv/hello/current/gunicorn.conf.py"):  # fmt: skip
+        assert line in unit.splitlines()
+    service = host.service("hello")
+    assert service.is_running and service.is_enabled
+    master = host.process.get(comm="python", ppid="1")
+    assert master.user == "app"
+    conf = host.file("/srv/hello/current/gunicorn.conf.py").content_string
+    cpus = int(host.check_output("nproc"))
+    assert f"workers = {2 * cpus + 1}" in conf  # app_workload: mixed
+    assert 'worker_class = "provision_worker.DrainingUvicornWorker"' in conf
+    assert not [line for line in conf.splitlines() if line.startswith("reload")]  # never --reload
+    for setting in ("timeout = 30", "graceful_timeout = 30", "keepalive = 5", "max_requests = 1000",
+                    "max_requests_jitter = 100", "limit_request_line = 4094",
+                    "limit_request_fields = 100", 'accesslog = "-"', 'errorlog = "-"'):  # fmt: skip
+        assert setting in conf.splitlines()
+    workers = host.check_output(f"pgrep -c -P {master.pid}")
+    assert int(workers) == 2 * cpus + 1
+
+
+def test_secrets_stay_out_of_output_and_releases(deploy, host):
+    env = host.file("/srv/hello/shared/.env")
+    assert (env.user, env.group, env.mode) == ("app", "app", 0o600)
+    assert f'DATABASE_PASSWORD="{SECRET}"' in env.content_string
+    assert host.file("/srv/hello/current/.env").linked_to == "/srv/hello/shared/.env"
+    leaked = host.run(f"grep -rl --exclude=.env {SECRET} /srv/hello/releases /srv/hello/wheels")
+    assert leaked.stdout == ""
+    done = deploy(
+        "deploy", "--diff", "--set", "app_env={DATABASE_PASSWORD: changed-" + SECRET + "}"
+    )
+    assert done.returncode == 0, done.stdout
+    assert SECRET not in done.stdout + done.stderr
+    assert "/srv/hello/shared/.env: content hidden (sensitive)" in done.stdout
+
+
+def test_new_code_and_new_dependency(deploy, app, host):
+    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize>=4\n")
+    (app / "main.py").write_text(
+        (app / "main.py").read_text()
+        + '\n\nimport humanize  # noqa: E402\n\n\n@app.get("/size")\nasync def size() -> dict:\n'
+        '    return {"size": humanize.naturalsize(123456789)}\n'
+    )
+    before = live_release()
+    done = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "release: venv  (built venvs/" in done.stdout
+    assert live_release() != before
+    assert get("/size") == (200, '{"size":"123.5 MB"}')
+
+
+def test_zero_downtime_under_load(deploy, bootstrapped_host):
+    slow_results = []
+
+    before = live_release()
+
+    def slow():
+        slow_results.append(get("/slow?seconds=8"))
+
+    with Load("127.0.0.1", 80, clients=4) as load:
+        in_flight = threading.Thread(target=slow)
+        in_flight.start()
+        for i in range(10):
+            done = deploy()
+            assert done.returncode == 0, done.stdout + done.stderr
+            if i == 0:
+                in_flight.join()
+        for _ in range(3):
+            done = bootstrapped_host.fab("rollback")
+            assert done.returncode == 0, done.stdout + done.stderr
+    print(f"\n10 deploys + 3 rollbacks under load: {dict(load.counts)}")
+    assert load.counts["GET 200"] > 1000 and load.counts["POST 200"] > 1000
+    assert load.failed == 0, load.failures
+    [(status, body)] = slow_results
+    assert status == 200 and json.loads(body) == {"slept": 8.0, "release": before}
+
+
+def test_old_releases_are_cleaned(host):
+    kept = releases_on(host)
+    assert len(kept) <= 5 + 2
+    live = live_release()
+    assert live in kept
+
+
+def test_release_that_fails_to_import_never_goes_live(deploy, app, host):
+    good = live_release()
+    main = (app / "main.py").read_text()
+    (app / "main.py").write_text(main + "\nimport no_such_module  # noqa: E402,F401\n")
+    try:
+        with Load("127.0.0.1", 80, clients=4) as load:
+            done = deploy()
+        assert done.returncode == 1
+        assert "release: check" in done.stdout
+        assert "ModuleNotFoundError: No module named 'no_such_module'" in done.stdout
+        assert f"never went live and is marked bad; {good} is still live" in done.stdout
+        assert live_release() == good
+        assert load.failed == 0, load.failures
+        print(f"\nbad deploy under load: {dict(load.counts)}")
+    finally:
+        (app / "main.py").write_text(main)
+    bad = [
+        r for r in releases_on(host) if host.file(f"/srv/hello/releases/{r}/.provision-bad").exists
+    ]
+    assert len(bad) == 1
+
+
+def test_release_failing_after_the_switch_is_rolled_back(deploy, app, bootstrapped_host):
+    good = live_release()
+    main = (app / "main.py").read_text()
+    # Works when checked alone, fails under the live service: the post-switch gate must catch it.
+    (app / "main.py").write_text(
+        main + '\nimport os  # noqa: E402\nif "PROVISION_RELEASE_DIR" not in os.environ:\n'
+        '    raise RuntimeError("only fails when live")\n'
+    )
+    try:
+        done = deploy()
+    finally:
+        (app / "main.py").write_text(main)
+    assert done.returncode == 1
+    assert "release: verify" in done.stdout and "release: rollback" in done.stdout
+    assert f"rolled back to {good}; release" in done.stdout
+    assert "RuntimeError: only fails when live" in done.stdout
+    assert live_release() == good
+    rows = listed(bootstrapped_host.fab("releases").stdout)
+    assert sum("bad" in marks for marks in rows.values()) == 2
+    assert "live" in rows[good]
+
+
+def test_rollback_skips_bad_releases(bootstrapped_host, deploy):
+    done = deploy()
+    assert done.returncode == 0
+    new = live_release()
+    rows = listed(bootstrapped_host.fab("releases").stdout)
+    [previous] = [rid for rid, marks in rows.items() if "previous" in marks]
+    assert "bad" not in rows[previous]
+    done = bootstrapped_host.fab("rollback")
+    assert done.returncode == 0, done.stdout
+    assert live_release() == previous != new
+    assert f"{new} -> {previous}" in done.stdout
