@@ -155,28 +155,28 @@ class Release:
         return release
 
     def venv(self, rid: str, digest: str) -> str:
+        """Reuse the venv of these exact requirements, or build it aside and rename it in.
+
+        Building under a name of this release's own means a build orphaned by a dropped
+        connection can never write into the venv a later deploy builds or uses.
+        """
         venv, release = self.path("venvs", digest), self.path("releases", rid)
         link = [self.as_app("ln", "-sfn", f"../../venvs/{digest}", f"{release}/venv")]
         if digest in self.state().venvs:
             self.run(link)
             return f"reused venvs/{digest}"
+        aside = self.path("venvs", f".{digest}.{rid}")
+        pip = [f"{aside}/bin/pip", "install", "--quiet", "--no-index", "--no-deps",
+               "--disable-pip-version-check", "--find-links", self.path("wheels"),
+               "-r", f"{release}/.provision/requirements.txt"]  # fmt: skip
         self.run(
             [
+                Command.of("rm", "-rf", aside),
+                self.as_app("python3", "-m", "venv", aside),
+                self.as_app(*pip),
+                self.as_app("touch", f"{aside}/{DONE}"),
                 Command.of("rm", "-rf", venv),
-                self.as_app("python3", "-m", "venv", venv),
-                self.as_app(
-                    f"{venv}/bin/pip",
-                    "install",
-                    "--quiet",
-                    "--no-index",
-                    "--no-deps",
-                    "--disable-pip-version-check",
-                    "--find-links",
-                    self.path("wheels"),
-                    "-r",
-                    f"{release}/.provision/requirements.txt",
-                ),
-                self.as_app("touch", f"{venv}/{DONE}"),
+                Command.of("mv", "-T", aside, venv),
                 *link,
             ]
         )
@@ -235,6 +235,7 @@ class Release:
                 *(Command.of("rm", "-rf", self.path("releases", r)) for r in old),
                 *(Command.of("rm", "-rf", self.path("venvs", v)) for v in venvs),
                 Command.shell(incomplete),
+                Command.shell(f"rm -rf {q(self.path('venvs'))}/.[!.]*"),
                 Command.shell(
                     f"find {q(self.path('incoming'))} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} +"
                 ),
@@ -268,7 +269,8 @@ def deploy_one(
         commit = f"git {source.commit}, " if source.commit else ""
         detail = f"{commit}{len(wheels.pins)} pinned packages, {took:.1f} s"
         out.task(name, "ok", "release", "build", detail, always=True)
-        with DeployLock(session, plan.service, "deploy", options.wait, options.take_over):
+        with DeployLock(session, plan.service, "deploy", options.wait, options.take_over) as lock:
+            _report_take_over(lock, out, name)
             converge(host, roles, options, out, tally)
             if tally.failed:
                 return
@@ -302,6 +304,11 @@ def deploy_one(
             r.phase("clean", lambda: r.clean(rid))
 
 
+def _report_take_over(lock: DeployLock, out: Output, name: str) -> None:
+    if lock.taken_from:
+        out.task(name, "changed", "release", "lock", f"taken over from {lock.taken_from}", True)
+
+
 def _roll_back_bad(r: Release, rid: str, live: str | None, error: PhaseFailed) -> None:
     logs = r.log_tail()
     r.mark_bad(rid)
@@ -323,7 +330,8 @@ def rollback_one(
     """Make the previous good release (or ``options.to``) live again."""
     host = Host.connect(session, roles, options.overrides)
     plan = release_plan(roles, host)
-    with DeployLock(session, plan.service, "rollback", options.wait, options.take_over):
+    with DeployLock(session, plan.service, "rollback", options.wait, options.take_over) as lock:
+        _report_take_over(lock, out, session.target.name)
         r = Release(host, plan, out, tally)
         state = r.state()
         target = options.to or state.previous()

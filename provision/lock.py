@@ -43,6 +43,7 @@ class DeployLock:
         self.wait = wait
         self.take_over = take_over
         self._chan: paramiko.Channel | None = None
+        self.taken_from = ""  # with take_over: who held the lock, if anyone
 
     def __enter__(self) -> DeployLock:
         self.acquire()
@@ -90,8 +91,9 @@ class DeployLock:
 
     def _kill_holder(self) -> None:
         info = shlex.quote(self.path + ".info")
-        self.session.run_as_root(
+        done = self.session.run_as_root(
             f"pid=$(sed -n 3p {info} 2>/dev/null); "
             'if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = cat ]; then '
-            'kill "$pid"; fi; true'
+            f'kill "$pid"; head -n 2 {info} | paste -sd " "; fi; true'
         )
+        self.taken_from = done.stdout.strip()

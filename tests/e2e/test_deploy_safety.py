@@ -1,0 +1,153 @@
+"""A deploy that is locked out, or killed half-way, never disturbs the live release."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from provision.lock import DeployLock
+from provision.transport import Session
+from tests.helpers import ROOT, recap
+
+
+def live_release():
+    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+    try:
+        conn.request("GET", "/health")
+        answer = conn.getresponse()
+        assert answer.status == 200
+        return json.loads(answer.read())["release"]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def app(bootstrapped_host, tmp_path_factory):
+    path = tmp_path_factory.mktemp("app") / "app"
+    shutil.copytree(ROOT / "example-app", path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def host(bootstrapped_host):
+    return bootstrapped_host.testinfra()
+
+
+def deploy_args(app):
+    return ("--set", f"app_source={app}")
+
+
+def test_first_release(bootstrapped_host, app):
+    done = bootstrapped_host.fab("deploy", *deploy_args(app))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def hold_lock(bootstrapped_host):
+    session = Session(bootstrapped_host.machine.target())
+    session.open()
+    lock = DeployLock(session, "hello", "test holder")
+    lock.acquire()
+    return session, lock
+
+
+def test_second_deploy_is_refused_with_who_and_since(bootstrapped_host, app):
+    session, lock = hold_lock(bootstrapped_host)
+    try:
+        live = live_release()
+        done = bootstrapped_host.fab("deploy", *deploy_args(app))
+        assert done.returncode == 1
+        assert "another deploy holds the lock: " in done.stdout
+        assert "(test holder), since 20" in done.stdout
+        assert "--wait SECONDS" in done.stdout and "--take-over" in done.stdout
+        rollback = bootstrapped_host.fab("rollback")
+        assert rollback.returncode == 1 and "another deploy holds the lock" in rollback.stdout
+        assert live_release() == live
+    finally:
+        lock.release()
+        session.close()
+
+
+def test_deploy_waits_for_the_lock(bootstrapped_host, app):
+    session, lock = hold_lock(bootstrapped_host)
+    releaser = threading.Timer(3, lambda: (lock.release(), session.close()))
+    releaser.start()
+    try:
+        done = bootstrapped_host.fab("deploy", *deploy_args(app), "--wait", "60")
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        releaser.join()
+
+
+def test_take_over_a_lock_left_by_a_hung_deploy(bootstrapped_host, app):
+    session, held = hold_lock(bootstrapped_host)
+    try:
+        done = bootstrapped_host.fab("deploy", *deploy_args(app), "--take-over")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "release: lock  (taken over from " in done.stdout
+        assert "(test holder)" in done.stdout
+        assert held._chan.exit_status_ready()  # the holder's process on the server was ended
+    finally:
+        session.close()
+
+
+def kill_when(bootstrapped_host, app, under_way, timeout=120):
+    """Start `fab deploy`; SIGKILL it (and so its SSH connection) once `under_way()` holds."""
+    cmd = [sys.executable, "-m", "fabric", "-H", "target", "deploy", "--inventory",
+           str(bootstrapped_host.inventory), *deploy_args(app)]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            if under_way():
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        output = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"the deploy ended before it was killed:\n{output}"
+    return output
+
+
+def test_connection_killed_during_upload(bootstrapped_host, app, host):
+    live = live_release()
+    releases = set(host.check_output("ls /srv/hello/releases").split())
+    (app / "static" / "big.bin").write_bytes(os.urandom(60 * 1024 * 1024))  # incompressible
+    try:
+        uploading = "find /srv/hello/incoming -name big.bin -size +1M | grep -q ."
+        kill_when(bootstrapped_host, app, lambda: host.run(uploading).rc == 0)
+        time.sleep(1)
+        assert live_release() == live
+        assert set(host.check_output("ls /srv/hello/releases").split()) == releases
+        assert host.check_output("readlink /srv/hello/current") == f"releases/{live}"
+    finally:
+        (app / "static" / "big.bin").unlink()
+    done = bootstrapped_host.fab("deploy", *deploy_args(app))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert live_release() != live
+    assert host.check_output("ls /srv/hello/incoming") == ""
+
+
+def test_connection_killed_during_venv_build(bootstrapped_host, app, host):
+    live = live_release()
+    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize>=4\n")
+    building = "ls -d /srv/hello/venvs/.*/lib/python3*/site-packages/fastapi"
+    kill_when(bootstrapped_host, app, lambda: host.run(building).rc == 0)
+    time.sleep(1)
+    assert live_release() == live
+    assert host.check_output("readlink /srv/hello/current") == f"releases/{live}"
+    done = bootstrapped_host.fab("deploy", *deploy_args(app))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "release: venv  (built venvs/" in done.stdout
+    assert live_release() != live
+    assert recap(done.stdout)["target"]["failed"] == 0
+    assert not [v for v in host.check_output("ls -A /srv/hello/venvs").split() if v.startswith(".")]
