@@ -1,10 +1,11 @@
-"""Time `fab bootstrap` on a local test host: a cold run, then re-runs with nothing to do.
+"""Time `fab bootstrap`, `fab deploy` and `fab rollback` on a local test host.
 
 Run as root from the repository root:  .venv/bin/python benchmarks/bench.py [--runs 5]
 
 Boots a fresh Debian 12 host with systemd-nspawn (as the tests do), times each command
-end to end as a user would see it (process start to exit, SSH connect included), prints
-a Markdown table, and always stops the host.
+end to end as a user would see it (process start to exit, SSH connect included): a cold
+bootstrap, no-op re-runs, a first deploy, code-only deploys of a copy of the example
+app, and rollbacks. Prints a Markdown table, and always stops the host.
 """
 
 import argparse
@@ -76,6 +77,21 @@ def main():
         med = statistics.median(engine)
         print(f"| the engine alone, in-process, nothing to change (median of {runs}) | {med:.2f} | "
               f"changed={tally.changed} |")  # fmt: skip
+        app = work / "app"
+        shutil.copytree(ROOT / "example-app", app)
+        source = ("--set", f"app_source={app}")
+        first, _ = timed("-H", "bench", "deploy", "--inventory", str(inv), *source)
+        deploys = []
+        for i in range(runs):
+            with open(app / "main.py", "a") as f:
+                f.write(f"# code-only change {i}\n")
+            deploys.append(timed("-H", "bench", "deploy", "--inventory", str(inv), *source)[0])
+        rollbacks = [timed("-H", "bench", "rollback", "--inventory", str(inv))[0]
+                     for _ in range(runs - 1)]  # fmt: skip
+        print(f"| `fab deploy`, first release (wheels uploaded, venv built) | {first:.2f} | |")
+        print(f"| `fab deploy`, code-only release (median of {runs}) | "
+              f"{statistics.median(deploys):.2f} | |")  # fmt: skip
+        print(f"| `fab rollback` (median of {runs - 1}) | {statistics.median(rollbacks):.2f} | |")
         print(f"\nSSH round trips of a run with nothing to change: {tally.round_trips}")
     finally:
         if machine is not None:

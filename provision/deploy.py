@@ -71,8 +71,8 @@ class Release:
     def state(self) -> Releases:
         return gather(self.session, [ReleaseState(self.plan.root)])[ReleaseState(self.plan.root)]
 
-    def run(self, commands: list[Command]) -> None:
-        execute(self.session, commands)
+    def run(self, commands: list[Command]) -> str:
+        return execute(self.session, commands)
 
     def phase(self, name: str, step: Callable[[], str | None], changes: bool = True) -> None:
         """Run one phase and print its line; a failure names the phase."""
@@ -98,11 +98,11 @@ class Release:
     def reload(self) -> str:
         """``systemctl reload`` the app (``start`` when it is not running yet)."""
         s = shlex.quote(self.plan.service)
-        self.run([Command.shell(
-            f"if systemctl is-active --quiet {s}; then systemctl reload {s}; "
-            f"else systemctl start {s}; fi"
+        done = self.run([Command.shell(
+            f"if systemctl is-active --quiet {s}; then systemctl reload {s}; echo reload; "
+            f"else systemctl start {s}; echo start; fi"
         )])  # fmt: skip
-        return f"systemctl reload {self.plan.service}"
+        return f"systemctl {done.strip()} {self.plan.service}"
 
     def switch(self, release_id: str, live: str | None) -> str:
         """Point ``current`` at the release: a new symlink renamed over the old one."""
@@ -199,12 +199,15 @@ class Release:
         pidfile = f"/run/lock/provision-{self.plan.service}.check.pid"
         log = f"/run/lock/provision-{self.plan.service}.check.log"
         poll = self.wait_healthy(self.plan.check_port, rid, '"$pid"').parts[0]
+        # The check runs in a session of its own, so that it and its workers end at once;
+        # one left by an interrupted deploy is ended first.
+        kill_group = "/bin/kill -KILL -- -"
         script = (
-            f'old=$(cat {pidfile} 2>/dev/null); [ -n "$old" ] && kill "$old" 2>/dev/null; '
+            f'old=$(cat {pidfile} 2>/dev/null); [ -n "$old" ] && {kill_group}"$old" 2>/dev/null; '
             f"cd {shlex.quote(release)}; "
-            f"{start} > {log} 2>&1 & pid=$!; echo $pid > {pidfile}; "
+            f"setsid {start} > {log} 2>&1 & pid=$!; echo $pid > {pidfile}; "
             f"if {poll} >/dev/null; then rc=0; else rc=1; fi; "
-            'kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f ' + pidfile + "; "
+            f'{kill_group}"$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f {pidfile}; '
             f'if [ $rc -ne 0 ]; then echo "--- its output:" >&2; tail -n 25 {log} >&2; fi; '
             f"rm -f {log}; exit $rc"
         )

@@ -58,14 +58,19 @@ def batches(commands: list[Command]) -> list[list[Command]]:
     return [g for g in groups if g]
 
 
-def execute(session: Session, commands: list[Command]) -> None:
-    """Run commands, as few round trips as possible; raise naming the one that failed."""
+def execute(session: Session, commands: list[Command]) -> str:
+    """Run commands, as few round trips as possible; raise naming the one that failed.
+
+    Returns what they printed on stdout.
+    """
+    printed = []
     for group in batches(commands):
         stdin = next((c.stdin for c in group if c.stdin is not None), None)
         lines = ["set -e"]
         for i, c in enumerate(group):
             lines += [f"echo {STEP} {i} >&2", c.render()]
         result = session.run_as_root("\n".join(lines) + "\n", stdin)
+        printed.append(result.stdout)
         if result.ok:
             continue
         step, lines = 0, []
@@ -76,6 +81,7 @@ def execute(session: Session, commands: list[Command]) -> None:
                 lines.append(line)
         tail = "\n".join(lines[-15:]).strip() or "(no output)"
         raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}")
+    return "".join(printed)
 
 
 class Play:

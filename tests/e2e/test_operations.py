@@ -109,3 +109,14 @@ def test_secrets_reach_the_host_but_never_the_output(test_host, host):
     assert tally.failed == 1
     assert f"refused: {MASK}" in out
     assert secret not in out
+
+
+def test_notified_handler_runs_even_when_a_later_task_fails(test_host, host):
+    pid = host.check_output("systemctl show -p MainPID --value demo")
+    failing = shell.command("fail", "echo boom >&2; exit 4", unless="false")
+    tally, out = converge(test_host, [*unit_ops(3), failing], HANDLERS)
+    assert tally.failed == 1
+    assert "boom" in out
+    assert "[target] changed   demo handler: restart demo" in out
+    assert host.check_output("systemctl show -p Environment --value demo") == "LEVEL=3"
+    assert host.check_output("systemctl show -p MainPID --value demo") != pid

@@ -69,3 +69,45 @@ def test_shipped_roles_render(tmp_path):
     names = [t.op.name for t in tasks]
     assert "directory /srv/hello/shared" in names
     assert set(handlers) == {"reload ssh"}
+
+
+@pytest.mark.parametrize(
+    "settings, workers",
+    [
+        ({"app_workload": "io"}, 3),
+        ({"app_workload": "mixed"}, 5),
+        ({"app_workload": "cpu"}, 5),
+        ({"app_workload": "io", "app_workers": 8}, 8),
+    ],
+)
+def test_gunicorn_workers_from_cores_and_workload(settings, workers):
+    from provision.engine import Project
+
+    project = Project.load(Path(__file__).parents[2])
+    roles = project.pick(["app", "gunicorn"])
+    variables = resolve_vars(roles, settings, {})
+    plan = roles[1].module.release(RoleContext(roles[1], variables, HOST))
+    conf = plan.files["gunicorn.conf.py"]
+    assert f"workers = {workers}\n" in conf
+    compile(conf, "gunicorn.conf.py", "exec")  # the rendered config is valid Python
+    assert plan.service == "hello" and plan.root == "/srv/hello"
+
+
+def test_unknown_workload_is_an_error():
+    from provision.engine import Project
+
+    project = Project.load(Path(__file__).parents[2])
+    roles = project.pick(["app", "gunicorn"])
+    variables = resolve_vars(roles, {"app_workload": "gpu"}, {})
+    with pytest.raises(RoleError, match="app_workload: expected one of io, mixed, cpu; got 'gpu'"):
+        roles[1].module.release(RoleContext(roles[1], variables, HOST))
+
+
+def test_dotenv_quotes_values_and_rejects_bad_names():
+    from provision.engine import Project
+
+    app = Project.load(Path(__file__).parents[2]).pick(["app"])[0].module
+    text = app.dotenv({"DB_URL": 'postgres://u:p"w@h/db', "DEBUG": False})
+    assert 'DB_URL="postgres://u:p\\"w@h/db"\n' in text and 'DEBUG="False"\n' in text
+    with pytest.raises(RoleError, match="'BAD-NAME' is not a valid environment variable name"):
+        app.dotenv({"BAD-NAME": "x"})

@@ -1,0 +1,102 @@
+"""Release logic without a server: ids, what ships, wheels' platform, rollback targets."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from provision import artifact
+from provision.facts import HostFacts
+from provision.release import ReleaseInfo, Releases, ReleaseState
+
+HOST = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")
+
+
+def releases(current, *ids, bad=()):
+    infos = tuple(ReleaseInfo(i, i in bad, "v1") for i in ids)
+    return Releases(current, infos, frozenset(), frozenset())
+
+
+@pytest.mark.parametrize(
+    "state, previous",
+    [
+        (releases("r3", "r1", "r2", "r3"), "r2"),
+        (releases("r3", "r1", "r2", "r3", bad={"r2"}), "r1"),
+        (releases("r2", "r1", "r2", "r3"), "r1"),  # after a rollback: go further back
+        (releases("r1", "r1"), None),
+        (releases(None), None),
+    ],
+)
+def test_rollback_goes_to_the_newest_good_older_release(state, previous):
+    assert state.previous() == previous
+
+
+def test_cleaning_keeps_the_newest_the_live_and_the_previous():
+    state = releases("r2", "r1", "r2", "r3", "r4", "r5", "r6")
+    assert state.removable(keep=2) == ["r3", "r4"]  # r1 previous, r2 live, r5 r6 newest
+
+
+def test_release_state_parses_the_servers_answer():
+    out = (
+        "current 20261125-160000\n"
+        "release 20261125-150000 1 aaa\n"
+        "release 20261125-160000 0 bbb\n"
+        "venv aaa\nvenv bbb\nwheel fastapi-1.0-py3-none-any.whl\n"
+    )
+    state = ReleaseState("/srv/app").parse(out)
+    assert state.current == "20261125-160000"
+    assert state.releases == (
+        ReleaseInfo("20261125-150000", True, "aaa"),
+        ReleaseInfo("20261125-160000", False, "bbb"),
+    )
+    assert state.venvs == {"aaa", "bbb"}
+    assert state.wheels == {"fastapi-1.0-py3-none-any.whl"}
+    assert ReleaseState("/srv/app").parse("").current is None
+
+
+def test_release_id_has_time_and_commit():
+    assert artifact.release_id("1a2b3c4", now=0) == "19700101-000000-1a2b3c4"
+    assert artifact.release_id(None, now=0) == "19700101-000000"
+
+
+def test_secrets_and_debris_never_ship(tmp_path):
+    names = ["main.py", ".env", ".env.prod", "static/a.css", ".git/config", "__pycache__/m.pyc",
+             ".venv/bin/python", "pkg/__pycache__/x.pyc", "pkg/mod.py", "REVISION"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    shipped = sorted(str(p) for p in artifact.files_of(tmp_path))
+    assert shipped == ["main.py", "pkg/mod.py", "static/a.css"]
+
+
+def test_wheels_are_chosen_for_the_servers_python_and_platform():
+    flags = artifact.target_flags(HOST)
+    assert flags[:4] == ["--only-binary=:all:", "--python-version", "3.11", "--implementation"]
+    platforms = [flags[i + 1] for i, f in enumerate(flags) if f == "--platform"]
+    assert platforms[0] == "manylinux_2_36_x86_64"
+    assert "manylinux_2_17_x86_64" in platforms and "manylinux2014_x86_64" in platforms
+    assert "cp311" in flags
+
+
+def test_git_source_is_checked_out_at_a_ref(tmp_path):
+    repo = tmp_path / "app.git"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    (repo / "main.py").write_text("v = 1\n")
+    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-qm", "one"], check=True)
+    subprocess.run([*git, "-C", str(repo), "tag", "v1"], check=True)
+    (repo / "main.py").write_text("v = 2\n")
+    subprocess.run([*git, "-C", str(repo), "commit", "-qam", "two"], check=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    source = artifact.checkout(str(repo), "v1", Path("."), work)
+    assert (source.path / "main.py").read_text() == "v = 1\n"
+    tag = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "v1"],
+                         capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert source.commit == tag
+
+
+def test_missing_local_source_is_an_error(tmp_path):
+    with pytest.raises(artifact.ArtifactError, match="app_source: no such directory 'nope'"):
+        artifact.checkout("nope", "", tmp_path, tmp_path)
