@@ -116,8 +116,12 @@ class Release:
         return f"{live or 'nothing'} -> {release_id}"
 
     def log_tail(self) -> str:
+        """The app's last log lines, without access-log lines (they would bury the error)."""
         s = shlex.quote(self.plan.service)
-        result = self.session.run_as_root(f"journalctl -u {s} -n 20 --no-pager -o cat")
+        access = shlex.quote('"[A-Z]+ [^"]*" [0-9]{3} ')
+        result = self.session.run_as_root(
+            f"journalctl -u {s} -n 300 --no-pager -o cat | grep -vE {access} | tail -n 25"
+        )
         return result.stdout.strip() or "(the journal has nothing for this service)"
 
     # -- phases --------------------------------------------------------------------
@@ -182,13 +186,14 @@ class Release:
         )
         return f"built venvs/{digest}"
 
-    def link_shared(self, rid: str) -> None:
+    def link_shared(self, rid: str) -> str:
         release = self.path("releases", rid)
         commands = [
             self.as_app("ln", "-sfn", f"../../{target}", f"{release}/{name}")
             for name, target in self.plan.shared_links.items()
         ]
         self.run([*commands, self.as_app("touch", f"{release}/{DONE}")])
+        return ", ".join(f"{name} -> {target}" for name, target in self.plan.shared_links.items())
 
     def check(self, rid: str) -> str:
         """Start the release on the spare port and ask its health URL; the live one is untouched."""
@@ -289,7 +294,7 @@ def deploy_one(
             )
             r.phase("install", lambda: r.install(rid))
             r.phase("venv", lambda: r.venv(rid, wheels.digest()))
-            r.phase("link", lambda: r.link_shared(rid) or "shared files")
+            r.phase("link", lambda: r.link_shared(rid))
             try:
                 r.phase("check", lambda: r.check(rid), changes=False)
             except PhaseFailed as e:

@@ -18,8 +18,10 @@ from typing import Any
 import yaml
 from fabric import Config
 
+from .artifact import ArtifactError
 from .facts import HostFacts, HostInfo
 from .inventory import Inventory, InventoryError, Target
+from .lock import LockBusy
 from .output import Output, Tally
 from .roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
 from .runner import PhaseFailed, Play, Task, TaskFailed, gather
@@ -124,7 +126,15 @@ def guarded(target: Target, out: Output, config: Config | None, work: Work) -> T
     session = Session(target, config)
     try:
         work(session, tally)
-    except (ConnectError, TaskFailed, RoleError, SchemaError, PhaseFailed) as e:
+    except (
+        ConnectError,
+        TaskFailed,
+        RoleError,
+        SchemaError,
+        PhaseFailed,
+        LockBusy,
+        ArtifactError,
+    ) as e:
         tally.failed += 1
         tally.errors.append(str(e))
         out.error(target.name, str(e))
@@ -160,7 +170,15 @@ def apply_one(
 def for_each_host(
     targets: list[Target], one: Callable[[Target], Tally], out: Output
 ) -> dict[str, Tally]:
-    """Run ``one`` for every target in parallel (one connection each), then print the recap."""
+    """Run ``one`` for every target in parallel (one connection each), then print the recap.
+
+    A single target runs in this thread, so that Ctrl-C stops it where it is (and its
+    ``finally`` blocks release what it holds) instead of waiting for it to finish.
+    """
+    if len(targets) == 1:
+        tallies = {targets[0].name: one(targets[0])}
+        out.recap(tallies)
+        return tallies
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
         futures = {t.name: pool.submit(one, t) for t in targets}
         tallies = {name: f.result() for name, f in futures.items()}

@@ -1,5 +1,7 @@
 """Shared by the tests: run `fab` as a user would, and a loopback port that counts visits."""
 
+import http.client
+import json
 import re
 import socket
 import subprocess
@@ -72,3 +74,21 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def get(path, port=80):
+    """(status, body) of a GET to a test host's port on 127.0.0.1 (its nginx by default)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        conn.close()
+
+
+def live_release():
+    """The release id the live app reports at /health, through nginx."""
+    status, body = get("/health")
+    assert status == 200, body
+    return json.loads(body)["release"]

@@ -8,6 +8,7 @@ Booting needs root, debootstrap and systemd-container. Without them these tests 
 skipped, unless PROVISION_REQUIRE_HOSTS=1 (as CI sets it), which turns that into a failure.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -72,8 +73,9 @@ class TestHost:
         return testinfra.get_host(spec, ssh_identity_file=str(self.key), sudo=user != "root")
 
 
-def _module_host(rootfs, request):
-    name = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")[:20]
+@contextlib.contextmanager
+def booted(name, rootfs):
+    """A host booted from ``rootfs`` with an inventory naming it `target`; always stopped."""
     work = sandbox.CACHE / "test-hosts" / f"{name}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -94,10 +96,15 @@ def _module_host(rootfs, request):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _module_name(request):
+    return request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")[:20]
+
+
 @pytest.fixture(scope="module")
 def test_host(rootfs, request):
     """A fresh Debian host for this module, and an inventory naming it `target`."""
-    yield from _module_host(rootfs, request)
+    with booted(_module_name(request), rootfs) as host:
+        yield host
 
 
 def _roles_digest():
@@ -115,33 +122,29 @@ def bootstrapped_rootfs(rootfs):
     path = sandbox.CACHE / f"{sandbox.SUITE}-bootstrapped-{_roles_digest()}"
     if path.is_dir():
         return path
-    work = sandbox.CACHE / "test-hosts" / f"bootstrap-{os.getpid()}"
-    work.mkdir(parents=True, exist_ok=True)
-    machine = None
-    try:
-        key = sandbox.keypair(work / "id_ed25519")
-        machine = sandbox.boot("bootstrap", rootfs, work, key, port=free_port())
-        _live.append(machine)
-        inventory = work / "inventory.yaml"
-        inventory.write_text(
-            f"hosts:\n  target: {{address: 127.0.0.1, port: {machine.port}, key: {key}}}\n"
-        )
-        done = fab("-H", "target", "bootstrap", "--inventory", str(inventory))
+    with booted("bootstrap", rootfs) as host:
+        done = host.fab("bootstrap")
         assert done.returncode == 0, done.stdout + done.stderr
-        machine.stop(remove=False)
-        _live.remove(machine)
+        host.machine.stop(remove=False)  # a clean halt, then keep its files
         partial = sandbox.CACHE / f".bootstrapped-{os.getpid()}"
-        machine.root.rename(partial)
+        host.machine.root.rename(partial)
         partial.rename(path)
-        return path
-    finally:
-        if machine in _live:
-            machine.stop()
-            _live.remove(machine)
-        shutil.rmtree(work, ignore_errors=True)
+    for stale in sandbox.CACHE.glob(f"{sandbox.SUITE}-bootstrapped-*"):
+        if stale != path:
+            shutil.rmtree(stale, ignore_errors=True)
+    return path
 
 
 @pytest.fixture(scope="module")
 def bootstrapped_host(bootstrapped_rootfs, request):
     """A host for this module on which `fab bootstrap` already ran."""
-    yield from _module_host(bootstrapped_rootfs, request)
+    with booted(_module_name(request), bootstrapped_rootfs) as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def app(bootstrapped_host, tmp_path_factory):
+    """A copy of the example app, for a module that changes it from release to release."""
+    path = tmp_path_factory.mktemp("app") / "app"
+    shutil.copytree(ROOT / "example-app", path)
+    return path

@@ -4,41 +4,15 @@ The tests run in order on one host. HTTP goes through the host's nginx on 127.0.
 (the host shares this machine's network).
 """
 
-import http.client
 import json
-import shutil
 import threading
 
 import pytest
 
-from tests.helpers import ROOT, recap
+from tests.helpers import get, live_release, recap
 from tests.load import Load
 
 SECRET = "s3cr3t-db-Pa55"
-
-
-def get(path, port=80):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path)
-        answer = conn.getresponse()
-        return answer.status, answer.read().decode()
-    finally:
-        conn.close()
-
-
-def live_release():
-    status, body = get("/health")
-    assert status == 200, body
-    return json.loads(body)["release"]
-
-
-@pytest.fixture(scope="module")
-def app(bootstrapped_host, tmp_path_factory):
-    """A copy of the example app that the tests change from release to release."""
-    path = tmp_path_factory.mktemp("app") / "app"
-    shutil.copytree(ROOT / "example-app", path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +54,8 @@ def test_first_deploy_serves_the_app(deploy, host):
     assert recap(done.stdout)["target"]["failed"] == 0
     rid = live_release()
     assert host.file("/srv/hello/current").linked_to == f"/srv/hello/releases/{rid}"
+    for path in ("main.py", "static/hello.txt", "gunicorn.conf.py", "REVISION"):
+        assert host.file(f"/srv/hello/current/{path}").user == "app"
     assert get("/static/hello.txt") == (200, "hello from provision's example app\n")
     assert f"release: switch  (nothing -> {rid}" in done.stdout
 

@@ -1,9 +1,6 @@
 """A deploy that is locked out, or killed half-way, never disturbs the live release."""
 
-import http.client
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,25 +11,7 @@ import pytest
 
 from provision.lock import DeployLock
 from provision.transport import Session
-from tests.helpers import ROOT, recap
-
-
-def live_release():
-    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
-    try:
-        conn.request("GET", "/health")
-        answer = conn.getresponse()
-        assert answer.status == 200
-        return json.loads(answer.read())["release"]
-    finally:
-        conn.close()
-
-
-@pytest.fixture(scope="module")
-def app(bootstrapped_host, tmp_path_factory):
-    path = tmp_path_factory.mktemp("app") / "app"
-    shutil.copytree(ROOT / "example-app", path)
-    return path
+from tests.helpers import ROOT, live_release, recap
 
 
 @pytest.fixture(scope="module")
