@@ -50,11 +50,18 @@ def bootstrap(c, check=False, diff=False, set=None, inventory="inventory.yaml", 
     _exit(cli.bootstrap(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
 
 
-@task(iterable=["set"], help={**RELEASE, "diff": CONVERGE["diff"]}, auto_shortflags=False)
-def deploy(c, diff=False, wait=0.0, take_over=False, set=None, inventory="inventory.yaml",
-           verbose=False):  # fmt: skip
+DEPLOY_HELP = {
+    **RELEASE,
+    "diff": CONVERGE["diff"],
+    "force": "ship a new release even when the live one has the same content",
+}
+
+
+@task(iterable=["set"], help=DEPLOY_HELP, auto_shortflags=False)
+def deploy(c, diff=False, force=False, wait=0.0, take_over=False, set=None,
+           inventory="inventory.yaml", verbose=False):  # fmt: skip
     """Ship the app: build, upload, check, switch, reload, verify; roll back if bad."""
-    options = DeployOptions(diff=diff, wait=float(wait), take_over=take_over)
+    options = DeployOptions(diff=diff, force=force, wait=float(wait), take_over=take_over)
     _exit(cli.deploy(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
 
 

@@ -149,6 +149,18 @@ def _pip(args: list[str]) -> str:
     return done.stdout
 
 
+def content_digest(source: Path, generated: dict[str, str]) -> str:
+    """What a release is made of: its files' paths, modes and bytes, and generated files."""
+    h = hashlib.sha256()
+    for rel in files_of(source):
+        path = source / rel
+        h.update(f"{rel}\0{path.stat().st_mode & 0o111:o}\0".encode())
+        h.update(path.read_bytes() if path.is_file() else os.readlink(path).encode())
+    for name, text in sorted(generated.items()):
+        h.update(f"{name}\0".encode() + text.encode())
+    return h.hexdigest()[:16]
+
+
 def tarball(source: Path, generated: dict[str, str], wheels: list[Path]) -> bytes:
     """One gzip stream: ``release/`` (the app and generated files) and ``wheels/``."""
     buf = io.BytesIO()

@@ -33,6 +33,7 @@ class DeployOptions(Options):
     wait: float = 0
     take_over: bool = False
     to: str | None = None  # rollback target
+    force: bool = False  # ship a new release even if the live one has the same content
     project_root: Path = field(default_factory=Path.cwd)
 
 
@@ -252,12 +253,9 @@ class Release:
         return f"removed {len(old)} old release(s), {len(venvs)} unused venv(s)"
 
 
-def _generated(plan: ReleasePlan, rid: str, wheels: artifact.Wheels) -> dict[str, str]:
-    return {
-        **plan.files,
-        "REVISION": f"{rid}\n",
-        ".provision/requirements.txt": "".join(f"{p}\n" for p in wheels.pins),
-    }
+def _generated(plan: ReleasePlan, wheels: artifact.Wheels) -> dict[str, str]:
+    """The files provision adds to a release, but for its id (they make its content)."""
+    return {**plan.files, ".provision/requirements.txt": "".join(f"{p}\n" for p in wheels.pins)}
 
 
 def deploy_one(
@@ -285,13 +283,19 @@ def deploy_one(
             r = Release(host, plan, out, tally)
             state = r.state()
             live = state.current
+            generated = _generated(plan, wheels)
+            content = artifact.content_digest(source.path, generated)
+            if content == state.content and not options.force:
+                tally.ok += 1
+                out.task(name, "ok", "release", "unchanged", f"{live} is live with this very "
+                         "content (--force ships it again)", always=True)  # fmt: skip
+                return
             rid = artifact.release_id(source.commit)
             while rid in state.ids():  # ids have one-second resolution
                 time.sleep(0.2)
                 rid = artifact.release_id(source.commit)
-            r.phase(
-                "upload", lambda: r.upload(rid, source.path, _generated(plan, rid, wheels), wheels)
-            )
+            files = {**generated, "REVISION": f"{rid}\n", ".provision/content": f"{content}\n"}
+            r.phase("upload", lambda: r.upload(rid, source.path, files, wheels))
             r.phase("install", lambda: r.install(rid))
             r.phase("venv", lambda: r.venv(rid, wheels.digest()))
             r.phase("link", lambda: r.link_shared(rid))

@@ -66,6 +66,7 @@ class Releases:
     releases: tuple[ReleaseInfo, ...]
     venvs: frozenset[str]
     wheels: frozenset[str]
+    content: str = ""  # the live release's content digest
 
     def ids(self) -> list[str]:
         return [r.id for r in self.releases]
@@ -97,6 +98,7 @@ class ReleaseState(Fact):
         return (
             f"cd {r} 2>/dev/null || exit 0; "
             "echo current $(readlink current 2>/dev/null | sed 's|^releases/||'); "
+            "echo content $(cat current/.provision/content 2>/dev/null); "
             'for d in releases/*/; do [ -d "$d" ] || continue; d=${d%/}; '
             f'[ -f "$d/{DONE}" ] || continue; '
             f'bad=0; [ -e "$d/{BAD}" ] && bad=1; '
@@ -106,7 +108,7 @@ class ReleaseState(Fact):
         )
 
     def parse(self, output: str) -> Releases:
-        current, releases, venvs, wheels = None, [], set(), set()
+        current, releases, venvs, wheels, content = None, [], set(), set(), ""
         for line in output.splitlines():
             kind, _, rest = line.partition(" ")
             if kind == "current":
@@ -114,9 +116,11 @@ class ReleaseState(Fact):
             elif kind == "release":
                 rid, bad, venv = [*rest.split(), "", "", ""][:3]
                 releases.append(ReleaseInfo(rid, bad == "1", venv))
+            elif kind == "content":
+                content = rest.strip()
             elif kind == "venv":
                 venvs.add(rest.strip())
             elif kind == "wheel":
                 wheels.add(rest.strip())
         ordered = tuple(sorted(releases, key=lambda r: r.id))
-        return Releases(current, ordered, frozenset(venvs), frozenset(wheels))
+        return Releases(current, ordered, frozenset(venvs), frozenset(wheels), content)

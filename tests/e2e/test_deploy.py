@@ -17,14 +17,15 @@ SECRET = "s3cr3t-db-Pa55"
 
 @pytest.fixture(scope="module")
 def deploy(bootstrapped_host, app):
-    def run(task="deploy", *args):
+    def run(*args, force=True):
+        """`fab deploy` of the app copy; --force: a new release even if nothing changed."""
         settings = [
             "--set",
             f"app_source={app}",
             "--set",
             f"app_env={{DATABASE_PASSWORD: {SECRET}}}",
         ]
-        return bootstrapped_host.fab(task, *settings, *args)
+        return bootstrapped_host.fab("deploy", *settings, *(["--force"] if force else []), *args)
 
     return run
 
@@ -49,7 +50,7 @@ def listed(stdout):
 
 
 def test_first_deploy_serves_the_app(deploy, host):
-    done = deploy("deploy", "--diff")
+    done = deploy("--diff")
     assert done.returncode == 0, done.stdout + done.stderr
     assert recap(done.stdout)["target"]["failed"] == 0
     rid = live_release()
@@ -58,6 +59,16 @@ def test_first_deploy_serves_the_app(deploy, host):
         assert host.file(f"/srv/hello/current/{path}").user == "app"
     assert get("/static/hello.txt") == (200, "hello from provision's example app\n")
     assert f"release: switch  (nothing -> {rid}" in done.stdout
+
+
+def test_deploy_with_nothing_changed_changes_nothing(deploy, host):
+    live = live_release()
+    done = deploy("--diff", force=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert recap(done.stdout)["target"]["changed"] == 0
+    assert f"release: unchanged  ({live} is live with this very content" in done.stdout
+    assert "reload" not in done.stdout
+    assert live_release() == live
 
 
 def test_rollback_with_no_previous_release_changes_nothing(bootstrapped_host, host):
@@ -100,9 +111,7 @@ def test_secrets_stay_out_of_output_and_releases(deploy, host):
     assert host.file("/srv/hello/current/.env").linked_to == "/srv/hello/shared/.env"
     leaked = host.run(f"grep -rl --exclude=.env {SECRET} /srv/hello/releases /srv/hello/wheels")
     assert leaked.stdout == ""
-    done = deploy(
-        "deploy", "--diff", "--set", "app_env={DATABASE_PASSWORD: changed-" + SECRET + "}"
-    )
+    done = deploy("--diff", "--set", "app_env={DATABASE_PASSWORD: changed-" + SECRET + "}")
     assert done.returncode == 0, done.stdout
     assert SECRET not in done.stdout + done.stderr
     assert "/srv/hello/shared/.env: content hidden (sensitive)" in done.stdout

@@ -20,7 +20,7 @@ def host(bootstrapped_host):
 
 
 def deploy_args(app):
-    return ("--set", f"app_source={app}")
+    return ("--set", f"app_source={app}", "--force")
 
 
 def test_first_release(bootstrapped_host, app):
@@ -112,7 +112,7 @@ def test_connection_killed_during_upload(bootstrapped_host, app, host):
         (app / "static" / "big.bin").unlink()
     done = bootstrapped_host.fab("deploy", *deploy_args(app))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert live_release() != live
+    assert live_release() != live, done.stdout
     assert host.check_output("ls /srv/hello/incoming") == ""
 
 
@@ -127,6 +127,6 @@ def test_connection_killed_during_venv_build(bootstrapped_host, app, host):
     done = bootstrapped_host.fab("deploy", *deploy_args(app))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "release: venv  (built venvs/" in done.stdout
-    assert live_release() != live
+    assert live_release() != live, done.stdout
     assert recap(done.stdout)["target"]["failed"] == 0
     assert not [v for v in host.check_output("ls -A /srv/hello/venvs").split() if v.startswith(".")]
