@@ -7,7 +7,7 @@ release from the old one; /slow and /echo help show that no request is dropped.
 import asyncio
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 
 RELEASE = (Path(__file__).parent / "REVISION").read_text().strip()
 
@@ -34,3 +34,16 @@ async def slow(seconds: float = 5.0) -> dict:
 async def echo(request: Request) -> dict:
     body = await request.body()
     return {"length": len(body), "release": RELEASE}
+
+
+@app.get("/whoami")
+async def whoami(request: Request) -> dict:
+    """What the app sees of the client, through nginx's forwarded headers."""
+    return {"scheme": request.url.scheme, "client": request.client.host if request.client else None}
+
+
+@app.websocket("/ws")
+async def ws(socket: WebSocket) -> None:
+    await socket.accept()
+    await socket.send_text(f"hello from {RELEASE}")
+    await socket.close()

@@ -8,6 +8,7 @@ change. A run with nothing to change therefore costs a single round trip for its
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,12 +127,17 @@ class Play:
                 plan = task.op.plan({k: values[f] for k, f in task.op.facts.items()})
                 if not isinstance(plan, Change):
                     self.tally.ok += 1
-                    self.out.task(self.host, "ok", task.role, task.op.name, plan.reason)
+                    self.out.task(
+                        self.host, "ok", task.role, task.op.name, plan.reason, task.op.loud
+                    )
                     continue
-                self._show(task, plan)
+                show_diff = self._prepare(plan)
                 if not self.check:
                     execute(self.session, plan.commands)
                     values = None
+                status = "would-chg" if self.check else "changed"
+                self.out.task(self.host, status, task.role, task.op.name, plan.summary)
+                show_diff()
                 self.tally.changed += 1
                 notified.update(task.op.notify)
             except (TaskFailed, OperationError) as e:
@@ -141,17 +147,20 @@ class Play:
                 self.out.error(self.host, str(e))
                 return
 
-    def _show(self, task: Task, plan: Change) -> None:
+    def _prepare(self, plan: Change) -> Callable[[], None]:
+        """Before a change: mask its secrets, read what its diff needs; return the printer."""
         for command in plan.commands:
             for secret in command.secrets():
                 self.out.mask.add(secret)
-        status = "would-chg" if self.check else "changed"
-        self.out.task(self.host, status, task.role, task.op.name, plan.summary)
-        if self.diff and plan.diff is not None:
-            d = plan.diff
-            old = None if d.sensitive else gather(self.session, [FileContent(d.path)])
-            before = None if old is None else old[FileContent(d.path)]
-            self.out.diff(self.host, d.path, before, d.new, d.sensitive)
         if self.check and self.out.verbose:
             for command in plan.commands:
                 self.out.line(f"[{self.host}]           $ {command.display()}")
+        d = plan.diff
+        if not self.diff or d is None:
+            return lambda: None
+        old = (
+            None
+            if d.sensitive
+            else gather(self.session, [FileContent(d.path)])[FileContent(d.path)]
+        )
+        return lambda: self.out.diff(self.host, d.path, old, d.new, d.sensitive)

@@ -1,7 +1,7 @@
 """Idempotent operations: each compares facts with the wanted state and yields commands."""
 
 from . import apt, files, server, shell, systemd
-from .base import Change, NoChange, Operation, OperationError, Plan
+from .base import Change, NoChange, Operation, OperationError, Plan, only_if
 
 __all__ = [
     "Change",
@@ -11,6 +11,7 @@ __all__ = [
     "Plan",
     "apt",
     "files",
+    "only_if",
     "server",
     "shell",
     "systemd",

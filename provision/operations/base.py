@@ -56,9 +56,22 @@ class Operation:
     facts: dict[str, Fact]
     decide: Callable[..., Plan]
     notify: tuple[str, ...] = field(default=())
+    loud: bool = False  # say the no-change reason even when not verbose
 
     def plan(self, values: dict[str, Any]) -> Plan:
         return self.decide(**values)
+
+
+def only_if(op: Operation, fact: Fact, why: str) -> Operation:
+    """``op``, decided only when the boolean ``fact`` is true at the time it runs.
+
+    Example: ``only_if(files.file(...), Succeeds("test -e /etc/x"), "x exists")``
+    """
+
+    def decide(_when: bool, **values: Any) -> Plan:
+        return op.decide(**values) if _when else NoChange(f"skipped: not {why}")
+
+    return Operation(op.name, {"_when": fact, **op.facts}, decide, op.notify)
 
 
 def notify_names(notify: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -42,3 +42,15 @@ def command(
         return Change([cmd], name)
 
     return Operation(name, {"passed": Succeeds(unless)}, decide_unless, notify_names(notify))
+
+
+def note(name: str, text: str) -> Operation:
+    """A line of information in the run's output; changes nothing.
+
+    Example: ``note("HTTPS", "no app_domain: HTTP only")``
+    """
+
+    def decide() -> NoChange:
+        return NoChange(text)
+
+    return Operation(name, {}, decide, loud=True)

@@ -1,15 +1,82 @@
-"""nginx in front of the app: its site, validated before every reload."""
+"""nginx in front of the app, with a Let's Encrypt certificate when the app has a domain."""
 
-from provision.operations import files, systemd
+import shlex
+from pathlib import Path
+
+from provision.facts import Succeeds
+from provision.operations import apt, files, only_if, shell, systemd
+from provision.roles import RoleError
+
+WEBROOT = "/var/www/letsencrypt"
+CA_BUNDLE = "/etc/provision/acme-ca.pem"
 
 
 def tasks(role):
     v = role.vars
+    site = f"/etc/nginx/conf.d/{v['app_name']}.conf"
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")
-    yield files.file(f"/etc/nginx/conf.d/{v['app_name']}.conf", role.template("site.conf.j2"),
-                     validate="nginx -t -q", notify="reload nginx")  # fmt: skip
+    yield files.directory(f"{WEBROOT}/.well-known/acme-challenge", mode=0o755)
+    domain = v["app_domain"]
+    if not domain:
+        yield shell.note("HTTPS", "no app_domain: HTTP only (a certificate needs a domain name)")
+        yield _site(role, site, tls=False)
+    else:
+        if not v["acme_email"]:
+            raise RoleError("acme_email: required with app_domain (Let's Encrypt mails it)")
+        cert = f"/etc/letsencrypt/live/{domain}/fullchain.pem"
+        has_cert = Succeeds(f"test -s {shlex.quote(cert)}")
+        yield apt.packages(["certbot"], cache_valid_time=v["apt_cache_valid_time"])
+        yield from _trust(role)
+        # Until the certificate exists: HTTP, with the ACME challenge served.
+        yield only_if(_site(role, site, tls=False), _not(has_cert), "before the certificate")
+        yield shell.command(f"certificate for {domain}", _certbot(role), creates=cert)
+        yield only_if(_site(role, site, tls=True), has_cert, "with the certificate")
+        yield files.file("/etc/letsencrypt/renewal-hooks/deploy/provision-reload-nginx",
+                         "#!/bin/sh\n# Managed by provision: a renewed certificate goes live.\n"
+                         "exec systemctl reload nginx\n", mode=0o755)  # fmt: skip
+        yield systemd.service("certbot.timer", running=True, enabled=True)
     yield systemd.service("nginx", running=True, enabled=True)
 
 
 def handlers(role):
-    return {"reload nginx": systemd.reload("nginx")}
+    return {
+        "reload nginx": systemd.reload("nginx"),
+        "daemon-reload certbot": systemd.daemon_reload(),
+    }
+
+
+def _site(role, path, tls):
+    text = role.template("site.conf.j2", tls=tls)
+    return files.file(path, text, validate="nginx -t -q", notify="reload nginx",
+                      name=f"site {path}" + (" (HTTPS)" if tls else " (HTTP)"))  # fmt: skip
+
+
+def _not(fact):
+    return Succeeds(f"! ( {fact.test} )")
+
+
+def _trust(role):
+    """A private ACME server's CA: trusted by certbot, here and in the renewal timer."""
+    bundle = role.vars["acme_ca_bundle"]
+    if not bundle:
+        return
+    try:
+        pem = Path(bundle).expanduser().read_text()
+    except OSError as e:
+        raise RoleError(f"acme_ca_bundle: cannot read {bundle!r}: {e.strerror}") from e
+    yield files.directory("/etc/provision", mode=0o755)
+    yield files.file(CA_BUNDLE, pem, mode=0o644)
+    yield files.directory("/etc/systemd/system/certbot.service.d", mode=0o755)
+    yield files.file("/etc/systemd/system/certbot.service.d/provision-ca.conf",
+                     f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={CA_BUNDLE}\n",
+                     notify="daemon-reload certbot")  # fmt: skip
+
+
+def _certbot(role):
+    v = role.vars
+    env = f"REQUESTS_CA_BUNDLE={CA_BUNDLE} " if v["acme_ca_bundle"] else ""
+    args = ["certbot", "certonly", "--webroot", "-w", WEBROOT, "-d", v["app_domain"],
+            "--email", v["acme_email"], "--agree-tos", "--non-interactive",
+            "--server", v["acme_directory"]]  # fmt: skip
+    # nginx must serve the challenge first: its HTTP site may have changed in this run.
+    return f"systemctl reload nginx && sleep 1 && {env}" + " ".join(shlex.quote(a) for a in args)

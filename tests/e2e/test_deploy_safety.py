@@ -20,7 +20,7 @@ def host(bootstrapped_host):
 
 
 def deploy_args(app):
-    return ("--set", f"app_source={app}", "--force")
+    return ("--set", f"app_source={app}", "--set", "nginx_rate=100000r/s", "--force")
 
 
 def test_first_release(bootstrapped_host, app):
