@@ -61,6 +61,10 @@ def test_first_deploy_serves_the_app(deploy, host):
         assert host.file(f"/srv/hello/current/{path}").user == "app"
     assert get("/static/hello.txt") == (200, "hello from provision's example app\n")
     assert f"release: switch  (nothing -> {rid}" in done.stdout
+    assert (
+        "nginx: HTTPS  (no app_domain: HTTP only (a certificate needs a domain name))"
+        in done.stdout
+    )
 
 
 def test_deploy_with_nothing_changed_changes_nothing(deploy, host):
