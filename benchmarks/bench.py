@@ -97,6 +97,8 @@ def main():
         if machine is not None:
             machine.stop()
         shutil.rmtree(work, ignore_errors=True)
+        if not any(work.parent.iterdir()):
+            work.parent.rmdir()
 
 
 if __name__ == "__main__":
