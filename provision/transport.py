@@ -96,16 +96,8 @@ class Session:
 
     def run(self, text: str, stdin: bytes | None = None) -> Result:
         """Run one command line on the host and wait for it: one round trip."""
-        transport = self._conn.client.get_transport()
-        if transport is None or not transport.is_active():
-            raise ConnectError(f"{self.target.name}: the SSH connection was lost")
-        self.round_trips += 1
+        chan = self._exec(text)
         try:
-            chan = transport.open_session()
-        except (OSError, EOFError, paramiko.SSHException) as e:
-            raise ConnectError(f"{self.target.name}: the SSH connection was lost ({e})") from e
-        try:
-            chan.exec_command(text)
             if stdin:
                 chan.sendall(stdin)
             chan.shutdown_write()
@@ -121,12 +113,22 @@ class Session:
 
     def start_as_root(self, text: str) -> paramiko.Channel:
         """Start a command that runs for as long as its channel stays open (see ``lock``)."""
+        return self._exec(as_root(text, self.target.user))
+
+    def _exec(self, text: str) -> paramiko.Channel:
+        """A new channel running ``text``: one round trip; a dead connection says so."""
         transport = self._conn.client.get_transport()
         if transport is None or not transport.is_active():
             raise ConnectError(f"{self.target.name}: the SSH connection was lost")
         self.round_trips += 1
-        chan = transport.open_session()
-        chan.exec_command(as_root(text, self.target.user))
+        chan = None
+        try:
+            chan = transport.open_session()
+            chan.exec_command(text)
+        except (OSError, EOFError, paramiko.SSHException) as e:
+            if chan is not None:
+                chan.close()
+            raise ConnectError(f"{self.target.name}: the SSH connection was lost ({e})") from e
         return chan
 
 
