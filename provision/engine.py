@@ -151,9 +151,7 @@ def guarded(target: Target, out: Output, config: Config | None, work: Work) -> T
 def converge(host: Host, roles: list[Role], options: Options, out: Output, tally: Tally) -> None:
     """Apply the roles' tasks (and notified handlers) to a connected host."""
     tasks, handlers = build_tasks(roles, host.vars, host.facts, out)
-    play = Play(host.session, out, tasks, handlers, check=options.check, diff=options.diff)
-    play.tally = tally
-    play.run()
+    Play(host.session, out, tasks, handlers, options.check, options.diff, tally).run()
 
 
 def apply_one(

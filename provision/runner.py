@@ -96,6 +96,7 @@ class Play:
         handlers: dict[str, Task],
         check: bool = False,
         diff: bool = False,
+        tally: Tally | None = None,
     ) -> None:
         self.session = session
         self.host = session.target.name
@@ -104,7 +105,7 @@ class Play:
         self.handlers = handlers
         self.check = check
         self.diff = diff
-        self.tally = Tally()
+        self.tally = tally if tally is not None else Tally()  # counts add to a caller's
 
     def run(self) -> Tally:
         notified: set[str] = set()
