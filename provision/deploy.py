@@ -90,11 +90,15 @@ class Release:
         detail = f"{detail}, {took}" if detail else took
         self.out.task(self.name, status, "release", name, detail, always=True)
 
-    def wait_healthy(self, port: int, release_id: str, pid_var: str = "") -> Command:
+    def poll(self, port: int, release_id: str, pid_var: str = "") -> str:
+        """Shell text: wait for the release's health answer (giving up if ``pid_var`` dies)."""
         args = [self.plan.url(port), release_id, f"{self.plan.health_timeout:g}"]
         quoted = " ".join(shlex.quote(a) for a in args)
-        script = f"python3 -c {shlex.quote(POLL)} {quoted} {pid_var}".strip()
-        return Command.shell(script, label=f"wait until {args[0]} answers with {release_id}")
+        return f"python3 -c {shlex.quote(POLL)} {quoted} {pid_var}".strip()
+
+    def wait_healthy(self, port: int, release_id: str) -> Command:
+        label = f"wait until {self.plan.url(port)} answers with {release_id}"
+        return Command.shell(self.poll(port, release_id), label=label)
 
     def reload(self) -> str:
         """``systemctl reload`` the app (``start`` when it is not running yet)."""
@@ -204,7 +208,7 @@ class Release:
         start = " ".join(shlex.quote(str(p)) for p in self.as_app("env", env, *argv).parts)
         pidfile = f"/run/lock/provision-{self.plan.service}.check.pid"
         log = f"/run/lock/provision-{self.plan.service}.check.log"
-        poll = self.wait_healthy(self.plan.check_port, rid, '"$pid"').parts[0]
+        poll = self.poll(self.plan.check_port, rid, '"$pid"')
         # The check runs in a session of its own, so that it and its workers end at once;
         # one left by an interrupted deploy is ended first.
         kill_group = "/bin/kill -KILL -- -"
