@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,9 @@ def run(
     mode = "  [check: nothing will change]" if options.check else ""
     out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
     tallies = for_each_host(targets, lambda t: one(roles, t, out), out)
+    # The run is over: spare the interpreter's exit a full garbage collection of every
+    # object it made (a tenth of a second; memory is freed all the same).
+    gc.freeze()
     return 1 if any(t.failed for t in tallies.values()) else 0
 
 

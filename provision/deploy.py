@@ -94,7 +94,7 @@ class Release:
         """Shell text: wait for the release's health answer (giving up if ``pid_var`` dies)."""
         args = [self.plan.url(port), release_id, f"{self.plan.health_timeout:g}"]
         quoted = " ".join(shlex.quote(a) for a in args)
-        return f"python3 -c {shlex.quote(POLL)} {quoted} {pid_var}".strip()
+        return f"python3 -I -S -c {shlex.quote(POLL)} {quoted} {pid_var}".strip()
 
     def wait_healthy(self, port: int, release_id: str) -> Command:
         label = f"wait until {self.plan.url(port)} answers with {release_id}"

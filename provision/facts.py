@@ -44,8 +44,9 @@ class HostInfo(Fact):
             "nproc; awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo; "
             '(. /etc/os-release; echo "$ID"; echo "$VERSION_ID"; echo "$VERSION_CODENAME"); '
             "uname -m; hostname; "
-            'python3 -c \'import platform, sys; print("%d.%d" % sys.version_info[:2]); '
-            "print(platform.libc_ver()[1])'"
+            # one line each, empty when missing
+            'echo "$(python3 --version 2>/dev/null | cut -d" " -f2 | cut -d. -f1,2)"; '
+            'echo "$(getconf GNU_LIBC_VERSION 2>/dev/null | cut -d" " -f2)"'
         )
 
     def parse(self, output: str) -> HostFacts:

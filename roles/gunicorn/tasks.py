@@ -52,7 +52,7 @@ def check_command(release, port):
 
 def release(role):
     v = role.vars
-    worker = (role.role.path / "files" / "provision_worker.py").read_text()
+    addons = (role.role.path / "files" / "provision_gunicorn.py").read_text()
     return ReleasePlan(
         root=v["app_root"],
         user=v["app_user"],
@@ -66,7 +66,7 @@ def release(role):
         check_command=check_command,
         files={
             "gunicorn.conf.py": role.template("gunicorn.conf.py.j2", workers=workers(role)),
-            "provision_worker.py": worker,
+            "provision_gunicorn.py": addons,
         },
         shared_links={".env": "shared/.env"},
     )

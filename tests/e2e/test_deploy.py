@@ -100,7 +100,7 @@ def test_service_unit_and_gunicorn_config(host):
     conf = host.file("/srv/hello/current/gunicorn.conf.py").content_string
     cpus = int(host.check_output("nproc"))
     assert f"workers = {2 * cpus + 1}" in conf  # app_workload: mixed
-    assert 'worker_class = "provision_worker.DrainingUvicornWorker"' in conf
+    assert 'worker_class = "provision_gunicorn.DrainingUvicornWorker"' in conf
     assert not [line for line in conf.splitlines() if line.startswith("reload")]  # never --reload
     for setting in ("timeout = 30", "graceful_timeout = 30", "keepalive = 5", "max_requests = 1000",
                     "max_requests_jitter = 100", "limit_request_line = 4094",
@@ -123,19 +123,53 @@ def test_secrets_stay_out_of_output_and_releases(deploy, host):
     assert "/srv/hello/shared/.env: content hidden (sensitive)" in done.stdout
 
 
+def journal_since(host, since):
+    """The app's log lines since the server time ``since`` (seconds since the epoch)."""
+    return host.check_output(f"journalctl -u hello --since @{since} --no-pager -o cat")
+
+
 def test_new_code_and_new_dependency(deploy, app, host):
-    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize>=4\n")
+    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize==4.9.0\n")
     (app / "main.py").write_text(
         (app / "main.py").read_text()
         + '\n\nimport humanize  # noqa: E402\n\n\n@app.get("/size")\nasync def size() -> dict:\n'
-        '    return {"size": humanize.naturalsize(123456789)}\n'
+        '    return {"size": humanize.naturalsize(123456789), "humanize": humanize.__version__}\n'
     )
     before = live_release()
     done = deploy()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "release: venv  (built venvs/" in done.stdout
     assert live_release() != before
-    assert get("/size") == (200, '{"size":"123.5 MB"}')
+    assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.9.0"}')
+
+
+def test_master_preloads_the_libraries_and_not_the_app(deploy, host):
+    since = host.check_output("date +%s")
+    done = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    preload = host.file("/srv/hello/current/.provision/preload").content_string.split()
+    assert {"fastapi", "pydantic", "humanize"} <= set(preload)
+    assert "main" not in preload and "provision_gunicorn" not in preload
+    log = journal_since(host, since)
+    preloaded = [line for line in log.splitlines() if "library modules in" in line]
+    assert preloaded and f"preloaded {len(preload)} library modules" in preloaded[-1], log
+    assert "left to the workers" not in preloaded[-1]
+    assert "fresh master" not in log  # same virtualenv: a plain reload
+
+
+def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
+    main_pid = host.check_output("systemctl show -p MainPID --value hello")
+    since = host.check_output("date +%s")
+    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize==4.10.0\n")
+    with Load("127.0.0.1", 80, clients=4) as load:
+        done = deploy()
+        assert done.returncode == 0, done.stdout + done.stderr
+        # The master had humanize 4.9.0 loaded: only a fresh one can serve 4.10.0.
+        assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.10.0"}')
+    print(f"\ndeploy with a dependency upgrade under load: {dict(load.counts)}")
+    assert load.failed == 0, load.failures
+    assert "the live release runs on another virtualenv" in journal_since(host, since)
+    assert host.check_output("systemctl show -p MainPID --value hello") == main_pid
 
 
 def test_zero_downtime_under_load(deploy, bootstrapped_host):
