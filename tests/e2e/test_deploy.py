@@ -123,9 +123,15 @@ def test_secrets_stay_out_of_output_and_releases(deploy, host):
     assert "/srv/hello/shared/.env: content hidden (sensitive)" in done.stdout
 
 
-def journal_since(host, since):
-    """The app's log lines since the server time ``since`` (seconds since the epoch)."""
-    return host.check_output(f"journalctl -u hello --since @{since} --no-pager -o cat")
+def journal_cursor(host):
+    """Where the app's log ends now, for ``journal_after``."""
+    out = host.check_output("journalctl -u hello -n 0 --show-cursor --no-pager")
+    return out.rsplit("-- cursor: ", 1)[1].strip()
+
+
+def journal_after(host, cursor):
+    """The app's log lines written since ``cursor``."""
+    return host.check_output(f"journalctl -u hello --after-cursor='{cursor}' --no-pager -o cat")
 
 
 def test_new_code_and_new_dependency(deploy, app, host):
@@ -144,13 +150,13 @@ def test_new_code_and_new_dependency(deploy, app, host):
 
 
 def test_master_preloads_the_libraries_and_not_the_app(deploy, host):
-    since = host.check_output("date +%s")
+    cursor = journal_cursor(host)
     done = deploy()
     assert done.returncode == 0, done.stdout + done.stderr
     preload = host.file("/srv/hello/current/.provision/preload").content_string.split()
     assert {"fastapi", "pydantic", "humanize"} <= set(preload)
     assert "main" not in preload and "provision_gunicorn" not in preload
-    log = journal_since(host, since)
+    log = journal_after(host, cursor)
     preloaded = [line for line in log.splitlines() if "library modules in" in line]
     assert preloaded and f"preloaded {len(preload)} library modules" in preloaded[-1], log
     assert "left to the workers" not in preloaded[-1]
@@ -159,7 +165,7 @@ def test_master_preloads_the_libraries_and_not_the_app(deploy, host):
 
 def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
     main_pid = host.check_output("systemctl show -p MainPID --value hello")
-    since = host.check_output("date +%s")
+    cursor = journal_cursor(host)
     (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize==4.10.0\n")
     with Load("127.0.0.1", 80, clients=4) as load:
         done = deploy()
@@ -168,7 +174,7 @@ def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
         assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.10.0"}')
     print(f"\ndeploy with a dependency upgrade under load: {dict(load.counts)}")
     assert load.failed == 0, load.failures
-    assert "the live release runs on another virtualenv" in journal_since(host, since)
+    assert "the live release runs on another virtualenv" in journal_after(host, cursor)
     assert host.check_output("systemctl show -p MainPID --value hello") == main_pid
 
 
