@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -38,7 +39,14 @@ class Output:
 
     def line(self, text: str) -> None:
         with self._lock:
-            print(self.mask(text), file=self.stream, flush=True)
+            try:
+                print(self.mask(text), file=self.stream, flush=True)
+            except BrokenPipeError:
+                # The reader went away (`fab releases | head`): the run goes on, unprinted,
+                # rather than stop halfway through a deploy.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.stream.fileno())
+                os.close(devnull)
 
     def task(
         self, host: str, status: str, role: str, name: str, detail: str = "", always: bool = False

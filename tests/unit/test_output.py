@@ -1,6 +1,7 @@
 """Commands, secrets and what people see."""
 
 import io
+import os
 
 from provision.command import MASK, Command, Secret, as_root
 from provision.output import Output, Tally
@@ -61,3 +62,12 @@ def test_batches_hold_one_stdin_each():
     a, b = Command.of("dd", stdin=b"1"), Command.of("dd", stdin=b"2")
     c = Command.of("true")
     assert batches([a, c, b, c]) == [[a, c], [b, c]]
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_run():
+    read, write = os.pipe()
+    os.close(read)
+    with open(write, "w") as stream:
+        out = Output(stream)
+        out.line("first")  # the pipe is broken: nothing printed, nothing raised
+        out.recap({"web1": Tally(ok=1)})

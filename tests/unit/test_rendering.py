@@ -111,3 +111,40 @@ def test_dotenv_quotes_values_and_rejects_bad_names():
     assert 'DB_URL="postgres://u:p\\"w@h/db"\n' in text and 'DEBUG="False"\n' in text
     with pytest.raises(RoleError, match="'BAD-NAME' is not a valid environment variable name"):
         app.dotenv({"BAD-NAME": "x"})
+
+
+class FakeServer:
+    def __init__(self):
+        self.logged = []
+        self.log = self
+
+    def exception(self, *args):
+        self.logged.append(args)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_gunicorn_hooks_run_the_live_release_add_ons_and_never_raise(
+    tmp_path, monkeypatch, preload
+):
+    from provision.engine import Project
+
+    project = Project.load(Path(__file__).parents[2])
+    roles = project.pick(["app", "gunicorn"])
+    variables = resolve_vars(roles, {"gunicorn_preload": preload}, {})
+    conf = roles[1].module.release(RoleContext(roles[1], variables, HOST)).files
+    # A stand-in for provision_gunicorn.py in the release directory the config names.
+    (tmp_path / "provision_gunicorn.py").write_text(
+        "def started(server, *args):\n    server.calls.append(('started', args))\n"
+        "def reloading(server, *args):\n    raise RuntimeError('broken hook')\n"
+    )
+    monkeypatch.setenv("PROVISION_RELEASE_DIR", str(tmp_path))
+    namespace = {}
+    exec(compile(conf["gunicorn.conf.py"], "gunicorn.conf.py", "exec"), namespace)
+    assert namespace["chdir"] == str(tmp_path)
+    assert f"PROVISION_RECORD_IMPORTS={tmp_path}" in namespace["raw_env"]  # a check records
+    server = FakeServer()
+    server.calls = []
+    namespace["when_ready"](server)
+    assert server.calls == [("started", (preload,))]
+    namespace["on_reload"](server)  # raises inside: logged, the master goes on
+    assert server.logged == [("provision's %s hook failed", "reloading")]
