@@ -104,7 +104,8 @@ def test_service_unit_and_gunicorn_config(host):
     assert not [line for line in conf.splitlines() if line.startswith("reload")]  # never --reload
     for setting in ("timeout = 30", "graceful_timeout = 30", "keepalive = 5", "max_requests = 1000",
                     "max_requests_jitter = 100", "limit_request_line = 4094",
-                    "limit_request_fields = 100", 'accesslog = "-"', 'errorlog = "-"'):  # fmt: skip
+                    "limit_request_fields = 100", 'accesslog = "-"', 'errorlog = "-"',
+                    "control_socket_disable = True"):  # fmt: skip
         assert setting in conf.splitlines()
     workers = host.check_output(f"pgrep -c -P {master.pid}")
     assert int(workers) == 2 * cpus + 1
