@@ -120,3 +120,17 @@ def test_notified_handler_runs_even_when_a_later_task_fails(test_host, host):
     assert "[target] changed   demo handler: restart demo" in out
     assert host.check_output("systemctl show -p Environment --value demo") == "LEVEL=3"
     assert host.check_output("systemctl show -p MainPID --value demo") != pid
+
+
+def test_host_facts_match_what_the_host_says(test_host, host):
+    from provision.facts import HostInfo
+    from provision.runner import gather
+
+    with Session(replace(test_host.machine.target(), name="target")) as session:
+        facts = gather(session, [HostInfo()])[HostInfo()]
+    version = host.check_output("python3 -c 'import sys; print(sys.version_info[:2])'")
+    assert f"({facts.python.replace('.', ', ')})" == version  # e.g. 3.11 and (3, 11)
+    assert host.check_output("ldd --version | head -n 1").endswith(f" {facts.glibc}")
+    assert facts.cpus == int(host.check_output("nproc"))
+    assert (facts.os_id, facts.os_version, facts.os_codename) == ("debian", "12", "bookworm")
+    assert facts.arch == host.check_output("uname -m")
