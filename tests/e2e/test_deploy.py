@@ -6,6 +6,7 @@ The tests run in order on one host. HTTP goes through the host's nginx on 127.0.
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -167,16 +168,32 @@ def test_master_preloads_the_libraries_and_not_the_app(deploy, host):
 def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
     main_pid = host.check_output("systemctl show -p MainPID --value hello")
     cursor = journal_cursor(host)
+    before = live_release()
+    slow = []
+    in_flight = threading.Thread(target=lambda: slow.append(get("/slow?seconds=4")))
     (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize==4.10.0\n")
     with Load("127.0.0.1", 80, clients=4) as load:
+        in_flight.start()
         done = deploy()
         assert done.returncode == 0, done.stdout + done.stderr
         # The master had humanize 4.9.0 loaded: only a fresh one can serve 4.10.0.
         assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.10.0"}')
+        in_flight.join()
     print(f"\ndeploy with a dependency upgrade under load: {dict(load.counts)}")
     assert load.failed == 0, load.failures
     assert "the live release runs on another virtualenv" in journal_after(host, cursor)
     assert host.check_output("systemctl show -p MainPID --value hello") == main_pid
+    # The old workers finished their requests (the slow one too) and were reaped by the
+    # fresh master, though it never started them: only its own workers are left.
+    [(status, body)] = slow
+    assert status == 200 and json.loads(body) == {"slept": 4.0, "release": before}
+    workers = 2 * int(host.check_output("nproc")) + 1
+    for _ in range(50):
+        children = host.check_output(f"ps -o stat= --ppid {main_pid}").split()
+        if len(children) == workers:
+            break
+        time.sleep(0.2)
+    assert len(children) == workers and "Z" not in "".join(children), children
 
 
 def test_zero_downtime_under_load(deploy, bootstrapped_host):
