@@ -5,8 +5,11 @@ The tests run in order on one host. HTTP goes through the host's nginx on 127.0.
 """
 
 import json
+import re
+import shlex
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -196,6 +199,13 @@ def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
     assert len(children) == workers and "Z" not in "".join(children), children
 
 
+def test_rollback_rolls_back_dependencies(bootstrapped_host):
+    done = bootstrapped_host.fab("rollback")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # The master had humanize 4.10.0 loaded: the release before runs on 4.9.0.
+    assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.9.0"}')
+
+
 def test_zero_downtime_under_load(deploy, bootstrapped_host):
     slow_results = []
 
@@ -204,22 +214,34 @@ def test_zero_downtime_under_load(deploy, bootstrapped_host):
     def slow():
         slow_results.append(get("/slow?seconds=8"))
 
+    def only_the_new_release_answers(done):
+        """Once a deploy or rollback returns, no request reaches an older release."""
+        assert done.returncode == 0, done.stdout + done.stderr
+        [rid] = re.findall(r"release: verify  \((\S+) answers", done.stdout)
+        assert {live_release() for _ in range(20)} == {rid}
+
     with Load("127.0.0.1", 80, clients=4) as load:
         in_flight = threading.Thread(target=slow)
         in_flight.start()
         for i in range(10):
-            done = deploy()
-            assert done.returncode == 0, done.stdout + done.stderr
+            only_the_new_release_answers(deploy())
             if i == 0:
                 in_flight.join()
         for _ in range(3):
-            done = bootstrapped_host.fab("rollback")
-            assert done.returncode == 0, done.stdout + done.stderr
+            only_the_new_release_answers(bootstrapped_host.fab("rollback"))
     print(f"\n10 deploys + 3 rollbacks under load: {dict(load.counts)}")
     assert load.counts["GET 200"] > 1000 and load.counts["POST 200"] > 1000
     assert load.failed == 0, load.failures
     [(status, body)] = slow_results
     assert status == 200 and json.loads(body) == {"slept": 8.0, "release": before}
+
+
+def test_once_a_release_answers_no_older_one_does(host):
+    """The old workers stop accepting before the new ones exist, not just after."""
+    a, b = releases_on(host)[-2:]
+    script = (Path(__file__).parent / "cutover.py").read_text()
+    stale = host.check_output(f"python3 -c {shlex.quote(script)} /srv/hello {a} {b} 10")
+    assert stale == "0"
 
 
 def test_old_releases_are_cleaned(host):

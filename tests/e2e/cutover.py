@@ -1,0 +1,42 @@
+"""Run on a test host: how often an older release still answers once a newer one did.
+
+    python3 cutover.py ROOT RELEASE_A RELEASE_B ROUNDS
+
+Each round points ROOT/current at the other release by hand, as an operator would,
+runs `systemctl reload hello`, waits until the app answers with that release, then asks
+40 more times straight away and counts the answers from any other release.
+"""
+
+import socket
+import subprocess
+import sys
+import time
+
+
+def release() -> str:
+    with socket.create_connection(("127.0.0.1", 8000), timeout=5) as conn:
+        conn.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer.split(b'"release":"')[1].split(b'"')[0].decode()
+
+
+root, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+stale = 0
+for i in range(rounds):
+    target = (a, b)[i % 2]
+    subprocess.run(
+        f"ln -sfn releases/{target} {root}/current.new && mv -T {root}/current.new {root}/current"
+        " && systemctl reload hello",
+        shell=True,
+        check=True,
+    )
+    deadline = time.monotonic() + 30
+    while release() != target:
+        if time.monotonic() > deadline:
+            sys.exit(f"{target} did not answer within 30 s")
+        time.sleep(0.005)
+    stale += sum(release() != target for _ in range(40))
+    time.sleep(1.5)  # the replaced workers drain and exit before the next round
+print(stale)
