@@ -16,7 +16,9 @@ New workers import the app, and most of that time goes into its libraries (FastA
 pydantic, ...). So when a release is checked before it goes live, its worker writes the
 names of the library modules it imported to ``.provision/preload`` (never the app's own
 modules); the master imports those before it starts workers, at start and on every
-reload, and the workers it forks have them already.
+reload, and the workers it forks have them already. On a reload it stops the old
+workers before it forks the new ones, so that once the new release answers, no request
+reaches the old one.
 
 Libraries loaded in the master cannot be swapped for other versions in a running
 process, so when a reload finds that the live release has another virtualenv (or other
