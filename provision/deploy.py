@@ -131,9 +131,14 @@ class Release:
 
     # -- phases --------------------------------------------------------------------
     def upload(
-        self, rid: str, source: Path, generated: dict[str, str], wheels: artifact.Wheels
+        self,
+        rid: str,
+        source: Path,
+        generated: dict[str, str],
+        wheels: artifact.Wheels,
+        have: frozenset[str],
     ) -> str:
-        have = self.state().wheels
+        """``have``: the wheels the server has already; only the others are sent."""
         new = [w for w in wheels.files if w.name not in have]
         data = artifact.tarball(source, generated, new)
         incoming = self.path("incoming", rid)
@@ -163,15 +168,16 @@ class Release:
         )
         return release
 
-    def venv(self, rid: str, digest: str) -> str:
-        """Reuse the venv of these exact requirements, or build it aside and rename it in.
+    def venv(self, rid: str, digest: str, built: frozenset[str]) -> str:
+        """Reuse the venv of these exact requirements (in ``built``), or build it aside and
+        rename it in.
 
         Building under a name of this release's own means a build orphaned by a dropped
         connection can never write into the venv a later deploy builds or uses.
         """
         venv, release = self.path("venvs", digest), self.path("releases", rid)
         link = [self.as_app("ln", "-sfn", f"../../venvs/{digest}", f"{release}/venv")]
-        if digest in self.state().venvs:
+        if digest in built:
             self.run(link)
             return f"reused venvs/{digest}"
         aside = self.path("venvs", f".{digest}.{rid}")
@@ -299,9 +305,10 @@ def deploy_one(
                 time.sleep(0.2)
                 rid = artifact.release_id(source.commit)
             files = {**generated, "REVISION": f"{rid}\n", ".provision/content": f"{content}\n"}
-            r.phase("upload", lambda: r.upload(rid, source.path, files, wheels))
+            # Read once, under the lock: nothing else changes wheels or venvs meanwhile.
+            r.phase("upload", lambda: r.upload(rid, source.path, files, wheels, state.wheels))
             r.phase("install", lambda: r.install(rid))
-            r.phase("venv", lambda: r.venv(rid, wheels.digest()))
+            r.phase("venv", lambda: r.venv(rid, wheels.digest(), state.venvs))
             r.phase("link", lambda: r.link_shared(rid))
             try:
                 r.phase("check", lambda: r.check(rid), changes=False)

@@ -175,11 +175,10 @@ def for_each_host(
     """
     if len(targets) == 1:
         tallies = {targets[0].name: one(targets[0])}
-        out.recap(tallies)
-        return tallies
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
-        futures = {t.name: pool.submit(one, t) for t in targets}
-        tallies = {name: f.result() for name, f in futures.items()}
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
+            futures = {t.name: pool.submit(one, t) for t in targets}
+            tallies = {name: f.result() for name, f in futures.items()}
     out.recap(tallies)
     return tallies
 
