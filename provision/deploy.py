@@ -58,6 +58,7 @@ class Release:
         self.plan = plan
         self.out = out
         self.tally = tally
+        self.log_cursor = ""  # where the app's journal stood at the last reload
 
     # -- helpers -------------------------------------------------------------------
     def path(self, *parts: str) -> str:
@@ -104,10 +105,13 @@ class Release:
         """``systemctl reload`` the app (``start`` when it is not running yet)."""
         s = shlex.quote(self.plan.service)
         done = self.run([Command.shell(
+            f"journalctl -u {s} -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'; "
             f"if systemctl is-active --quiet {s}; then systemctl reload {s}; echo reload; "
             f"else systemctl start {s}; echo start; fi"
         )])  # fmt: skip
-        return f"systemctl {done.strip()} {self.plan.service}"
+        *cursor, action = done.strip().splitlines()
+        self.log_cursor = cursor[0] if cursor else ""
+        return f"systemctl {action} {self.plan.service}"
 
     def switch(self, release_id: str, live: str | None) -> str:
         """Point ``current`` at the release: a new symlink renamed over the old one."""
@@ -121,13 +125,15 @@ class Release:
         return f"{live or 'nothing'} -> {release_id}"
 
     def log_tail(self) -> str:
-        """The app's last log lines, without access-log lines (they would bury the error)."""
+        """The app's log since the reload, without access-log lines (they would bury the
+        error): see ``log_excerpt``."""
         s = shlex.quote(self.plan.service)
+        since = f"--after-cursor={shlex.quote(self.log_cursor)}" if self.log_cursor else "-n 300"
         access = shlex.quote('"[A-Z]+ [^"]*" [0-9]{3} ')
         result = self.session.run_as_root(
-            f"journalctl -u {s} -n 300 --no-pager -o cat | grep -vE {access} | tail -n 25"
+            f"journalctl -u {s} {since} --no-pager -o cat | grep -vE {access} | tail -n 2000"
         )
-        return result.stdout.strip() or "(the journal has nothing for this service)"
+        return log_excerpt(result.stdout.splitlines())
 
     # -- phases --------------------------------------------------------------------
     def upload(
@@ -261,6 +267,28 @@ class Release:
             ]
         )
         return f"removed {len(old)} old release(s), {len(venvs)} unused venv(s)"
+
+
+def log_excerpt(lines: list[str], tail: int = 25) -> str:
+    """The first traceback in ``lines`` (the cause), then the last ``tail`` lines.
+
+    A release that fails under the live service often fails again and again while the
+    health gate waits (systemd restarts it), and its last lines can be a restart's noise.
+    """
+    if not lines:
+        return "(the journal has nothing for this service)"
+    first = next((i for i, line in enumerate(lines) if line.startswith("Traceback (")), None)
+    if first is None or first >= len(lines) - tail:
+        return "\n".join(lines[-tail:])
+    end = first + 1
+    while end < len(lines) and lines[end].startswith((" ", "\t")):
+        end += 1
+    if end >= len(lines) - tail:  # the cause runs into the last lines: show it all once
+        return "\n".join(lines[first:])
+    cause = lines[first : end + 1]
+    if len(cause) > 40:  # a deep traceback: keep where it starts and how it ends
+        cause = [*cause[:10], "  ...", *cause[-29:]]
+    return "\n".join([*cause, "...", *lines[-tail:]])
 
 
 def _generated(plan: ReleasePlan, wheels: artifact.Wheels) -> dict[str, str]:
