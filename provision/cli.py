@@ -9,13 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from . import deploy as releases
-from .engine import Options, Project, apply_one, for_each_host, guarded, parse_overrides
+from .engine import (
+    Options,
+    Playbook,
+    Project,
+    apply_one,
+    for_each_host,
+    guarded,
+    parse_overrides,
+)
 from .inventory import InventoryError, Target
 from .output import Output, Tally
-from .roles import Role, RoleError
-
-BOOTSTRAP = ["base", "app", "ssh"]
-DEPLOY = ["base", "app", "gunicorn", "nginx"]
+from .roles import RoleError
 
 
 def target_pattern(c: Any, project: Project) -> str:
@@ -35,9 +40,9 @@ def run(
     c: Any,
     root: Path,
     title: str,
-    role_names: list[str],
+    play: str,
     options: Options,
-    one: Callable[[list[Role], Target, Output], Tally],
+    one: Callable[[Playbook, Target, Output], Tally],
     inventory: str = "inventory.yaml",
     sets: list[str] | None = None,
     verbose: bool = False,
@@ -48,14 +53,14 @@ def run(
         targets = project.targets(target_pattern(c, project))
         options.overrides = parse_overrides(sets or [])
         project.check_overrides(options.overrides)
-        roles = project.pick(role_names)
+        book = project.play(play)
     except (InventoryError, RoleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Output(verbose=verbose)
     mode = "  [check: nothing will change]" if options.check else ""
     out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
-    tallies = for_each_host(targets, lambda t: one(roles, t, out), out)
+    tallies = for_each_host(targets, lambda t: one(book, t, out), out)
     # The run is over: spare the interpreter's exit a full garbage collection of every
     # object it made (a tenth of a second; memory is freed all the same).
     gc.freeze()
@@ -65,10 +70,10 @@ def run(
 def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
     config = getattr(c, "config", None)
 
-    def one(roles: list[Role], target: Target, out: Output) -> Tally:
-        return apply_one(roles, target, options, out, config)
+    def one(book: Playbook, target: Target, out: Output) -> Tally:
+        return apply_one(book, target, options, out, config)
 
-    return run(c, root, "bootstrap", BOOTSTRAP, options, one, **kw)
+    return run(c, root, "bootstrap", "bootstrap", options, one, **kw)
 
 
 def _release_task(
@@ -77,10 +82,11 @@ def _release_task(
     config = getattr(c, "config", None)
     options.project_root = root
 
-    def one(roles: list[Role], target: Target, out: Output) -> Tally:
-        return guarded(target, out, config, lambda s, tally: work(s, roles, options, out, tally))
+    def one(book: Playbook, target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, lambda s, tally: work(s, book, options, out, tally))
 
-    return run(c, root, title, DEPLOY, options, one, **kw)
+    # rollback and releases read the releases by the deploy play's roles
+    return run(c, root, title, "deploy", options, one, **kw)
 
 
 def deploy(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
@@ -92,7 +98,4 @@ def rollback(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> 
 
 
 def list_releases(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
-    def work(session: Any, roles: list[Role], opts: Any, out: Output, tally: Tally) -> None:
-        releases.list_releases(session, roles, opts, out)
-
-    return _release_task(c, root, "releases", options, work, **kw)
+    return _release_task(c, root, "releases", options, releases.list_releases, **kw)

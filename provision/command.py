@@ -28,6 +28,35 @@ class Secret:
 Part = str | Secret
 
 
+class Shell(str):
+    """Shell text written as shell text (a role's own test such as ``nginx -t``): put
+    into a script as it is, never quoted again."""
+
+
+def quote(value: str | int | float | Command) -> str:
+    """One word of shell text: a string quoted, a number as it is, a ``Command`` rendered,
+    ``Shell`` text as written."""
+    if isinstance(value, Shell):
+        return str(value)
+    if isinstance(value, Command):
+        return value.render()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return shlex.quote(value)
+    raise TypeError(f"cannot put {type(value).__name__} into shell text")
+
+
+def sh(template: str, **values: str | int | float | Command) -> str:
+    """Shell text from a template whose ``{name}`` fields are filled with quoted values.
+
+    Shell braces are doubled, as in ``str.format``: ``"${{d%/}}"``.
+
+    Example: ``sh("cd {dir} && ls", dir="/srv/a b")`` -> ``"cd '/srv/a b' && ls"``
+    """
+    return template.format(**{name: quote(value) for name, value in values.items()})
+
+
 @dataclass(frozen=True)
 class Command:
     """One command for a host: argv parts, or a shell snippet a role wrote itself.
@@ -40,7 +69,7 @@ class Command:
 
     parts: tuple[Part, ...]
     stdin: bytes | None = field(default=None, repr=False)
-    script: bool = False
+    is_script: bool = False
     label: str = ""  # shown instead of a long snippet
 
     @classmethod
@@ -50,11 +79,21 @@ class Command:
     @classmethod
     def shell(cls, snippet: str, label: str = "") -> Command:
         """A shell snippet, run as written by ``sh -c`` (pipes, redirections, tests)."""
-        return cls((snippet,), script=True, label=label)
+        return cls((snippet,), is_script=True, label=label)
+
+    @classmethod
+    def script(
+        cls, template: str, label: str = "", **values: str | int | float | Command
+    ) -> Command:
+        """A shell script built from quoted parts (see ``sh``).
+
+        Example: ``Command.script("[ -d {d} ] || mkdir {d}", d="/srv/a b")``
+        """
+        return cls.shell(sh(template, **values), label=label)
 
     def render(self) -> str:
         """The exact text sent to the host's shell, secrets included."""
-        if self.script:
+        if self.is_script:
             return f"sh -c {shlex.quote(_reveal(self.parts[0]))}"
         return " ".join(shlex.quote(_reveal(p)) for p in self.parts)
 
@@ -62,7 +101,7 @@ class Command:
         """The text shown to people: like ``render`` but secrets masked."""
         if self.label:
             return self.label
-        if self.script:
+        if self.is_script:
             return str(self.parts[0])
         return " ".join(MASK if isinstance(p, Secret) else shlex.quote(p) for p in self.parts)
 
@@ -77,8 +116,8 @@ def _reveal(part: Part) -> str:
 def as_root(text: str, user: str) -> str:
     """Wrap a script so that it runs as root: directly for root, through sudo otherwise."""
     if user == "root":
-        return f"sh -c {shlex.quote(text)}"
-    return f"sudo -n -H -- sh -c {shlex.quote(text)}"
+        return sh("sh -c {text}", text=text)
+    return sh("sudo -n -H -- sh -c {text}", text=text)
 
 
 class Masker:

@@ -1,31 +1,32 @@
 """Releases: deploy, rollback, and the list of releases, on one host.
 
-A deploy reads as its phases: build (here), lock, converge (the roles), upload, install,
-venv, check, switch, reload, verify, clean, unlock. The live release keeps serving until
+A deploy reads as its flow, ``DEPLOY`` below. The live release keeps serving until
 ``switch``, and a new release goes live only after it answered its health URL on a
-spare port; one that fails after the switch is rolled back and marked bad.
+spare port; one that fails from the switch on is rolled back and marked bad. The
+commands of each phase come from ``phases``; how the app runs comes from the roles'
+``ReleasePlan``.
 """
 
 from __future__ import annotations
 
-import shlex
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
-from . import artifact
-from .command import Command
-from .engine import Host, Options, converge
+from . import artifact, phases
+from .engine import Host, Options, Playbook, converge
+from .flow import Done, Failure, FlowRun, HookPoint, Phase, run_flow
+from .layout import CONTENT, REQUIREMENTS
 from .lock import DeployLock
+from .logs import log_excerpt
 from .output import Output, Tally
-from .release import BAD, DONE, ReleasePlan, Releases, ReleaseState
+from .plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
+from .release import Releases, ReleaseState
 from .roles import Role, RoleContext, RoleError
-from .runner import PhaseFailed, TaskFailed, execute, gather
+from .runner import PhaseFailed, TaskFailed, gather
 from .transport import Session
-
-POLL = (Path(__file__).parent / "wait_healthy.py").read_text()
 
 
 @dataclass
@@ -38,380 +39,299 @@ class DeployOptions(Options):
 
 
 def release_plan(roles: list[Role], host: Host) -> ReleasePlan:
-    """The ``ReleasePlan`` of the one role that defines ``release(role)``."""
-    plans = [
-        r.module.release(RoleContext(r, host.vars, host.facts))
-        for r in roles
-        if hasattr(r.module, "release")
-    ]
+    """The ``ReleasePlan`` of the one role that runs the app, with every role's hooks."""
+    plans, hooks = [], []
+    for role in roles:
+        make = getattr(role.module, "release", None)
+        made = make(RoleContext(role, host.vars, host.facts)) if make else None
+        if isinstance(made, ReleasePlan):
+            plans.append(made)
+        elif isinstance(made, Hooks):
+            hooks.append((role.name, made))
+        elif made is not None:
+            raise RoleError(f"roles/{role.name}: release() must return a ReleasePlan or Hooks")
     if len(plans) != 1:
-        raise RoleError(f"exactly one role must define release(); found {len(plans)}")
-    return plans[0]
+        raise RoleError(f"exactly one role must return a ReleasePlan; found {len(plans)}")
+    plan = plans[0]
+    for name, made in hooks:
+        for point, steps in made.steps.items():
+            if point not in HOOK_POINTS:
+                raise RoleError(f"roles/{name}: unknown hook point {point!r} (one of: "
+                                f"{', '.join(HOOK_POINTS)})")  # fmt: skip
+            plan.hooks.setdefault(point, []).extend(steps)
+    return plan
 
 
-class Release:
-    """The phases of one release on one connected host."""
+class Release(FlowRun):
+    """A deploy or rollback of one app on one connected host."""
 
-    def __init__(self, host: Host, plan: ReleasePlan, out: Output, tally: Tally) -> None:
-        self.session: Session = host.session
-        self.name = host.session.target.name
-        self.plan = plan
-        self.out = out
-        self.tally = tally
-        self.log_cursor = ""  # where the app's journal stood at the last reload
+    def __init__(
+        self,
+        action: str,
+        host: Host,
+        book: Playbook,
+        options: DeployOptions,
+        out: Output,
+        tally: Tally,
+    ) -> None:
+        self.plan = release_plan(book.roles, host)
+        super().__init__(host.session, out, tally, self.plan.hooks)
+        self.action, self.host, self.book, self.options = action, host, book, options
+        self.layout = self.plan.layout
+        self.state = Releases(None, (), frozenset(), frozenset())
+        self.live: str | None = None  # live before this run
+        self.rid = ""  # the release this run makes live
+        self.mark = ""  # where the app's log stood when the release went live
+        self.pid = ""  # the process serving the live release, as go_live said
+        self.source: artifact.Source | None = None
+        self.wheels = artifact.Wheels([], [])
+        self.files: dict[str, str] = {}
 
-    # -- helpers -------------------------------------------------------------------
-    def path(self, *parts: str) -> str:
-        return "/".join([self.plan.root, *parts])
+    def read_state(self) -> Releases:
+        self.state = gather(self.session, [ReleaseState(self.plan.root)])[
+            ReleaseState(self.plan.root)
+        ]
+        return self.state
 
-    def as_app(self, *argv: str) -> Command:
-        user = self.plan.user
-        return Command.of(
-            "setpriv", "--reuid", user, "--regid", user, "--init-groups", "--reset-env", *argv
-        )
+    def hook_context(self) -> HookContext:
+        return HookContext(self.layout, self.rid, self.live)
 
-    def state(self) -> Releases:
-        return gather(self.session, [ReleaseState(self.plan.root)])[ReleaseState(self.plan.root)]
+    # -- what failures mean ---------------------------------------------------------
+    def fail(self, failure: Failure, error: PhaseFailed) -> NoReturn:
+        if failure is Failure.NEVER_LIVE:
+            self.execute(phases.mark_bad(self.layout, self.rid))
+            still = f"{self.live} is still live" if self.live else "no release was live before"
+            raise PhaseFailed(f"{error}\nrelease {self.rid} never went live and is marked bad; "
+                              f"{still}") from error  # fmt: skip
+        if failure is Failure.ROLL_BACK:
+            self.roll_back_bad(error)
+        raise error
 
-    def run(self, commands: list[Command]) -> str:
-        return execute(self.session, commands)
+    def roll_back_bad(self, error: PhaseFailed) -> NoReturn:
+        logs = self.log_tail()
+        bad, live = self.rid, self.live
+        self.execute(phases.mark_bad(self.layout, bad))
+        if live is None:
+            raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
+                              f"back to.\n--- the app's log:\n{logs}")  # fmt: skip
+        self.rid, self.live = live, bad
+        self.phase("rollback", lambda: self.switch_to(live, away_from=None) + ", " + go_live(self))
+        self.phase("verify", lambda: verify(self), changes=False)
+        self.hook("after_rollback", Failure.STOP)
+        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.\n"
+                          f"--- the app's log:\n{logs}")  # fmt: skip
 
-    def phase(self, name: str, step: Callable[[], str | None], changes: bool = True) -> None:
-        """Run one phase and print its line; a failure names the phase."""
-        start = time.monotonic()
-        try:
-            detail = step()
-        except TaskFailed as e:
-            self.out.task(self.name, "failed", "release", name)
-            raise PhaseFailed(f"{name}: {e}") from e
-        took = f"{time.monotonic() - start:.1f} s"
-        status = "changed" if changes else "ok"
-        self.tally.changed += changes
-        self.tally.ok += not changes
-        detail = f"{detail}, {took}" if detail else took
-        self.out.task(self.name, status, "release", name, detail, always=True)
+    # -- helpers the phases share ---------------------------------------------------
+    def switch_to(self, rid: str, away_from: str | None) -> str:
+        commands = phases.roll_back(self.layout, self.plan.user, away_from, rid)
+        self.execute(commands if away_from else phases.switch(self.layout, self.plan.user, rid))
+        return f"{self.live or 'nothing'} -> {rid}"
 
-    def poll(self, port: int, release_id: str, pid_var: str = "") -> str:
-        """Shell text: wait for the release's health answer (giving up if ``pid_var`` dies)."""
-        args = [self.plan.url(port), release_id, f"{self.plan.health_timeout:g}"]
-        quoted = " ".join(shlex.quote(a) for a in args)
-        return f"python3 -I -S -c {shlex.quote(POLL)} {quoted} {pid_var}".strip()
-
-    def wait_healthy(self, port: int, release_id: str) -> Command:
-        label = f"wait until {self.plan.url(port)} answers with {release_id}"
-        return Command.shell(self.poll(port, release_id), label=label)
-
-    def reload(self) -> str:
-        """``systemctl reload`` the app (``start`` when it is not running yet)."""
-        s = shlex.quote(self.plan.service)
-        done = self.run([Command.shell(
-            f"journalctl -u {s} -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: //p'; "
-            f"if systemctl is-active --quiet {s}; then systemctl reload {s}; echo reload; "
-            f"else systemctl start {s}; echo start; fi"
-        )])  # fmt: skip
-        *cursor, action = done.strip().splitlines()
-        self.log_cursor = cursor[0] if cursor else ""
-        return f"systemctl {action} {self.plan.service}"
-
-    def switch(self, release_id: str, live: str | None) -> str:
-        """Point ``current`` at the release: a new symlink renamed over the old one."""
-        new = self.path("current.provision-new")
-        user = self.plan.user
-        self.run([
-            Command.of("ln", "-sfn", f"releases/{release_id}", new),
-            Command.of("chown", "-h", f"{user}:{user}", new),
-            Command.of("mv", "-T", "-f", new, self.path("current")),
-        ])  # fmt: skip
-        return f"{live or 'nothing'} -> {release_id}"
+    def health(self, port: int, pid: str = "") -> str:
+        """Wait for the release's health answer; what it answered."""
+        url = self.plan.url(port)
+        return self.execute([phases.poll(url, self.rid, self.plan.health_timeout, pid)]).strip()
 
     def log_tail(self) -> str:
-        """The app's log since the reload, without access-log lines (they would bury the
-        error): see ``log_excerpt``."""
-        s = shlex.quote(self.plan.service)
-        since = f"--after-cursor={shlex.quote(self.log_cursor)}" if self.log_cursor else "-n 300"
-        access = shlex.quote('"[A-Z]+ [^"]*" [0-9]{3} ')
-        result = self.session.run_as_root(
-            f"journalctl -u {s} {since} --no-pager -o cat | grep -vE {access} | tail -n 2000"
-        )
+        """The app's log since the release went live, without noise: see ``log_excerpt``."""
+        result = self.session.run_as_root(self.plan.logs_since(self.mark).render())
         return log_excerpt(result.stdout.splitlines())
 
-    # -- phases --------------------------------------------------------------------
-    def upload(
-        self,
-        rid: str,
-        source: Path,
-        generated: dict[str, str],
-        wheels: artifact.Wheels,
-        have: frozenset[str],
-    ) -> str:
-        """``have``: the wheels the server has already; only the others are sent."""
-        new = [w for w in wheels.files if w.name not in have]
-        data = artifact.tarball(source, generated, new)
-        incoming = self.path("incoming", rid)
-        user = self.plan.user
-        self.run(
-            [
-                Command.of("rm", "-rf", incoming),
-                Command.of("install", "-d", "-o", user, "-g", user, incoming),
-                Command.of(*self.as_app("tar", "-xzf", "-", "-C", incoming).parts, stdin=data),
-            ]
-        )
-        return f"{len(data) / 1e6:.1f} MB, {len(new)} new wheel(s) of {len(wheels.files)}"
 
-    def install(self, rid: str) -> str:
-        incoming, release = self.path("incoming", rid), self.path("releases", rid)
-        q = shlex.quote
-        self.run(
-            [
-                Command.shell(
-                    f"if [ -d {q(incoming)}/wheels ]; then find {q(incoming)}/wheels -name '*.whl' "
-                    f"-exec mv -f -t {q(self.path('wheels'))} {{}} +; fi"
-                ),
-                Command.of("rm", "-rf", release),
-                Command.of("mv", "-T", f"{incoming}/release", release),
-                Command.of("rm", "-rf", incoming),
-            ]
-        )
-        return release
-
-    def venv(self, rid: str, digest: str, built: frozenset[str]) -> str:
-        """Reuse the venv of these exact requirements (in ``built``), or build it aside and
-        rename it in.
-
-        Building under a name of this release's own means a build orphaned by a dropped
-        connection can never write into the venv a later deploy builds or uses.
-        """
-        venv, release = self.path("venvs", digest), self.path("releases", rid)
-        link = [self.as_app("ln", "-sfn", f"../../venvs/{digest}", f"{release}/venv")]
-        if digest in built:
-            self.run(link)
-            return f"reused venvs/{digest}"
-        aside = self.path("venvs", f".{digest}.{rid}")
-        pip = [f"{aside}/bin/pip", "install", "--quiet", "--no-index", "--no-deps",
-               "--disable-pip-version-check", "--find-links", self.path("wheels"),
-               "-r", f"{release}/.provision/requirements.txt"]  # fmt: skip
-        self.run(
-            [
-                Command.of("rm", "-rf", aside),
-                self.as_app("python3", "-m", "venv", aside),
-                self.as_app(*pip),
-                self.as_app("touch", f"{aside}/{DONE}"),
-                Command.of("rm", "-rf", venv),
-                Command.of("mv", "-T", aside, venv),
-                *link,
-            ]
-        )
-        return f"built venvs/{digest}"
-
-    def link_shared(self, rid: str) -> str:
-        release = self.path("releases", rid)
-        commands = [
-            self.as_app("ln", "-sfn", f"../../{target}", f"{release}/{name}")
-            for name, target in self.plan.shared_links.items()
-        ]
-        self.run([*commands, self.as_app("touch", f"{release}/{DONE}")])
-        return ", ".join(f"{name} -> {target}" for name, target in self.plan.shared_links.items())
-
-    def check(self, rid: str) -> str:
-        """Start the release on the spare port and ask its health URL; the live one is untouched."""
-        release = self.path("releases", rid)
-        argv = self.plan.check_command(release, self.plan.check_port)
-        env = f"PROVISION_RELEASE_DIR={release}"
-        start = " ".join(shlex.quote(str(p)) for p in self.as_app("env", env, *argv).parts)
-        pidfile = f"/run/lock/provision-{self.plan.service}.check.pid"
-        log = f"/run/lock/provision-{self.plan.service}.check.log"
-        poll = self.poll(self.plan.check_port, rid, '"$pid"')
-        # The check runs in a session of its own, so that it and its workers end at once;
-        # one left by an interrupted deploy is ended first.
-        kill_group = "/bin/kill -KILL -- -"
-        script = (
-            f'old=$(cat {pidfile} 2>/dev/null); [ -n "$old" ] && {kill_group}"$old" 2>/dev/null; '
-            f"cd {shlex.quote(release)}; "
-            f"setsid {start} > {log} 2>&1 & pid=$!; echo $pid > {pidfile}; "
-            f"if {poll} >/dev/null; then rc=0; else rc=1; fi; "
-            f'{kill_group}"$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f {pidfile}; '
-            f'if [ $rc -ne 0 ]; then echo "--- its output:" >&2; tail -n 25 {log} >&2; fi; '
-            f"rm -f {log}; exit $rc"
-        )
-        label = f"start {rid} on 127.0.0.1:{self.plan.check_port} and wait for its health"
-        self.run([Command.shell(script, label=label)])
-        return f"answered on 127.0.0.1:{self.plan.check_port}{self.plan.health_path}"
-
-    def mark_bad(self, rid: str) -> None:
-        self.run([Command.of("touch", self.path("releases", rid, BAD))])
-
-    def verify(self, rid: str) -> str:
-        self.run([self.wait_healthy(self.plan.port, rid)])
-        return f"{rid} answers on 127.0.0.1:{self.plan.port}{self.plan.health_path}"
-
-    def clean(self, rid: str) -> str:
-        state = self.state()
-        old = state.removable(self.plan.keep)
-        kept = [r for r in state.releases if r.id not in old]
-        used = {r.venv for r in kept}
-        venvs = [v for v in state.venvs if v not in used]
-        q = shlex.quote
-        incomplete = (
-            f'for d in {q(self.path("releases"))}/*/; do [ -f "$d{DONE}" ] || '
-            f'[ "$d" = {q(self.path("releases", rid))}/ ] || rm -rf "$d"; done'
-        )
-        self.run(
-            [
-                *(Command.of("rm", "-rf", self.path("releases", r)) for r in old),
-                *(Command.of("rm", "-rf", self.path("venvs", v)) for v in venvs),
-                Command.shell(incomplete),
-                Command.shell(f"rm -rf {q(self.path('venvs'))}/.[!.]*"),
-                Command.shell(
-                    f"find {q(self.path('incoming'))} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} +"
-                ),
-            ]
-        )
-        return f"removed {len(old)} old release(s), {len(venvs)} unused venv(s)"
+# -- the phases -------------------------------------------------------------------------
+def build(r: Release) -> str:
+    """Check out the source and fetch its wheels for the server, here."""
+    work = Path(r.stack.enter_context(tempfile.TemporaryDirectory()))
+    plan = r.plan
+    r.source = artifact.checkout(plan.source, plan.ref, r.options.project_root, work)
+    requirements = r.source.path / plan.requirements
+    r.wheels = artifact.resolve_wheels(requirements, plan.packages, r.host.facts)
+    commit = f"git {r.source.commit}, " if r.source.commit else ""
+    return f"{commit}{len(r.wheels.pins)} pinned packages"
 
 
-def log_excerpt(lines: list[str], tail: int = 25) -> str:
-    """The first traceback in ``lines`` (the cause), then the last ``tail`` lines.
+def lock(r: Release) -> str | None:
+    def waiting(holder: str) -> None:
+        r.out.task(r.name, "waiting", "release", "lock", f"held by {holder}", always=True)
 
-    A release that fails under the live service often fails again and again while the
-    health gate waits (systemd restarts it), and its last lines can be a restart's noise.
-    """
-    if not lines:
-        return "(the journal has nothing for this service)"
-    first = next((i for i, line in enumerate(lines) if line.startswith("Traceback (")), None)
-    if first is None or first >= len(lines) - tail:
-        return "\n".join(lines[-tail:])
-    end = first + 1
-    while end < len(lines) and lines[end].startswith((" ", "\t")):
-        end += 1
-    if end >= len(lines) - tail:  # the cause runs into the last lines: show it all once
-        return "\n".join(lines[first:])
-    cause = lines[first : end + 1]
-    if len(cause) > 40:  # a deep traceback: keep where it starts and how it ends
-        cause = [*cause[:10], "  ...", *cause[-29:]]
-    return "\n".join([*cause, "...", *lines[-tail:]])
+    o = r.options
+    held = DeployLock(r.session, r.plan.service, r.action, o.wait, o.take_over, waiting)
+    r.stack.enter_context(held)
+    if held.taken_from:
+        return f"taken over from {held.taken_from}"
+    if held.waited:
+        return f"waited {held.waited:.1f} s"
+    return None
 
 
-def _generated(plan: ReleasePlan, wheels: artifact.Wheels) -> dict[str, str]:
-    """The files provision adds to a release, but for its id (they make its content)."""
-    return {**plan.files, ".provision/requirements.txt": "".join(f"{p}\n" for p in wheels.pins)}
+def converge_roles(r: Release) -> None:
+    converge(r.host, r.book, r.options, r.out, r.tally)
+    if r.tally.failed:
+        raise Done
+
+
+def compare(r: Release) -> None:
+    """Decide the new release's id, or end here if the live one has this very content."""
+    assert r.source is not None
+    state = r.read_state()
+    r.live = state.current
+    pins = "".join(f"{p}\n" for p in r.wheels.pins)
+    generated = {**r.plan.files, REQUIREMENTS: pins}  # what makes its content, but its id
+    content = artifact.content_digest(r.source.path, generated)
+    if content == state.content and not r.options.force:
+        r.tally.ok += 1
+        r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
+                   "content (--force ships it again)", always=True)  # fmt: skip
+        raise Done
+    r.rid = artifact.release_id(r.source.commit)
+    while r.rid in state.ids():  # ids have one-second resolution
+        time.sleep(0.2)
+        r.rid = artifact.release_id(r.source.commit)
+    r.files = {**generated, "REVISION": f"{r.rid}\n", CONTENT: f"{content}\n"}
+
+
+def upload(r: Release) -> str:
+    assert r.source is not None
+    new = [w for w in r.wheels.files if w.name not in r.state.wheels]
+    data = artifact.tarball(r.source.path, r.files, new)
+    r.execute(phases.upload(r.layout, r.plan.user, r.rid, data))
+    return f"{len(data) / 1e6:.1f} MB, {len(new)} new wheel(s) of {len(r.wheels.files)}"
+
+
+def install(r: Release) -> str:
+    r.execute(phases.install(r.layout, r.rid))
+    return r.layout.release(r.rid)
+
+
+def venv(r: Release) -> str:
+    digest = r.wheels.digest()
+    built = digest in r.state.venvs
+    r.execute(phases.venv(r.layout, r.plan.user, r.rid, digest, built))
+    return f"{'reused' if built else 'built'} venvs/{digest}"
+
+
+def link(r: Release) -> str:
+    r.execute(phases.link_shared(r.layout, r.plan.user, r.rid, r.plan.shared_links))
+    return ", ".join(f"{name} -> {target}" for name, target in r.plan.shared_links.items())
+
+
+def check(r: Release) -> str:
+    p = r.plan
+    start = p.check_command(r.layout.release(r.rid), p.check_port)
+    health = phases.poll(p.url(p.check_port), r.rid, p.health_timeout)
+    command = phases.check(r.layout, p.user, r.rid, p.service, start, health, p.log_noise)
+    try:
+        r.execute([command])
+    except TaskFailed as e:
+        cut = e.output.index(phases.OUTPUT) if phases.OUTPUT in e.output else len(e.output)
+        why = "\n".join(e.output[:cut]).strip() or str(e)
+        printed = log_excerpt(e.output[cut + 1 :]) if cut < len(e.output) else ""
+        raise TaskFailed(f"{why}\n{phases.OUTPUT}\n{printed}" if printed else why) from e
+    return f"answered on 127.0.0.1:{p.check_port}{p.health_path}"
+
+
+def switch(r: Release) -> str:
+    return r.switch_to(r.rid, away_from=None)
+
+
+def go_live(r: Release) -> str:
+    """The role's way of making the switched release serve; notes where the log stood."""
+    said = dict(
+        line.partition(" ")[::2] for line in r.execute([r.plan.go_live]).splitlines() if line
+    )
+    r.mark, r.pid = said.get("mark", ""), said.get("pid", "")
+    return said.get("did", "live")
+
+
+def verify(r: Release) -> str:
+    r.health(r.plan.port, r.pid)
+    return f"{r.rid} answers on 127.0.0.1:{r.plan.port}{r.plan.health_path}"
+
+
+def clean(r: Release) -> str:
+    state = r.read_state()
+    old = state.removable(r.plan.keep)
+    r.execute(phases.clean(r.layout, state, r.rid, r.plan.keep))
+    return f"removed {len(old)} old release(s), {len(state.unused_venvs(old))} unused venv(s)"
+
+
+def pick(r: Release) -> None:
+    """The release a rollback goes to: ``--to``, or the previous good one."""
+    state = r.read_state()
+    r.live = state.current
+    target = r.options.to or state.previous()
+    if target is None:
+        raise PhaseFailed(f"no previous release to roll back to (live: {r.live or 'none'}); "
+                          "nothing changed")  # fmt: skip
+    if state.get(target) is None:
+        raise PhaseFailed(f"no release {target!r} on this host; nothing changed "
+                          "(see: fab releases)")  # fmt: skip
+    if target == state.current:
+        raise PhaseFailed(f"{target} is already live; nothing changed")
+    r.rid = target
+
+
+def switch_back(r: Release) -> str:
+    return r.switch_to(r.rid, away_from=r.live)
+
+
+DEPLOY = [
+    Phase("build", build, changes=False),
+    Phase("lock", lock, quiet=True),
+    Phase("converge", converge_roles, quiet=True),
+    Phase("compare", compare, quiet=True),
+    Phase("upload", upload),
+    Phase("install", install),
+    Phase("venv", venv),
+    Phase("link", link),
+    HookPoint("before_check", Failure.NEVER_LIVE),
+    Phase("check", check, changes=False, failure=Failure.NEVER_LIVE),
+    HookPoint("before_switch", Failure.NEVER_LIVE),
+    Phase("switch", switch, failure=Failure.ROLL_BACK),
+    Phase("reload", go_live, failure=Failure.ROLL_BACK),
+    HookPoint("after_switch", Failure.ROLL_BACK),
+    Phase("verify", verify, changes=False, failure=Failure.ROLL_BACK),
+    HookPoint("after_verify", Failure.ROLL_BACK),
+    Phase("clean", clean),
+]
+
+ROLLBACK = [
+    Phase("lock", lock, quiet=True),
+    Phase("pick", pick, quiet=True),
+    Phase("switch", switch_back),
+    Phase("reload", go_live),
+    Phase("verify", verify, changes=False),
+    HookPoint("after_rollback", Failure.STOP),
+]
 
 
 def deploy_one(
-    session: Session, roles: list[Role], options: DeployOptions, out: Output, tally: Tally
+    session: Session, book: Playbook, options: DeployOptions, out: Output, tally: Tally
 ) -> None:
     """Ship the app to one host and make it live, or leave the live release as it was."""
-    host = Host.connect(session, roles, options.overrides)
-    plan = release_plan(roles, host)
-    v = host.vars
-    name = session.target.name
-    with tempfile.TemporaryDirectory() as work:
-        start = time.monotonic()
-        source = artifact.checkout(v["app_source"], v["app_ref"], options.project_root, Path(work))
-        requirements = source.path / "requirements.txt"
-        wheels = artifact.resolve_wheels(requirements, plan.packages, host.facts)
-        took = time.monotonic() - start
-        commit = f"git {source.commit}, " if source.commit else ""
-        detail = f"{commit}{len(wheels.pins)} pinned packages, {took:.1f} s"
-        out.task(name, "ok", "release", "build", detail, always=True)
-        with DeployLock(session, plan.service, "deploy", options.wait, options.take_over) as lock:
-            _report_take_over(lock, out, name)
-            converge(host, roles, options, out, tally)
-            if tally.failed:
-                return
-            r = Release(host, plan, out, tally)
-            state = r.state()
-            live = state.current
-            generated = _generated(plan, wheels)
-            content = artifact.content_digest(source.path, generated)
-            if content == state.content and not options.force:
-                tally.ok += 1
-                out.task(name, "ok", "release", "unchanged", f"{live} is live with this very "
-                         "content (--force ships it again)", always=True)  # fmt: skip
-                return
-            rid = artifact.release_id(source.commit)
-            while rid in state.ids():  # ids have one-second resolution
-                time.sleep(0.2)
-                rid = artifact.release_id(source.commit)
-            files = {**generated, "REVISION": f"{rid}\n", ".provision/content": f"{content}\n"}
-            # Read once, under the lock: nothing else changes wheels or venvs meanwhile.
-            r.phase("upload", lambda: r.upload(rid, source.path, files, wheels, state.wheels))
-            r.phase("install", lambda: r.install(rid))
-            r.phase("venv", lambda: r.venv(rid, wheels.digest(), state.venvs))
-            r.phase("link", lambda: r.link_shared(rid))
-            try:
-                r.phase("check", lambda: r.check(rid), changes=False)
-            except PhaseFailed as e:
-                r.mark_bad(rid)
-                still = f"{live} is still live" if live else "no release was live before"
-                raise PhaseFailed(
-                    f"{e}\nrelease {rid} never went live and is marked bad; {still}"
-                ) from e
-            r.phase("switch", lambda: r.switch(rid, live))
-            r.phase("reload", r.reload)
-            try:
-                r.phase("verify", lambda: r.verify(rid), changes=False)
-            except PhaseFailed as e:
-                _roll_back_bad(r, rid, live, e)
-            r.phase("clean", lambda: r.clean(rid))
-
-
-def _report_take_over(lock: DeployLock, out: Output, name: str) -> None:
-    if lock.taken_from:
-        out.task(name, "changed", "release", "lock", f"taken over from {lock.taken_from}", True)
-
-
-def _roll_back_bad(r: Release, rid: str, live: str | None, error: PhaseFailed) -> None:
-    logs = r.log_tail()
-    r.mark_bad(rid)
-    if live is None:
-        raise PhaseFailed(
-            f"{error}\nrelease {rid} is marked bad; no earlier release to go back to."
-            f"\n--- the app's log:\n{logs}"
-        )
-    r.phase("rollback", lambda: r.switch(live, rid) + ", " + r.reload())
-    r.phase("verify", lambda: r.verify(live), changes=False)
-    raise PhaseFailed(
-        f"{error}\nrolled back to {live}; release {rid} is marked bad.\n--- the app's log:\n{logs}"
-    )
+    host = Host.connect(session, book, options.overrides)
+    run_flow(DEPLOY, Release("deploy", host, book, options, out, tally))
 
 
 def rollback_one(
-    session: Session, roles: list[Role], options: DeployOptions, out: Output, tally: Tally
+    session: Session, book: Playbook, options: DeployOptions, out: Output, tally: Tally
 ) -> None:
     """Make the previous good release (or ``options.to``) live again."""
-    host = Host.connect(session, roles, options.overrides)
-    plan = release_plan(roles, host)
-    with DeployLock(session, plan.service, "rollback", options.wait, options.take_over) as lock:
-        _report_take_over(lock, out, session.target.name)
-        r = Release(host, plan, out, tally)
-        state = r.state()
-        target = options.to or state.previous()
-        if target is None:
-            live = state.current or "none"
-            raise PhaseFailed(
-                f"no previous release to roll back to (live: {live}); nothing changed"
-            )
-        if state.get(target) is None:
-            raise PhaseFailed(
-                f"no release {target!r} on this host; nothing changed (see: fab releases)"
-            )
-        if target == state.current:
-            raise PhaseFailed(f"{target} is already live; nothing changed")
-        live = state.current
-        r.phase("switch", lambda: r.switch(target, live))
-        r.phase("reload", r.reload)
-        r.phase("verify", lambda: r.verify(target), changes=False)
+    host = Host.connect(session, book, options.overrides)
+    run_flow(ROLLBACK, Release("rollback", host, book, options, out, tally))
 
 
-def list_releases(session: Session, roles: list[Role], options: DeployOptions, out: Output) -> None:
-    host = Host.connect(session, roles, options.overrides)
-    plan = release_plan(roles, host)
-    state = Release(host, plan, out, Tally()).state()
+def list_releases(
+    session: Session, book: Playbook, options: DeployOptions, out: Output, tally: Tally
+) -> None:
+    host = Host.connect(session, book, options.overrides)
+    state = Release("releases", host, book, options, out, tally).read_state()
     previous = state.previous()
     name = session.target.name
     if not state.releases:
         out.line(f"[{name}] no releases yet")
     for rel in reversed(state.releases):
-        flags = {"live": rel.id == state.current, "previous": rel.id == previous, "bad": rel.bad}
+        flags = {"live": rel.id == state.current, "previous": rel.id == previous,
+                 "bad": rel.bad, "rolled back": rel.rolled_back}  # fmt: skip
         marks = [mark for mark, on in flags.items() if on]
         out.line(f"[{name}] {rel.id:<26} {', '.join(marks):<16} venv {rel.venv}")

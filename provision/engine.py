@@ -4,7 +4,7 @@ Example::
 
     project = Project.load(Path("."))
     targets = project.targets("web1")
-    tallies = apply(project, ["base", "app", "ssh"], targets, Options(check=True), Output())
+    tallies = apply(project, "bootstrap", targets, Options(check=True), Output())
 """
 
 from __future__ import annotations
@@ -19,14 +19,17 @@ import yaml
 from fabric import Config
 
 from .artifact import ArtifactError
-from .facts import HostFacts, HostInfo
+from .facts import HostFacts, HostInfo, PathInfo
 from .inventory import Inventory, InventoryError, Target
 from .lock import LockBusy
+from .operations import files
 from .output import Output, Tally
 from .roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
 from .runner import PhaseFailed, Play, Task, TaskFailed, gather
-from .schema import SchemaError, check_vars
+from .schema import SchemaError, check_vars, closest
 from .transport import ConnectError, Session
+
+PLAYED = "/var/lib/provision/played"  # a file per play that completed on the server
 
 Work = Callable[[Session, Tally], None]
 
@@ -38,20 +41,47 @@ class Options:
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
-class Project:
-    """A repository's roles and inventory, loaded and checked before any connection."""
+@dataclass
+class Playbook:
+    """A play's roles, in order; ``every_role`` gives the settings (any role's setting is
+    valid for every play); ``after``: a play that must have completed on a server first."""
 
-    def __init__(self, roles: dict[str, Role], inventory: Inventory) -> None:
+    name: str
+    roles: list[Role]
+    every_role: list[Role]
+    after: str | None = None
+
+
+class Project:
+    """A repository's roles, plays and inventory, loaded and checked before any connection."""
+
+    def __init__(
+        self, roles: dict[str, Role], inventory: Inventory, plays: dict[str, Any] | None = None
+    ) -> None:
         self.roles = roles
         self.inventory = inventory
+        self.plays = plays or {}
 
     @classmethod
-    def load(cls, root: Path, inventory: str | Path = "inventory.yaml") -> Project:
-        roles_dir = root / "roles"
-        names = sorted(p.name for p in roles_dir.iterdir() if (p / "tasks.py").is_file())
-        roles = {r.name: r for r in load_roles(roles_dir, names)}
+    def load(
+        cls, root: Path, inventory: str | Path = "inventory.yaml", extra: list[Path] = ()
+    ) -> Project:
+        """``extra``: more role directories, for roles no play names yet (tests, tools)."""
+        roles: dict[str, Role] = {}
+        for roles_dir in [root / "roles", *extra]:
+            names = sorted(p.name for p in roles_dir.iterdir() if (p / "tasks.py").is_file())
+            roles.update({r.name: r for r in load_roles(roles_dir, names)})
+        plays = _load_plays(root / "roles" / "plays.yaml", roles)
         inv = Inventory.load(root / inventory, schema(roles.values()))
-        return cls(roles, inv)
+        return cls(roles, inv, plays)
+
+    def play(self, name: str) -> Playbook:
+        if name not in self.plays:
+            raise RoleError(f"roles/plays.yaml: no play named {name!r}{closest(name, self.plays)}")
+        play = self.plays[name]
+        return Playbook(
+            name, self.pick(play["roles"]), list(self.roles.values()), play.get("after")
+        )
 
     def targets(self, pattern: str) -> list[Target]:
         return self.inventory.resolve(pattern)
@@ -105,6 +135,26 @@ def build_tasks(
     return tasks, handlers
 
 
+def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:
+    try:
+        plays = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise RoleError(f"{path}: {e}") from e
+    for name, play in plays.items():
+        for role in play.get("roles", []):
+            if role not in roles:
+                raise RoleError(f"{path}: {name}: no role named {role!r}{closest(role, roles)}")
+        after = play.get("after")
+        if after is not None and after not in plays:
+            raise RoleError(f"{path}: {name}: after: no play named {after!r}")
+        play["roles"] = list(play.get("roles", []))
+    return plays
+
+
+class NotReady(Exception):
+    """The server lacks a play that must come first; nothing was changed."""
+
+
 @dataclass
 class Host:
     """A connected host with its facts and resolved settings: what every command starts from."""
@@ -114,10 +164,37 @@ class Host:
     vars: dict[str, Any]
 
     @classmethod
-    def connect(cls, session: Session, roles: list[Role], overrides: dict[str, Any]) -> Host:
+    def connect(cls, session: Session, book: Playbook, overrides: dict[str, Any]) -> Host:
+        """Open the session and read the host's facts; refuse a host ``book.after`` did not
+        complete on (one round trip for both)."""
         session.open()
-        facts = gather(session, [HostInfo()])[HostInfo()]
-        return cls(session, facts, resolve_vars(roles, session.target.vars, overrides))
+        probes: list = [HostInfo()]
+        if book.after:
+            probes.append(PathInfo(f"{PLAYED}/{book.after}"))
+        values = gather(session, probes)
+        if book.after and values[probes[1]] is None:
+            name = session.target.name
+            raise NotReady(
+                f"`fab {book.after}` has not completed on {name}: run `fab {book.after} -H "
+                f"{name}` first (it sets up what `{book.name}` relies on, SSH hardening "
+                "included); nothing was changed"
+            )
+        return cls(
+            session,
+            values[probes[0]],
+            resolve_vars(book.every_role, session.target.vars, overrides),
+        )
+
+
+def played(name: str) -> list[Task]:
+    """The tasks that record, at the end of a play, that it completed on the server."""
+    return [
+        Task("provision", files.directory(PLAYED, mode=0o755)),
+        Task(
+            "provision",
+            files.file(f"{PLAYED}/{name}", f"{name} completed\n", name=f"played {name}"),
+        ),
+    ]
 
 
 def guarded(target: Target, out: Output, config: Config | None, work: Work) -> Tally:
@@ -134,6 +211,7 @@ def guarded(target: Target, out: Output, config: Config | None, work: Work) -> T
         PhaseFailed,
         LockBusy,
         ArtifactError,
+        NotReady,
     ) as e:
         tally.failed += 1
         tally.errors.append(str(e))
@@ -148,19 +226,25 @@ def guarded(target: Target, out: Output, config: Config | None, work: Work) -> T
     return tally
 
 
-def converge(host: Host, roles: list[Role], options: Options, out: Output, tally: Tally) -> None:
-    """Apply the roles' tasks (and notified handlers) to a connected host."""
-    tasks, handlers = build_tasks(roles, host.vars, host.facts, out)
+def converge(
+    host: Host, book: Playbook, options: Options, out: Output, tally: Tally, record: bool = False
+) -> None:
+    """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
+    note on the server that the play completed."""
+    tasks, handlers = build_tasks(book.roles, host.vars, host.facts, out)
+    if record:
+        tasks += played(book.name)
     Play(host.session, out, tasks, handlers, options.check, options.diff, tally).run()
 
 
 def apply_one(
-    roles: list[Role], target: Target, options: Options, out: Output, config: Config | None = None
+    book: Playbook, target: Target, options: Options, out: Output, config: Config | None = None
 ) -> Tally:
     """Connect to one host and converge it; every failure ends up in the tally."""
 
     def work(session: Session, tally: Tally) -> None:
-        converge(Host.connect(session, roles, options.overrides), roles, options, out, tally)
+        host = Host.connect(session, book, options.overrides)
+        converge(host, book, options, out, tally, record=True)
 
     return guarded(target, out, config, work)
 
@@ -185,13 +269,13 @@ def for_each_host(
 
 def apply(
     project: Project,
-    role_names: list[str],
+    play: str,
     targets: list[Target],
     options: Options,
     out: Output,
     config: Config | None = None,
 ) -> dict[str, Tally]:
-    """Converge every target, then print the recap."""
-    roles = project.pick(role_names)
+    """Converge every target with the play's roles, then print the recap."""
+    book = project.play(play)
     project.check_overrides(options.overrides)
-    return for_each_host(targets, lambda t: apply_one(roles, t, options, out, config), out)
+    return for_each_host(targets, lambda t: apply_one(book, t, options, out, config), out)

@@ -7,18 +7,26 @@ one round trip, and read again after anything on the host changed.
 from __future__ import annotations
 
 import base64
-import shlex
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Generic, TypeVar
+
+from .command import Command, sh
+
+T = TypeVar("T")
 
 
-class Fact:
-    """Base of all facts. A fact is a frozen dataclass, so equal probes are read once."""
+class Fact(Generic[T]):
+    """A probe that reads a value of type ``T``: the shell ``command()`` to run, and
+    ``parse()`` of what it printed. A fact is a frozen dataclass, so equal probes are
+    read once.
+
+    Example: ``UserInfo("app").parse("app:x:999:999::/srv/app:/usr/sbin/nologin\napp\napp\n")``
+    """
 
     def command(self) -> str:
         raise NotImplementedError
 
-    def parse(self, output: str) -> Any:
+    def parse(self, output: str) -> T:
         raise NotImplementedError
 
 
@@ -36,7 +44,7 @@ class HostFacts:
 
 
 @dataclass(frozen=True)
-class HostInfo(Fact):
+class HostInfo(Fact[HostFacts]):
     """CPU count, memory, OS release: what roles size and choose things by."""
 
     def command(self) -> str:
@@ -68,19 +76,19 @@ class PathState:
 
 
 @dataclass(frozen=True)
-class PathInfo(Fact):
+class PathInfo(Fact[PathState | None]):
     """What is at a path (not following a final symlink), or None."""
 
     path: str
 
     def command(self) -> str:
-        p = shlex.quote(self.path)
-        st = f"stat -c '%U %G %a' {p}"
-        return (
-            f"if [ -L {p} ]; then echo link; {st}; readlink {p}; "
-            f"elif [ -d {p} ]; then echo directory; {st}; "
-            f"elif [ -f {p} ]; then echo file; {st}; sha256sum {p} | cut -d' ' -f1; "
-            f"elif [ -e {p} ]; then echo other; {st}; fi"
+        return sh(
+            "if [ -L {p} ]; then echo link; stat -c '%U %G %a' {p}; readlink {p}; "
+            "elif [ -d {p} ]; then echo directory; stat -c '%U %G %a' {p}; "
+            "elif [ -f {p} ]; then echo file; stat -c '%U %G %a' {p}; "
+            "sha256sum {p} | cut -d' ' -f1; "
+            "elif [ -e {p} ]; then echo other; stat -c '%U %G %a' {p}; fi",
+            p=self.path,
         )
 
     def parse(self, output: str) -> PathState | None:
@@ -102,15 +110,14 @@ class PathInfo(Fact):
 
 
 @dataclass(frozen=True)
-class FileContent(Fact):
+class FileContent(Fact[bytes | None]):
     """A file's bytes (for diffs), or None when it does not exist."""
 
     path: str
     LIMIT: ClassVar[int] = 256 * 1024
 
     def command(self) -> str:
-        p = shlex.quote(self.path)
-        return f"[ -f {p} ] && head -c {self.LIMIT} {p} | base64 -w0"
+        return sh("[ -f {p} ] && head -c {n} {p} | base64 -w0", p=self.path, n=self.LIMIT)
 
     def parse(self, output: str) -> bytes | None:
         return base64.b64decode(output) if output.strip() else None
@@ -126,14 +133,13 @@ class UserState:
 
 
 @dataclass(frozen=True)
-class UserInfo(Fact):
+class UserInfo(Fact[UserState | None]):
     """An account, or None."""
 
     name: str
 
     def command(self) -> str:
-        n = shlex.quote(self.name)
-        return f"getent passwd {n} && id -gn {n} && id -Gn {n}"
+        return sh("getent passwd {n} && id -gn {n} && id -Gn {n}", n=self.name)
 
     def parse(self, output: str) -> UserState | None:
         lines = output.splitlines()
@@ -150,13 +156,13 @@ class UserInfo(Fact):
 
 
 @dataclass(frozen=True)
-class GroupInfo(Fact):
+class GroupInfo(Fact[int | None]):
     """A group's gid, or None."""
 
     name: str
 
     def command(self) -> str:
-        return f"getent group {shlex.quote(self.name)}"
+        return sh("getent group {n}", n=self.name)
 
     def parse(self, output: str) -> int | None:
         fields = output.strip().split(":")
@@ -164,14 +170,16 @@ class GroupInfo(Fact):
 
 
 @dataclass(frozen=True)
-class DebPackages(Fact):
+class DebPackages(Fact[frozenset[str]]):
     """Which of the named packages are installed."""
 
     names: tuple[str, ...]
 
     def command(self) -> str:
-        names = " ".join(shlex.quote(n) for n in self.names)
-        return f"dpkg-query -W -f='${{Package}} ${{db:Status-Status}}\\n' {names}"
+        return sh(
+            "dpkg-query -W -f='${{Package}} ${{db:Status-Status}}\\n' {names}",
+            names=Command.of(*self.names),
+        )
 
     def parse(self, output: str) -> frozenset[str]:
         rows = (line.split() for line in output.splitlines())
@@ -182,11 +190,11 @@ APT_STAMP = "/var/lib/apt/periodic/provision-update-stamp"
 
 
 @dataclass(frozen=True)
-class AptListsAge(Fact):
+class AptListsAge(Fact[int | None]):
     """Seconds since the package lists were last refreshed by us, or None if never."""
 
     def command(self) -> str:
-        return f"date +%s; stat -c %Y {APT_STAMP}"
+        return sh("date +%s; stat -c %Y {stamp}", stamp=APT_STAMP)
 
     def parse(self, output: str) -> int | None:
         lines = output.split()
@@ -194,14 +202,17 @@ class AptListsAge(Fact):
 
 
 @dataclass(frozen=True)
-class UnitState(Fact):
+class UnitState(Fact[dict[str, str]]):
     """A systemd unit's load, active and enablement state, and whether its file changed."""
 
     name: str
 
     def command(self) -> str:
-        props = "-p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload"
-        return f"systemctl show {props} {shlex.quote(self.name)}"
+        return sh(
+            "systemctl show -p LoadState -p ActiveState -p UnitFileState -p NeedDaemonReload "
+            "{name}",
+            name=self.name,
+        )
 
     def parse(self, output: str) -> dict[str, str]:
         pairs = (line.split("=", 1) for line in output.splitlines() if "=" in line)
@@ -209,7 +220,7 @@ class UnitState(Fact):
 
 
 @dataclass(frozen=True)
-class Succeeds(Fact):
+class Succeeds(Fact[bool]):
     """Whether a shell test (written by a role) exits 0."""
 
     test: str

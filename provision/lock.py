@@ -10,12 +10,13 @@ A holder that is still alive but abandoned (a hung connection) can be taken over
 from __future__ import annotations
 
 import getpass
-import shlex
 import socket
 import time
+from collections.abc import Callable
 
 import paramiko
 
+from .command import sh
 from .transport import Session
 
 BUSY = 75
@@ -35,15 +36,23 @@ class DeployLock:
     """
 
     def __init__(
-        self, session: Session, name: str, action: str, wait: float = 0, take_over: bool = False
+        self,
+        session: Session,
+        name: str,
+        action: str,
+        wait: float = 0,
+        take_over: bool = False,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.session = session
         self.path = f"/run/lock/provision-{name}.lock"
         self.action = action
         self.wait = wait
         self.take_over = take_over
+        self.on_wait = on_wait  # told who holds the lock, when it has to wait
         self._chan: paramiko.Channel | None = None
         self.taken_from = ""  # with take_over: who held the lock, if anyone
+        self.waited = 0.0  # seconds it waited for another holder
 
     def __enter__(self) -> DeployLock:
         self.acquire()
@@ -57,21 +66,36 @@ class DeployLock:
             self._kill_holder()
         who = f"{getpass.getuser()}@{socket.gethostname()} ({self.action})"
         since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-        lock, info = shlex.quote(self.path), shlex.quote(self.path + ".info")
-        try_lock = f"flock -w {self.wait:g} 9" if self.wait else "flock -n 9"
-        script = (
-            f"exec 9>>{lock}; "
-            f"if ! {try_lock}; then cat {info} 2>/dev/null; exit {BUSY}; fi; "
-            f"printf '%s\\n' {shlex.quote(who)} {shlex.quote(since)} \"$$\" > {info}; "
-            "echo locked; exec cat >/dev/null"
+        script = sh(
+            "exec 9>>{lock}; "
+            "if ! flock -n 9; then "
+            "if [ {wait} = 0 ]; then cat {info} 2>/dev/null; exit {busy}; fi; "
+            "echo waiting; head -n 2 {info} 2>/dev/null; echo --; "
+            "flock -w {wait} 9 || exit {busy}; fi; "
+            "printf '%s\\n' {who} {since} \"$$\" > {info}; echo locked; exec cat >/dev/null",
+            lock=self.path,
+            info=self.path + ".info",
+            wait=self.wait,
+            busy=BUSY,
+            who=who,
+            since=since,
         )
         chan = self.session.start_as_root(script)
         out = chan.makefile("r")
         first = out.readline().strip()
+        lines: list[str] = []
+        if first == "waiting":
+            while (line := out.readline().strip()) not in ("--", ""):
+                lines.append(line)
+            start = time.monotonic()
+            if self.on_wait:
+                self.on_wait(", since ".join(lines) or "someone")
+            first = out.readline().strip()
+            self.waited = time.monotonic() - start
         if first == "locked":
             self._chan = chan
             return
-        lines = [first, *(line.strip() for line in out)]
+        lines = lines or [first, *(line.strip() for line in out)]
         chan.recv_exit_status()
         chan.close()
         holder = lines[0] or "someone"
@@ -90,10 +114,12 @@ class DeployLock:
             self._chan = None
 
     def _kill_holder(self) -> None:
-        info = shlex.quote(self.path + ".info")
         done = self.session.run_as_root(
-            f"pid=$(sed -n 3p {info} 2>/dev/null); "
-            'if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = cat ]; then '
-            f'kill "$pid"; head -n 2 {info} | paste -sd " "; fi; true'
+            sh(
+                "pid=$(sed -n 3p {info} 2>/dev/null); "
+                'if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = cat ]; then '
+                'kill "$pid"; head -n 2 {info} | paste -sd " "; fi; true',
+                info=self.path + ".info",
+            )
         )
         self.taken_from = done.stdout.strip()

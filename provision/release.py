@@ -1,56 +1,15 @@
-"""What a release is, and what the server knows of its releases.
+"""What the server knows of its releases: which exist, which is live, which are bad.
 
-A role that ships releases defines ``release(role)`` returning a ``ReleasePlan``; the
-engine uploads, installs, checks and switches releases by it, knowing nothing of the
-server software that runs them.
-
-Layout under ``root``::
-
-    current -> releases/<id>        the live release, switched by rename
-    releases/<id>/                  code, generated files, venv -> ../../venvs/<hash>
-    venvs/<hash>/                   one virtualenv per set of pinned requirements
-    wheels/                         every wheel ever shipped, so unchanged ones are not re-sent
-    shared/                         what outlives releases (.env)
-
-Release ids start with the UTC time they were made, so sorting them sorts by age.
+See ``layout`` for where they live.
 """
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .command import sh
 from .facts import Fact
-
-BAD = ".provision-bad"
-DONE = ".provision-complete"
-
-
-@dataclass
-class ReleasePlan:
-    """How to build, start and check releases of one app (given by a role's ``release()``).
-
-    ``check_command(release_dir, port)`` starts the release in the foreground on a spare
-    local port, as the app user would; the engine asks its health URL there before it
-    goes live. ``files`` are generated files added to every release.
-    """
-
-    root: str
-    user: str
-    service: str
-    port: int
-    check_port: int
-    health_path: str
-    health_timeout: float
-    keep: int
-    packages: list[str]
-    check_command: Callable[[str, int], list[str]]
-    files: dict[str, str] = field(default_factory=dict)
-    shared_links: dict[str, str] = field(default_factory=dict)
-
-    def url(self, port: int) -> str:
-        return f"http://127.0.0.1:{port}{self.health_path}"
+from .layout import BAD, CONTENT, DONE, ROLLED_BACK
 
 
 @dataclass(frozen=True)
@@ -58,6 +17,7 @@ class ReleaseInfo:
     id: str
     bad: bool
     venv: str
+    rolled_back: bool = False  # a rollback went away from it: later rollbacks skip it
 
 
 @dataclass(frozen=True)
@@ -75,8 +35,13 @@ class Releases:
         return next((r for r in self.releases if r.id == release_id), None)
 
     def previous(self) -> str | None:
-        """The release a rollback goes to: the newest good one older than the live one."""
-        older = [r.id for r in self.releases if not r.bad and self.current and r.id < self.current]
+        """The release a rollback goes to: the newest one older than the live one that
+        is neither bad nor rolled back from (``--to`` still reaches those)."""
+        older = [
+            r.id
+            for r in self.releases
+            if not r.bad and not r.rolled_back and self.current and r.id < self.current
+        ]
         return older[-1] if older else None
 
     def removable(self, keep: int) -> list[str]:
@@ -86,25 +51,35 @@ class Releases:
         old = ids[:-keep] if keep > 0 else ids
         return [r for r in old if r not in protect]
 
+    def unused_venvs(self, removed: list[str]) -> list[str]:
+        """Venvs no release that stays uses, once ``removed`` are gone."""
+        used = {r.venv for r in self.releases if r.id not in removed}
+        return sorted(v for v in self.venvs if v not in used)
+
 
 @dataclass(frozen=True)
-class ReleaseState(Fact):
+class ReleaseState(Fact[Releases]):
     """The releases on the server, the live one, the built venvs and shipped wheels."""
 
     root: str
 
     def command(self) -> str:
-        r = shlex.quote(self.root)
-        return (
-            f"cd {r} 2>/dev/null || exit 0; "
+        return sh(
+            "cd {root} 2>/dev/null || exit 0; "
             "echo current $(readlink current 2>/dev/null | sed 's|^releases/||'); "
-            "echo content $(cat current/.provision/content 2>/dev/null); "
-            'for d in releases/*/; do [ -d "$d" ] || continue; d=${d%/}; '
-            f'[ -f "$d/{DONE}" ] || continue; '
-            f'bad=0; [ -e "$d/{BAD}" ] && bad=1; '
-            'echo release ${d#releases/} $bad $(readlink "$d/venv" | sed "s|.*/||"); done; '
-            f'for v in venvs/*/; do [ -f "$v{DONE}" ] && echo venv $(basename $v); done; '
-            'for w in wheels/*.whl; do [ -f "$w" ] && echo wheel ${w#wheels/}; done; true'
+            "echo content $(cat current/{content} 2>/dev/null); "
+            'for d in releases/*/; do [ -d "$d" ] || continue; d=${{d%/}}; '
+            '[ -f "$d/{done}" ] || continue; '
+            'bad=0; [ -e "$d/{bad}" ] && bad=1; back=0; [ -e "$d/{back}" ] && back=1; '
+            'echo release ${{d#releases/}} $bad $back $(readlink "$d/venv" | sed "s|.*/||"); '
+            "done; "
+            'for v in venvs/*/; do [ -f "$v{done}" ] && echo venv $(basename $v); done; '
+            'for w in wheels/*.whl; do [ -f "$w" ] && echo wheel ${{w#wheels/}}; done; true',
+            root=self.root,
+            content=CONTENT,
+            done=DONE,
+            bad=BAD,
+            back=ROLLED_BACK,
         )
 
     def parse(self, output: str) -> Releases:
@@ -114,8 +89,8 @@ class ReleaseState(Fact):
             if kind == "current":
                 current = rest.strip() or None
             elif kind == "release":
-                rid, bad, venv = [*rest.split(), "", "", ""][:3]
-                releases.append(ReleaseInfo(rid, bad == "1", venv))
+                rid, bad, back, venv = [*rest.split(), "", "", "", ""][:4]
+                releases.append(ReleaseInfo(rid, bad == "1", venv, back == "1"))
             elif kind == "content":
                 content = rest.strip()
             elif kind == "venv":

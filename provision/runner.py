@@ -28,7 +28,11 @@ class Task:
 
 
 class TaskFailed(Exception):
-    pass
+    """A command failed; ``output`` holds all its stderr lines (the message only the last)."""
+
+    def __init__(self, message: str, output: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.output = output or []
 
 
 class PhaseFailed(Exception):
@@ -81,7 +85,7 @@ def execute(session: Session, commands: list[Command]) -> str:
             else:
                 lines.append(line)
         tail = "\n".join(lines[-15:]).strip() or "(no output)"
-        raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}")
+        raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}", lines)
     return "".join(printed)
 
 

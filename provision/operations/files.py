@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import shlex
 from collections.abc import Iterable
 
-from ..command import Command
+from ..command import Command, Shell, quote
 from ..facts import PathInfo, PathState
 from .base import Change, FileDiff, NoChange, Operation, OperationError, notify_names, octal
 
@@ -96,22 +95,24 @@ def file(
 
 
 def _install(validate: str | None, path: str, tmp: str, old: str, exists: bool) -> list[Command]:
-    q = shlex.quote
     if validate is None:
         return [Command.of("mv", "-f", tmp, path)]
     if "%s" in validate:
-        check = validate.replace("%s", q(tmp))
+        # ``validate`` is the role's own shell test; only the path put into it is quoted.
+        check = validate.replace("%s", quote(tmp))
         return [
-            Command.shell(f"if ! {check}; then rm -f {q(tmp)}; exit 1; fi"),
+            Command.script(
+                "if ! {check}; then rm -f {tmp}; exit 1; fi", check=Shell(check), tmp=tmp
+            ),
             Command.of("mv", "-f", tmp, path),
         ]
     keep = [Command.of("cp", "-a", path, old)] if exists else []
-    undo = f"mv -f {q(old)} {q(path)}" if exists else f"rm -f {q(path)}"
+    undo = Command.of("mv", "-f", old, path) if exists else Command.of("rm", "-f", path)
     done = [Command.of("rm", "-f", old)] if exists else []
     return [
         *keep,
         Command.of("mv", "-f", tmp, path),
-        Command.shell(f"if ! {validate}; then {undo}; exit 1; fi"),
+        Command.script("if ! {test}; then {undo}; exit 1; fi", test=Shell(validate), undo=undo),
         *done,
     ]
 

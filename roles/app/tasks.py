@@ -3,6 +3,7 @@
 import json
 import re
 
+from provision.layout import Layout
 from provision.operations import files, server
 from provision.roles import RoleError
 
@@ -14,11 +15,12 @@ def tasks(role):
     user, root = v["app_user"], v["app_root"]
     yield server.group(user)
     yield server.user(user, group=user, home=root, shell="/usr/sbin/nologin", system=True)
+    layout = Layout(root)
     yield files.directory(root, owner=user, group=user, mode=0o755)
-    for sub in ("releases", "venvs", "wheels", "incoming"):
-        yield files.directory(f"{root}/{sub}", owner=user, group=user, mode=0o755)
-    yield files.directory(f"{root}/shared", owner=user, group=user, mode=0o750)
-    yield files.file(f"{root}/shared/.env", dotenv(v["app_env"]), owner=user, group=user,
+    for sub in Layout.DIRECTORIES:
+        yield files.directory(layout.path(sub), owner=user, group=user, mode=0o755)
+    yield files.directory(layout.shared, owner=user, group=user, mode=0o750)
+    yield files.file(f"{layout.shared}/.env", dotenv(v["app_env"]), owner=user, group=user,
                      mode=0o600, sensitive=True)  # fmt: skip
 
 

@@ -1,9 +1,8 @@
-"""Packages the stack needs, and nginx running."""
+"""Packages every server of the stack needs."""
 
-from provision.operations import apt, systemd
+from provision.operations import apt
 
 
 def tasks(role):
     v = role.vars
     yield apt.packages(v["base_packages"], cache_valid_time=v["apt_cache_valid_time"])
-    yield systemd.service("nginx", running=True, enabled=True)

@@ -1,7 +1,8 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
+from provision.command import Command
 from provision.operations import files, systemd
-from provision.release import ReleasePlan
+from provision.plan import ReleasePlan
 from provision.roles import RoleError
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
@@ -50,6 +51,38 @@ def check_command(release, port):
     ]
 
 
+# An access line, by gunicorn (`... "GET / HTTP/1.1" 200 17 ...`) or by uvicorn
+# (`... "GET / HTTP/1.1" 200`): what buries a failed release's cause. An extended
+# regular expression, for grep on the server.
+ACCESS_LINE = '"[A-Z]+ [^"]*" [0-9]{3}( |$)'
+
+
+def go_live(service):
+    """Reload the app (start it when it is not running); say where its log stood, what
+    was done, and the main process that serves it."""
+    return Command.script(
+        "journalctl -u {s} -n 0 --show-cursor --no-pager | sed -n 's/^-- cursor: /mark /p'; "
+        "if systemctl is-active --quiet {s}; then systemctl reload {s}; did=reload; "
+        "else systemctl start {s}; did=start; fi; "
+        'echo "did systemctl $did "{s}; echo pid $(systemctl show -p MainPID --value {s})',
+        label=f"systemctl reload {service} (start it if it is not running)",
+        s=service,
+    )
+
+
+def logs_since(service):
+    """The app's log from a journal cursor on (the last lines without one), no access lines."""
+
+    def command(mark):
+        since = ("--after-cursor", mark) if mark else ("-n", "300")
+        journal = Command.of("journalctl", "-u", service, *since, "--no-pager", "-o", "cat")
+        return Command.script(
+            "{journal} | grep -avE {noise} | tail -n 2000", journal=journal, noise=ACCESS_LINE
+        )
+
+    return command
+
+
 def release(role):
     v = role.vars
     addons = (role.role.path / "files" / "provision_gunicorn.py").read_text()
@@ -57,6 +90,11 @@ def release(role):
         root=v["app_root"],
         user=v["app_user"],
         service=v["app_name"],
+        source=v["app_source"],
+        ref=v["app_ref"],
+        go_live=go_live(v["app_name"]),
+        logs_since=logs_since(v["app_name"]),
+        log_noise=ACCESS_LINE,
         port=v["app_port"],
         check_port=v["app_check_port"],
         health_path=v["app_health_path"],

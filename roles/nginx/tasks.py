@@ -1,8 +1,8 @@
 """nginx in front of the app, with a Let's Encrypt certificate when the app has a domain."""
 
-import shlex
 from pathlib import Path
 
+from provision.command import Command, sh
 from provision.facts import Succeeds
 from provision.operations import apt, files, only_if, shell, systemd
 from provision.roles import RoleError
@@ -14,6 +14,7 @@ CA_BUNDLE = "/etc/provision/acme-ca.pem"
 def tasks(role):
     v = role.vars
     site = f"/etc/nginx/conf.d/{v['app_name']}.conf"
+    yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")
     yield files.directory(f"{WEBROOT}/.well-known/acme-challenge", mode=0o755)
     domain = v["app_domain"]
@@ -24,7 +25,7 @@ def tasks(role):
         if not v["acme_email"]:
             raise RoleError("acme_email: required with app_domain (Let's Encrypt mails it)")
         cert = f"/etc/letsencrypt/live/{domain}/fullchain.pem"
-        has_cert = Succeeds(f"test -s {shlex.quote(cert)}")
+        has_cert = Succeeds(sh("test -s {cert}", cert=cert))
         yield apt.packages(["certbot"], cache_valid_time=v["apt_cache_valid_time"])
         yield from _trust(role)
         # Until the certificate exists: HTTP, with the ACME challenge served.
@@ -72,11 +73,38 @@ def _trust(role):
                      notify="daemon-reload certbot")  # fmt: skip
 
 
+# Waits (10 s at most) until nginx serves the challenge directory: `systemctl reload`
+# returns before nginx's new workers have the site that serves it.
+SERVED = """
+import sys, time, urllib.request
+url, want = sys.argv[1:3]
+deadline = time.monotonic() + 10
+while True:
+    try:
+        if urllib.request.urlopen(url, timeout=1).read().decode().strip() == want:
+            break
+    except OSError:
+        pass
+    if time.monotonic() > deadline:
+        sys.exit(f"nginx did not serve {url} within 10 s")
+    time.sleep(0.05)
+"""
+
+
 def _certbot(role):
     v = role.vars
-    env = f"REQUESTS_CA_BUNDLE={CA_BUNDLE} " if v["acme_ca_bundle"] else ""
-    args = ["certbot", "certonly", "--webroot", "-w", WEBROOT, "-d", v["app_domain"],
-            "--email", v["acme_email"], "--agree-tos", "--non-interactive",
-            "--server", v["acme_directory"]]  # fmt: skip
+    env = ("env", f"REQUESTS_CA_BUNDLE={CA_BUNDLE}") if v["acme_ca_bundle"] else ()
+    certbot = Command.of(*env, "certbot", "certonly", "--webroot", "-w", WEBROOT,
+                         "-d", v["app_domain"], "--email", v["acme_email"], "--agree-tos",
+                         "--non-interactive", "--server", v["acme_directory"])  # fmt: skip
+    probe = f"{WEBROOT}/.well-known/acme-challenge/provision-probe"
     # nginx must serve the challenge first: its HTTP site may have changed in this run.
-    return f"systemctl reload nginx && sleep 1 && {env}" + " ".join(shlex.quote(a) for a in args)
+    return Command.script(
+        "systemctl reload nginx && echo $$ > {probe} && "
+        "python3 -c {served} {url} $$ && rm -f {probe} && {certbot}",
+        label=f"certbot certonly --webroot -d {v['app_domain']}",
+        probe=probe,
+        served=SERVED,
+        url="http://127.0.0.1/.well-known/acme-challenge/provision-probe",
+        certbot=certbot,
+    )

@@ -20,7 +20,6 @@ import pytest
 import testinfra
 
 from provision import sandbox
-from provision.cli import BOOTSTRAP
 from tests.helpers import ROOT, fab, free_port
 
 REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"
@@ -108,9 +107,10 @@ def test_host(rootfs, request):
 
 
 def _roles_digest():
+    """What a bootstrapped host depends on: the base system, the roles, and the engine."""
     h = hashlib.sha256(sandbox.INCLUDE.encode())
-    for name in BOOTSTRAP:
-        for path in sorted((ROOT / "roles" / name).rglob("*")):
+    for folder in ("roles", "provision"):
+        for path in sorted((ROOT / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:12]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from provision import artifact
-from provision.deploy import log_excerpt
+from provision.logs import log_excerpt
 from provision.facts import HostFacts
 from provision.release import ReleaseInfo, Releases, ReleaseState
 

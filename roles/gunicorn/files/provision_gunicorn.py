@@ -10,6 +10,13 @@ serving for PROVISION_DRAIN_SECONDS (default 1), so that such connections delive
 request, and only then shuts down as uvicorn does, finishing every request in progress
 (for at most gunicorn's graceful_timeout).
 
+Which release answered
+----------------------
+A request that carries ``X-Provision-Probe`` gets an ``X-Provision-Release`` answer
+header naming the release whose worker answered (from its ``REVISION`` file), whatever
+route it asked and whatever the app answered: provision's health gate tells the new
+release from the old one by it, without the app's help.
+
 A master that starts new workers in milliseconds
 ------------------------------------------------
 New workers import the app, and most of that time goes into its libraries (FastAPI,
@@ -73,6 +80,37 @@ class DrainingServer(Server):
         await super().shutdown(sockets=sockets)
 
 
+class ReleaseHeader:
+    """ASGI middleware: name the release in the answer to a request that asks for it."""
+
+    def __init__(self, app, release):
+        self.app = app
+        self.release = release.encode()
+
+    async def __call__(self, scope, receive, send):
+        asked = scope["type"] == "http" and any(
+            name == b"x-provision-probe" for name, _ in scope.get("headers", ())
+        )
+        if not asked or not self.release:
+            return await self.app(scope, receive, send)
+
+        async def send_named(message):
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), (b"x-provision-release", self.release)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return await self.app(scope, receive, send_named)
+
+
+def release_id():
+    """The id of the release this worker runs (its directory is the working directory)."""
+    try:
+        return Path("REVISION").read_text().strip()
+    except OSError:
+        return ""
+
+
 class DrainingUvicornWorker(UvicornWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,7 +118,7 @@ class DrainingUvicornWorker(UvicornWorker):
         self.config.timeout_graceful_shutdown = self.cfg.graceful_timeout
 
     async def _serve(self):
-        self.config.app = self.wsgi
+        self.config.app = ReleaseHeader(self.wsgi, release_id())
         server = DrainingServer(config=self.config)
         self._install_sigquit_handler()
         await server.serve(sockets=self.sockets)

@@ -1,0 +1,170 @@
+"""The commands of each release phase: settings and facts in, ``Command``s out.
+
+Nothing here runs anything; ``deploy`` runs these in its flow. Every function is pure, so
+a unit test states exactly what a phase sends.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .command import Command, Shell
+from .layout import BAD, DONE, REQUIREMENTS, ROLLED_BACK, Layout
+from .release import Releases
+
+POLL = (Path(__file__).parent / "wait_healthy.py").read_text()
+CHECK_FILES = "/run/lock/provision-{service}.check"  # .pid and .log: one check at a time
+OUTPUT = "--- its output:"  # in a failed check's error, before what the release printed
+
+
+def as_app(user: str, *argv: str) -> Command:
+    """``argv`` run as the app's user, with a clean environment."""
+    reset = ("--reuid", user, "--regid", user, "--init-groups", "--reset-env")
+    return Command.of("setpriv", *reset, *argv)
+
+
+def upload(layout: Layout, user: str, rid: str, data: bytes) -> list[Command]:
+    """Unpack the release's tarball into ``incoming/<id>``, as the app user."""
+    incoming = layout.incoming(rid)
+    return [
+        Command.of("rm", "-rf", incoming),
+        Command.of("install", "-d", "-o", user, "-g", user, incoming),
+        Command.of(*as_app(user, "tar", "-xzf", "-", "-C", incoming).parts, stdin=data),
+    ]
+
+
+def install(layout: Layout, rid: str) -> list[Command]:
+    """Move the uploaded wheels to ``wheels/`` and the release to ``releases/<id>``."""
+    incoming, release = layout.incoming(rid), layout.release(rid)
+    return [
+        Command.script(
+            "if [ -d {new} ]; then find {new} -name '*.whl' -exec mv -f -t {wheels} {{}} +; fi",
+            new=f"{incoming}/wheels",
+            wheels=layout.wheels,
+        ),
+        Command.of("rm", "-rf", release),
+        Command.of("mv", "-T", f"{incoming}/release", release),
+        Command.of("rm", "-rf", incoming),
+    ]
+
+
+def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[Command]:
+    """Link the release to the venv of its exact requirements, building it if need be.
+
+    A venv is built aside, under a name of this release's own, then renamed in: a build
+    orphaned by a dropped connection can never write into a venv a later deploy uses.
+    """
+    release = layout.release(rid)
+    link = [as_app(user, "ln", "-sfn", Layout.venv_link(digest), f"{release}/venv")]
+    if built:
+        return link
+    aside = layout.venv(f".{digest}.{rid}")
+    pip = [f"{aside}/bin/pip", "install", "--quiet", "--no-index", "--no-deps",
+           "--disable-pip-version-check", "--find-links", layout.wheels,
+           "-r", f"{release}/{REQUIREMENTS}"]  # fmt: skip
+    return [
+        Command.of("rm", "-rf", aside),
+        as_app(user, "python3", "-m", "venv", aside),
+        as_app(user, *pip),
+        as_app(user, "touch", f"{aside}/{DONE}"),
+        Command.of("rm", "-rf", layout.venv(digest)),
+        Command.of("mv", "-T", aside, layout.venv(digest)),
+        *link,
+    ]
+
+
+def link_shared(layout: Layout, user: str, rid: str, links: dict[str, str]) -> list[Command]:
+    """Link the release's paths to ``shared/``, then mark the release complete."""
+    release = layout.release(rid)
+    commands = [
+        as_app(user, "ln", "-sfn", f"../../{target}", f"{release}/{name}")
+        for name, target in links.items()
+    ]
+    return [*commands, as_app(user, "touch", f"{release}/{DONE}")]
+
+
+def poll(url: str, rid: str, timeout: float, pid: str = "") -> Command:
+    """Wait until ``url`` answers 200 from release ``rid`` (see ``wait_healthy``)."""
+    args = ["python3", "-I", "-S", "-c", POLL, url, rid, f"{timeout:g}", *([pid] if pid else [])]
+    return Command(tuple(args), label=f"wait until {url} answers from {rid}")
+
+
+def check(
+    layout: Layout,
+    user: str,
+    rid: str,
+    service: str,
+    start: list[str],
+    health: Command,
+    noise: str,
+) -> Command:
+    """Start the release on the spare port and wait for its health; the live one is untouched.
+
+    The release runs in a session of its own, so that it and its workers end at once; one
+    left by an interrupted deploy is ended first. ``health`` is a ``poll`` without a pid:
+    the release's is added here. When the check fails, what the release printed follows
+    ``OUTPUT`` on stderr, without ``noise`` lines.
+    """
+    files = CHECK_FILES.format(service=service)
+    release = layout.release(rid)
+    env = f"PROVISION_RELEASE_DIR={release}"
+    return Command.script(
+        "old=$(cat {pidfile} 2>/dev/null); "
+        '[ -n "$old" ] && /bin/kill -KILL -- -"$old" 2>/dev/null; '
+        "cd {release}; setsid {start} > {log} 2>&1 & pid=$!; echo $pid > {pidfile}; "
+        'if {health} "$pid" >/dev/null; then rc=0; else rc=1; fi; '
+        '/bin/kill -KILL -- -"$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f {pidfile}; '
+        "if [ $rc -ne 0 ]; then echo {output} >&2; grep -avE {noise} {log} | tail -n 1000 >&2; "
+        "fi; rm -f {log}; exit $rc",
+        label=f"start {rid} on a spare port and wait for its health",
+        pidfile=f"{files}.pid",
+        log=f"{files}.log",
+        release=release,
+        start=as_app(user, "env", env, *start),
+        health=health,
+        output=OUTPUT,
+        noise=noise,
+    )
+
+
+def switch(layout: Layout, user: str, rid: str) -> list[Command]:
+    """Point ``current`` at the release: a new symlink renamed over the old one."""
+    new = layout.path("current.provision-new")
+    return [
+        Command.of("ln", "-sfn", Layout.release_link(rid), new),
+        Command.of("chown", "-h", f"{user}:{user}", new),
+        Command.of("mv", "-T", "-f", new, layout.current),
+    ]
+
+
+def roll_back(layout: Layout, user: str, away_from: str | None, to: str) -> list[Command]:
+    """Switch back to ``to``; ``away_from`` is marked, so that later rollbacks skip it."""
+    mark = [Command.of("touch", layout.release(away_from, ROLLED_BACK))] if away_from else []
+    unmark = Command.of("rm", "-f", layout.release(to, ROLLED_BACK))
+    return [*mark, unmark, *switch(layout, user, to)]
+
+
+def mark_bad(layout: Layout, rid: str) -> list[Command]:
+    return [Command.of("touch", layout.release(rid, BAD))]
+
+
+def clean(layout: Layout, state: Releases, rid: str, keep: int) -> list[Command]:
+    """Remove releases beyond ``keep`` (never the live or previous one), venvs nothing uses,
+    and what interrupted deploys left: incomplete releases, venvs built aside, uploads."""
+    old = state.removable(keep)
+    return [
+        *(Command.of("rm", "-rf", layout.release(r)) for r in old),
+        *(Command.of("rm", "-rf", layout.venv(v)) for v in state.unused_venvs(old)),
+        Command.script(
+            'for d in {releases}/*/; do [ -f "$d{done}" ] || [ "$d" = {this}/ ] || rm -rf "$d"; '
+            "done",
+            releases=layout.releases,
+            done=Shell(DONE),
+            this=layout.release(rid),
+        ),
+        Command.script("rm -rf {venvs}/.[!.]*", venvs=layout.venvs),
+        Command.script(
+            "find {incoming} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} +",
+            incoming=layout.incoming_dir,
+        ),
+    ]
