@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 
 from provision import artifact
-from provision.logs import log_excerpt
 from provision.facts import HostFacts
-from provision.release import ReleaseInfo, Releases, ReleaseState
+from provision.logs import log_excerpt
+from provision.release import ReleaseInfo, Releases
 
 HOST = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")
 
 
-def releases(current, *ids, bad=()):
-    infos = tuple(ReleaseInfo(i, i in bad, "v1") for i in ids)
+def releases(current, *ids, bad=(), back=()):
+    infos = tuple(ReleaseInfo(i, i in bad, "v1", i in back) for i in ids)
     return Releases(current, infos, frozenset(), frozenset())
 
 
@@ -24,6 +24,8 @@ def releases(current, *ids, bad=()):
         (releases("r3", "r1", "r2", "r3"), "r2"),
         (releases("r3", "r1", "r2", "r3", bad={"r2"}), "r1"),
         (releases("r2", "r1", "r2", "r3"), "r1"),  # after a rollback: go further back
+        # r3 was rolled back from, then r4 deployed: a rollback skips r3 (no ping-pong)
+        (releases("r4", "r1", "r2", "r3", "r4", back={"r3"}), "r2"),
         (releases("r1", "r1"), None),
         (releases(None), None),
     ],
@@ -35,24 +37,6 @@ def test_rollback_goes_to_the_newest_good_older_release(state, previous):
 def test_cleaning_keeps_the_newest_the_live_and_the_previous():
     state = releases("r2", "r1", "r2", "r3", "r4", "r5", "r6")
     assert state.removable(keep=2) == ["r3", "r4"]  # r1 previous, r2 live, r5 r6 newest
-
-
-def test_release_state_parses_the_servers_answer():
-    out = (
-        "current 20261125-160000\n"
-        "release 20261125-150000 1 aaa\n"
-        "release 20261125-160000 0 bbb\n"
-        "venv aaa\nvenv bbb\nwheel fastapi-1.0-py3-none-any.whl\n"
-    )
-    state = ReleaseState("/srv/app").parse(out)
-    assert state.current == "20261125-160000"
-    assert state.releases == (
-        ReleaseInfo("20261125-150000", True, "aaa"),
-        ReleaseInfo("20261125-160000", False, "bbb"),
-    )
-    assert state.venvs == {"aaa", "bbb"}
-    assert state.wheels == {"fastapi-1.0-py3-none-any.whl"}
-    assert ReleaseState("/srv/app").parse("").current is None
 
 
 def test_release_id_has_time_and_commit():

@@ -1,12 +1,15 @@
 """Role templates and settings: strict rendering, errors that name the place."""
 
+import re
 from pathlib import Path
 
 import pytest
 
+from provision.engine import Host, Project
 from provision.facts import HostFacts
 from provision.roles import Role, RoleContext, RoleError, resolve_vars
 from provision.schema import SchemaError
+from tests.fakes import FakeSession
 
 HOST = HostFacts(cpus=2, memory_mb=2048, os_id="debian", os_version="12",
                  os_codename="bookworm", arch="x86_64", hostname="web1")  # fmt: skip
@@ -148,3 +151,23 @@ def test_gunicorn_hooks_run_the_live_release_add_ons_and_never_raise(
     assert server.calls == [("started", (preload,))]
     namespace["on_reload"](server)  # raises inside: logged, the master goes on
     assert server.logged == [("provision's %s hook failed", "reloading")]
+
+
+UVICORN_ACCESS = '127.0.0.1:51234 - "GET /health HTTP/1.1" 500'
+GUNICORN_ACCESS = '127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 17 "-" "curl"'
+
+
+def test_access_lines_are_noise_and_errors_are_not():
+    gunicorn = Project.load(Path(__file__).parents[2]).roles["gunicorn"].module
+    noise = re.compile(gunicorn.ACCESS_LINE)
+    assert noise.search(UVICORN_ACCESS) and noise.search(GUNICORN_ACCESS)
+    for line in ("Traceback (most recent call last):", 'RuntimeError: bad "GET x" 500s',
+                 "[ERROR] Exception in ASGI application"):  # fmt: skip
+        assert not noise.search(line)
+
+
+def test_a_setting_of_any_role_is_accepted_by_every_play():
+    project = Project.load(Path(__file__).parents[2])
+    session = FakeSession([("nproc", "2\n2048\ndebian\n12\nbookworm\nx86_64\nweb1\n3.11\n2.36\n")])
+    host = Host.connect(session, project.play("bootstrap"), {"acme_email": "ops@example.org"})
+    assert host.vars["acme_email"] == "ops@example.org"

@@ -1,0 +1,119 @@
+"""A scripted session for unit tests: command in, result out; no host, no SSH.
+
+It understands the two shapes of script the engine sends (a batch of fact probes, and a
+batch of commands with step markers), answers each probe or command by the first rule
+whose text it contains, and records every command, so a test states what was sent.
+
+Example::
+
+    s = FakeSession([("systemctl is-active", Result(3, "", "")), ("readlink", "r1\\n")])
+    ...
+    assert s.commands[-1] == "systemctl reload hello"
+"""
+
+import io
+import re
+from dataclasses import dataclass
+
+from provision.inventory import Target
+from provision.transport import Result
+
+STEP = re.compile(r"^echo @@provision-step (\d+) >&2\n", re.MULTILINE)
+FACT = re.compile(r"^echo (@@provision-fact-\w+)\n", re.MULTILINE)
+
+
+@dataclass
+class Rule:
+    pattern: str
+    result: Result
+    times: int | None = None  # how many times it answers; None: always
+
+
+def rule(pattern, answer, times=None):
+    """A rule from ``answer``: a Result, stdout text, or an int exit status."""
+    if isinstance(answer, str):
+        answer = Result(0, answer, "")
+    elif isinstance(answer, int):
+        answer = Result(answer, "", f"failed with {answer}")
+    return Rule(pattern, answer, times)
+
+
+class FakeChannel:
+    """What ``start_as_root`` returns: prints ``output``, then exits with ``status``."""
+
+    def __init__(self, output, status=0):
+        self.output, self.status = output, status
+        self.closed = False
+
+    def makefile(self, mode):
+        return io.StringIO(self.output)
+
+    def recv_exit_status(self):
+        return self.status
+
+    def exit_status_ready(self):
+        return True
+
+    def shutdown_write(self):
+        self.closed = True
+
+    def close(self):
+        self.closed = True
+
+
+class FakeSession:
+    def __init__(self, rules=(), channels=(), name="web1"):
+        self.target = Target(name, "127.0.0.1")
+        self.rules = [r if isinstance(r, Rule) else rule(*r) for r in rules]
+        self.channels = list(channels)  # for start_as_root, in order; then: a lock taken
+        self.commands = []  # every command and probe run, in order
+        self.started = []  # scripts given to start_as_root
+        self.stdin = {}  # command -> bytes it was given
+        self.round_trips = 0
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def answer(self, command):
+        self.commands.append(command)
+        for r in self.rules:
+            if r.pattern in command and r.times != 0:
+                if r.times is not None:
+                    r.times -= 1
+                return r.result
+        return Result(0, "", "")
+
+    def run_as_root(self, text, stdin=None):
+        self.round_trips += 1
+        token = FACT.match(text)
+        if token:
+            probes = text.split(f"echo {token[1]}\n")[1:]
+            outputs = [self.answer(p.removeprefix("( ").rsplit(" ) 2>/dev/null", 1)[0]).stdout
+                       for p in probes]  # fmt: skip
+            return Result(0, "".join(f"{token[1]}\n{o}" for o in outputs), "")
+        if not STEP.search(text):
+            return self.answer(text)
+        parts = STEP.split(text.removeprefix("set -e\n"))[1:]
+        out, err = [], []
+        for index, command in zip(parts[::2], parts[1::2], strict=True):
+            command = command.removesuffix("\n")
+            if stdin is not None and "tar -xzf" in command:
+                self.stdin[command] = stdin
+            result = self.answer(command)
+            out.append(result.stdout)
+            err.append(f"@@provision-step {index}\n{result.stderr}")
+            if not result.ok:
+                return Result(result.rc, "".join(out), "".join(err))
+        return Result(0, "".join(out), "")
+
+    def start_as_root(self, text):
+        self.round_trips += 1
+        self.started.append(text)
+        return self.channels.pop(0) if self.channels else FakeChannel("locked\n")
+
+    def sent(self, pattern):
+        """The commands sent that contain ``pattern``."""
+        return [c for c in self.commands if pattern in c]

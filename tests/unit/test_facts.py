@@ -1,0 +1,98 @@
+"""Every fact's parser, on what the real command printed on a Debian 12 test host.
+
+The files in facts/ are the commands' own output, captured from a bootstrapped host
+with two releases deployed (one of them marked rolled back).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from provision.facts import (
+    AptListsAge,
+    DebPackages,
+    FileContent,
+    GroupInfo,
+    HostFacts,
+    HostInfo,
+    PathInfo,
+    PathState,
+    Succeeds,
+    UnitState,
+    UserInfo,
+    UserState,
+)
+from provision.release import ReleaseInfo, Releases, ReleaseState
+
+FIXTURES = Path(__file__).parent / "facts"
+
+CASES = [
+    ("host-info", HostInfo(),
+     HostFacts(2, 24105, "debian", "12", "bookworm", "x86_64", "facts", "3.11", "2.36")),
+    ("path-file", PathInfo("/srv/hello/shared/.env"),
+     PathState("file", "app", "app", 0o600,
+               "ba4ee3a651098a4c2eb180e08d813d1751e9cd955bd5b36e1132dc15a6c5d8fc")),
+    ("path-directory", PathInfo("/srv/hello/releases"),
+     PathState("directory", "app", "app", 0o755)),
+    ("path-link", PathInfo("/srv/hello/current"),
+     PathState("link", "app", "app", 0o777, target="releases/20261125-223352")),
+    ("path-missing", PathInfo("/srv/nothing-here"), None),
+    ("file-content", FileContent("/etc/hostname"), b"facts\n"),
+    ("file-content-missing", FileContent("/etc/nothing-here"), None),
+    ("user-app", UserInfo("app"),
+     UserState(999, "app", "/srv/hello", "/usr/sbin/nologin", ("app",))),
+    ("user-root", UserInfo("root"), UserState(0, "root", "/root", "/bin/bash", ("root",))),
+    ("user-missing", UserInfo("nobody-here"), None),
+    ("group-app", GroupInfo("app"), 997),
+    ("group-missing", GroupInfo("nobody-here"), None),
+    ("deb-packages", DebPackages(("nginx", "python3-venv", "certbot", "no-such-package")),
+     frozenset({"nginx", "python3-venv"})),
+    ("apt-lists-age", AptListsAge(), 60),
+    ("unit-hello", UnitState("hello.service"),
+     {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled",
+      "NeedDaemonReload": "no"}),
+    ("unit-missing", UnitState("nothing-here.service"),
+     {"LoadState": "not-found", "ActiveState": "inactive", "UnitFileState": "",
+      "NeedDaemonReload": "no"}),
+    ("succeeds-yes", Succeeds("test -d /srv/hello"), True),
+    ("succeeds-no", Succeeds("test -d /srv/nothing-here"), False),
+    ("release-state-none", ReleaseState("/srv/nothing-here"),
+     Releases(None, (), frozenset(), frozenset())),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, fact, expected", CASES, ids=[c[0] for c in CASES])
+def test_fact_parses_real_output(name, fact, expected):
+    assert fact.parse((FIXTURES / f"{name}.txt").read_text()) == expected
+
+
+def test_release_state_parses_real_output():
+    state = ReleaseState("/srv/hello").parse((FIXTURES / "release-state.txt").read_text())
+    venv = "f12366946d2f727c"
+    assert state.current == "20261125-223352"
+    assert state.content == "85ea3ad72969621d"
+    assert state.releases == (
+        ReleaseInfo("20261125-223344", False, venv, rolled_back=True),
+        ReleaseInfo("20261125-223352", False, venv),
+    )
+    assert state.venvs == {venv}
+    assert len(state.wheels) == 17
+    assert "fastapi-0.165.0-py3-none-any.whl" in state.wheels
+
+
+def test_every_fact_has_a_fixture():
+    import provision.facts as facts
+
+    kinds = {type(c[1]).__name__ for c in CASES} | {"ReleaseState"}
+    declared = {
+        name
+        for name, obj in vars(facts).items()
+        if isinstance(obj, type) and issubclass(obj, facts.Fact) and obj is not facts.Fact
+    } | {"ReleaseState"}
+    assert declared <= kinds, declared - kinds
+
+
+def test_a_fact_quotes_what_it_is_given():
+    command = PathInfo("/srv/a b; rm -rf /").command()
+    assert "rm -rf" not in command.replace("'/srv/a b; rm -rf /'", "")
+    assert "'a b'" in DebPackages(("nginx", "a b")).command()

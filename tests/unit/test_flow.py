@@ -1,0 +1,187 @@
+"""The deploy and rollback flows against a scripted session: what is sent, in what order.
+
+The project's own roles make the plan, with the test role ``hooklog`` adding a step at
+every hook point. Wheels are not fetched (the build is given its pins); nothing else is
+stood in for but the server, which answers as the scripted session says.
+"""
+
+import io
+
+import pytest
+
+from provision import artifact
+from provision.deploy import DeployOptions, deploy_one, rollback_one
+from provision.engine import NotReady, Project
+from provision.output import Output, Tally
+from provision.plan import HOOK_POINTS
+from provision.runner import PhaseFailed
+from provision.transport import Result
+from tests.fakes import FakeSession
+from tests.helpers import ROOT
+
+OLD = "20200101-000000"
+HOST = "2\n2048\ndebian\n12\nbookworm\nx86_64\nweb1\n3.11\n2.36\n"
+STATE = f"current {OLD}\ncontent c0\nrelease {OLD} 0 0 v0\nvenv v0\n"
+GO_LIVE = "mark s=cursor\ndid systemctl reload hello\npid 4242\n"
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
+    )
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("hosts:\n  web1: {address: 127.0.0.1}\n")
+    project = Project.load(ROOT, inventory, extra=[ROOT / "tests" / "roles"])
+    deploy = project.play("deploy")
+    deploy.roles.append(project.roles["hooklog"])
+    return deploy
+
+
+def session(*rules):
+    """A bootstrapped server with release OLD live, answering as ``rules`` say first."""
+    return FakeSession([
+        *rules,
+        ("nproc", HOST),
+        ("/var/lib/provision/played/bootstrap", "file\nroot root 644\nx\n"),
+        ("echo current", STATE),
+        ("journalctl -u hello -n 0", GO_LIVE),
+    ])  # fmt: skip
+
+
+def run(one, book, s, **options):
+    out = io.StringIO()
+    tally = Tally()
+    opts = DeployOptions(project_root=ROOT, **options)
+    try:
+        one(s, book, opts, Output(out), tally)
+        error = None
+    except PhaseFailed as e:
+        error = str(e)
+    return out.getvalue(), error
+
+
+def first(s, pattern):
+    """Where the first command containing ``pattern`` was sent."""
+    found = [i for i, c in enumerate(s.commands) if pattern in c]
+    assert found, f"never sent: {pattern}"
+    return found[0]
+
+
+def test_deploy_runs_its_phases_and_hooks_in_order(book):
+    s = session()
+    out, error = run(deploy_one, book, s)
+    assert error is None, out
+    [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
+    rid = upload.rsplit("/", 1)[1]
+    order = [
+        first(s, "tar -xzf"),  # upload
+        first(s, f"mv -T /srv/hello/incoming/{rid}/release"),  # install
+        first(s, "/bin/pip install"),  # venv
+        first(s, f"touch /srv/hello/releases/{rid}/.provision-complete"),  # link
+        first(s, "before_check"),
+        first(s, "http://127.0.0.1:8001/health"),  # check
+        first(s, "before_switch"),
+        first(s, f"ln -sfn releases/{rid} /srv/hello/current.provision-new"),  # switch
+        first(s, "journalctl -u hello -n 0"),  # reload
+        first(s, "after_switch"),
+        first(s, "http://127.0.0.1:8000/health"),  # verify
+        first(s, "after_verify"),
+        first(s, "rm -rf /srv/hello/venvs/.[!.]*"),  # clean
+    ]
+    assert order == sorted(order)
+    hooks = [c for c in s.commands if "/var/log/provision-hooklog" in c]
+    assert [next(p for p in HOOK_POINTS if p in h) for h in hooks] == [
+        "before_check", "before_switch", "after_switch", "after_verify"
+    ]  # fmt: skip
+    assert all(f"{rid} {OLD}" in h for h in hooks)
+    assert s.sent("4242")  # the verify gives up if the serving process exits
+    lines = [
+        line.split("release: ")[1].split()[0] for line in out.splitlines() if "release: " in line
+    ]
+    assert lines == ["build", "upload", "install", "venv", "link", "before_check:", "check",
+                     "before_switch:", "switch", "reload", "after_switch:", "verify",
+                     "after_verify:", "clean"]  # fmt: skip
+
+
+def test_failing_before_switch_leaves_the_live_release(book):
+    s = session(("before_switch", 1))
+    out, error = run(deploy_one, book, s)
+    [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
+    rid = upload.rsplit("/", 1)[1]
+    assert f"never went live and is marked bad; {OLD} is still live" in error
+    assert error.startswith("before_switch: log before_switch: ")
+    assert s.sent(f"touch /srv/hello/releases/{rid}/.provision-bad")
+    assert not s.sent("current.provision-new")
+    assert not s.sent("journalctl -u hello -n 0")  # never went live
+    assert "failed    release: before_switch: log before_switch" in out
+
+
+def test_release_failing_after_the_switch_is_rolled_back(book):
+    s = session((":8000/health 2026", 1), ("--after-cursor s=cursor", "Traceback (most recent"))
+    _out, error = run(deploy_one, book, s)
+    [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
+    rid = upload.rsplit("/", 1)[1]
+    assert f"rolled back to {OLD}; release {rid} is marked bad" in error
+    assert "--- the app's log:\nTraceback (most recent" in error
+    back = first(s, f"ln -sfn releases/{OLD} /srv/hello/current.provision-new")
+    assert first(s, f"touch /srv/hello/releases/{rid}/.provision-bad") < back
+    assert back < first(s, f"http://127.0.0.1:8000/health {OLD}") < first(s, "after_rollback")
+    assert not s.sent("after_verify") and not s.sent("rm -rf /srv/hello/venvs/.[!.]*")
+    assert f"after_rollback {OLD} {rid}" in s.sent("after_rollback")[0]
+
+
+def test_a_check_that_fails_says_why_then_what_the_release_printed(book):
+    printed = "\n".join(["Traceback (most recent call last):", '  File "main.py"', "boom",
+                         *[f"line {i}" for i in range(60)]])  # fmt: skip
+    failed = f"release x answered with a server error 3 times: HTTP 500\n--- its output:\n{printed}"
+    s = session((":8001/health", Result(1, "", failed)))
+    _out, error = run(deploy_one, book, s)
+    assert error.startswith("check: release x answered with a server error 3 times: HTTP 500")
+    assert "--- its output:\nTraceback (most recent call last):" in error
+    assert "line 59\nrelease " in error and "never went live" in error
+
+
+def test_unchanged_content_stops_before_uploading(book):
+    files = {**_plan_files(book), ".provision/requirements.txt": "fastapi==1.0\n"}
+    digest = artifact.content_digest(ROOT / "example-app", files)
+    s = session(("echo current", STATE.replace("c0", digest)))
+    out, error = run(deploy_one, book, s)
+    assert error is None
+    assert f"release: unchanged  ({OLD} is live with this very content" in out
+    assert not s.sent("tar -xzf")
+
+
+def _plan_files(book):
+    from provision.deploy import release_plan
+    from provision.engine import Host
+    from provision.facts import HostInfo
+    from provision.roles import resolve_vars
+
+    host = Host(None, HostInfo().parse(HOST), resolve_vars(book.every_role, {}, {}))
+    return release_plan(book.roles, host).files
+
+
+def test_deploy_on_a_server_never_bootstrapped_is_refused(book):
+    s = FakeSession([("nproc", HOST)])
+    with pytest.raises(NotReady, match=r"`fab bootstrap` has not completed on web1: run"):
+        run(deploy_one, book, s)
+    assert len(s.commands) == 2  # the two probes, nothing else
+
+
+def test_rollback_marks_the_release_it_leaves_and_skips_it_later(book):
+    state = "current r3\ncontent c\nrelease r1 0 0 v\nrelease r2 0 1 v\nrelease r3 0 0 v\n"
+    s = session(("echo current", state))
+    out, error = run(rollback_one, book, s)
+    assert error is None, out
+    assert s.sent("touch /srv/hello/releases/r3/.provision-rolled-back")
+    assert s.sent("ln -sfn releases/r1 /srv/hello/current.provision-new")  # r2: rolled back from
+    assert "after_rollback r1 r3" in s.sent("after_rollback")[0]
+
+
+@pytest.mark.parametrize("point", HOOK_POINTS)
+def test_every_hook_point_is_reached(book, point):
+    s = session(("echo current", f"{STATE}release 20190101-000000 0 0 v0\n"))
+    out, error = run(rollback_one if point == "after_rollback" else deploy_one, book, s)
+    assert error is None, out
+    assert [c for c in s.sent(point) if "/var/log/provision-hooklog" in c]

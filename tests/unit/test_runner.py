@@ -1,0 +1,58 @@
+"""The runner against a scripted session: facts read at the moment a task runs, handlers
+run even after a later failure, check mode changes nothing."""
+
+import io
+
+from provision.operations import files, systemd
+from provision.output import Output
+from provision.runner import Play, Task
+from provision.transport import Result
+from tests.fakes import FakeSession
+
+DIRECTORY = "directory\nroot root 755\n"
+
+
+def play(session, tasks, handlers=None, check=False):
+    out = io.StringIO()
+    tally = Play(session, Output(out), tasks, handlers or {}, check=check).run()
+    return tally, out.getvalue()
+
+
+def test_facts_are_read_again_after_a_change():
+    # /b is missing when first read; the change made by the first task creates it.
+    s = FakeSession([("if [ -L /b ]", "", 1), ("if [ -L /b ]", DIRECTORY)])
+    tally, _out = play(s, [Task("t", files.directory("/a")), Task("t", files.directory("/b"))])
+    sent = [c.split()[3] if c.startswith("if [ -L") else c for c in s.commands]
+    # both read at once; after mkdir /a (and its chown, chmod), /b is read again
+    assert sent == ["/a", "/b", "mkdir -p /a", "chown root:root /a", "chmod 0755 /a", "/b"]
+    assert "mkdir -p /b" not in s.commands
+    assert (tally.changed, tally.ok, tally.failed) == (1, 1, 0)
+
+
+def test_nothing_to_change_costs_one_round_trip():
+    s = FakeSession([("if [ -L", DIRECTORY)])
+    tally, _ = play(s, [Task("t", files.directory("/a")), Task("t", files.directory("/b"))])
+    assert s.round_trips == 1 and tally.ok == 2
+
+
+def test_handlers_run_after_a_later_failure():
+    s = FakeSession([("mkdir -p /b", Result(1, "", "mkdir: Permission denied"))])
+    unit = files.file("/etc/x.service", "[Unit]\n", notify="reload x")
+    tasks = [Task("t", unit), Task("t", files.directory("/b"))]
+    tally, out = play(s, tasks, {"reload x": Task("t handler", systemd.reload("x"))})
+    assert s.commands[-1] == "systemctl reload x"
+    assert tally.failed == 1 and "mkdir: Permission denied" in tally.errors[0]
+    assert "[web1] failed    t: directory /b" in out
+
+
+def test_a_handler_nobody_notified_does_not_run():
+    s = FakeSession([("if [ -L", DIRECTORY)])
+    play(s, [Task("t", files.directory("/a"))], {"reload x": Task("h", systemd.reload("x"))})
+    assert "systemctl reload x" not in s.commands
+
+
+def test_check_mode_sends_no_change():
+    s = FakeSession()
+    _tally, out = play(s, [Task("t", files.directory("/a"))], check=True)
+    assert not [c for c in s.commands if not c.startswith("if [ -L")]
+    assert "[web1] would-chg t: directory /a  (create)" in out
