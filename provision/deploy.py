@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import artifact, phases
+from .command import Command
 from .engine import Host, Options, Playbook, converge
 from .flow import Done, Failure, FlowRun, HookPoint, Phase, run_flow
 from .layout import CONTENT, REQUIREMENTS
@@ -108,18 +109,19 @@ class Release(FlowRun):
         raise error
 
     def roll_back_bad(self, error: PhaseFailed) -> NoReturn:
-        logs = self.log_tail()
-        bad, live = self.rid, self.live
-        self.execute(phases.mark_bad(self.layout, bad))
+        bad, live, mark = self.rid, self.live, self.mark
+        marked = phases.mark_bad(self.layout, bad)
         if live is None:
+            self.execute(marked)
             raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
-                              f"back to.\n--- the app's log:\n{logs}")  # fmt: skip
+                              f"back to.\n--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
         self.rid, self.live = live, bad
-        self.phase("rollback", lambda: self.switch_to(live, away_from=None) + ", " + go_live(self))
+        back = [*marked, *phases.switch(self.layout, self.plan.user, live)]
+        self.phase("rollback", lambda: f"{bad} -> {live}, " + go_live(self, back))
         self.phase("verify", lambda: verify(self), changes=False)
         self.hook("after_rollback", Failure.STOP)
         raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.\n"
-                          f"--- the app's log:\n{logs}")  # fmt: skip
+                          f"--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
 
     # -- helpers the phases share ---------------------------------------------------
     def switch_to(self, rid: str, away_from: str | None) -> str:
@@ -132,9 +134,9 @@ class Release(FlowRun):
         url = self.plan.url(port)
         return self.execute([phases.poll(url, self.rid, self.plan.health_timeout, pid)]).strip()
 
-    def log_tail(self) -> str:
-        """The app's log since the release went live, without noise: see ``log_excerpt``."""
-        result = self.session.run_as_root(self.plan.logs_since(self.mark).render())
+    def log_tail(self, mark: str) -> str:
+        """The app's log since ``mark``, without noise: see ``log_excerpt``."""
+        result = self.session.run_as_root(self.plan.logs_since(mark).render())
         return log_excerpt(result.stdout.splitlines())
 
 
@@ -234,11 +236,11 @@ def switch(r: Release) -> str:
     return r.switch_to(r.rid, away_from=None)
 
 
-def go_live(r: Release) -> str:
-    """The role's way of making the switched release serve; notes where the log stood."""
-    said = dict(
-        line.partition(" ")[::2] for line in r.execute([r.plan.go_live]).splitlines() if line
-    )
+def go_live(r: Release, first: list[Command] | None = None) -> str:
+    """The role's way of making the switched release serve (after ``first``, in the same
+    round trip); notes where the log stood and which process serves."""
+    printed = r.execute([*(first or []), r.plan.go_live])
+    said = dict(line.partition(" ")[::2] for line in printed.splitlines() if line)
     r.mark, r.pid = said.get("mark", ""), said.get("pid", "")
     return said.get("did", "live")
 

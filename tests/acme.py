@@ -49,8 +49,10 @@ class Pebble:
             self._start(["pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
                          "-dns01", "127.0.0.1:8053", "-http01", "", "-https01", "",
                          "-tlsalpn01", "", "-management", "127.0.0.1:8055"], "dns")  # fmt: skip
+            # No random validation delays, and no nonce rejected on purpose (badNonce).
+            quiet = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
             self._start(["pebble", "-config", str(config), "-dnsserver", "127.0.0.1:8053"],
-                        "pebble", env={"PEBBLE_VA_NOSLEEP": "1"})  # fmt: skip
+                        "pebble", env=quiet)  # fmt: skip
             self.root.write_bytes(self._get("https://127.0.0.1:15000/roots/0"))
         except BaseException:
             self.__exit__()

@@ -92,3 +92,28 @@ def live_release():
     status, body = get("/health")
     assert status == 200, body
     return json.loads(body)["release"]
+
+
+def deployed(deploy, *args):
+    """Run the ``deploy`` fixture; return the release then live."""
+    done = deploy(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return live_release()
+
+
+def releases_on(host):
+    return sorted(host.check_output("ls /srv/hello/releases").split())
+
+
+def venvs_on(host):
+    return sorted(host.check_output("ls -A /srv/hello/venvs").split())
+
+
+def listed(stdout):
+    """{release id: set of marks} from `fab releases`."""
+    rows = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^\[target\] (\S+)\s+(.*?)\s*venv \S*$", line)
+        if m:
+            rows[m[1]] = {mark.strip() for mark in m[2].split(",") if mark.strip()}
+    return rows

@@ -19,6 +19,7 @@ class Load:
         self.max_seconds = max_seconds
         self.counts = Counter()
         self.failures = []
+        self.failed_at = []  # time.monotonic() of every failed request
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._client, args=(i,)) for i in range(clients)]
@@ -36,6 +37,8 @@ class Load:
     def _record(self, key, failure=None):
         with self._lock:
             self.counts[key] += 1
+            if failure:
+                self.failed_at.append(time.monotonic())
             if failure and len(self.failures) < 50:
                 self.failures.append(failure)
 
@@ -70,6 +73,11 @@ class Load:
     @property
     def total(self):
         return sum(self.counts.values())
+
+    @property
+    def error_seconds(self):
+        """From the first failed request to the last (0 when none failed)."""
+        return max(self.failed_at) - min(self.failed_at) if self.failed_at else 0.0
 
     @property
     def failed(self):

@@ -142,9 +142,41 @@ def bootstrapped_host(bootstrapped_rootfs, request):
         yield host
 
 
-@pytest.fixture(scope="module")
-def app(bootstrapped_host, tmp_path_factory):
-    """A copy of the example app, for a module that changes it from release to release."""
-    path = tmp_path_factory.mktemp("app") / "app"
+@pytest.fixture
+def app(tmp_path):
+    """A fresh copy of the example app for each test, to change as it likes."""
+    path = tmp_path / "app"
     shutil.copytree(ROOT / "example-app", path)
     return path
+
+
+SECRET = "s3cr3t-db-Pa55"
+
+
+@pytest.fixture
+def deploy(bootstrapped_host, app):
+    """`fab deploy` of the test's app copy (``force``: a new release even if nothing changed)."""
+
+    def run(*args, force=True, timeout=900):
+        # one client address sends all the load: no rate limit
+        settings = ["--set", f"app_source={app}",
+                    "--set", f"app_env={{DATABASE_PASSWORD: {SECRET}}}",
+                    "--set", "nginx_rate=100000r/s"]  # fmt: skip
+        force_flag = ["--force"] if force else []
+        return bootstrapped_host.fab("deploy", *settings, *force_flag, *args, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def host(bootstrapped_host):
+    """testinfra's view of the module's host."""
+    return bootstrapped_host.testinfra()
+
+
+@pytest.fixture
+def fresh(host):
+    """No release on the server yet (the wheels stay, as a cache)."""
+    host.run("systemctl stop hello; rm -rf /srv/hello/current /srv/hello/releases/* "
+             "/srv/hello/venvs/* /srv/hello/venvs/.[!.]*")  # fmt: skip
+    assert host.check_output("ls -A /srv/hello/releases") == ""

@@ -4,7 +4,8 @@
 
 Each round points ROOT/current at the other release by hand, as an operator would,
 runs `systemctl reload hello`, waits until the app answers with that release, then asks
-40 more times straight away and counts the answers from any other release.
+40 more times straight away and counts the answers from any other release. Before the
+next round it waits until the replaced workers have exited.
 """
 
 import socket
@@ -22,7 +23,23 @@ def release() -> str:
     return answer.split(b'"release":"')[1].split(b'"')[0].decode()
 
 
+def workers() -> int:
+    main = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", "hello"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    children = subprocess.run(["pgrep", "-P", main], capture_output=True, text=True).stdout
+    return len(children.split())
+
+
+def wait_for(condition, what) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        if time.monotonic() > deadline:
+            sys.exit(f"{what} within 30 s")
+        time.sleep(0.005)
+
+
 root, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+count = workers()
 stale = 0
 for i in range(rounds):
     target = (a, b)[i % 2]
@@ -32,11 +49,7 @@ for i in range(rounds):
         shell=True,
         check=True,
     )
-    deadline = time.monotonic() + 30
-    while release() != target:
-        if time.monotonic() > deadline:
-            sys.exit(f"{target} did not answer within 30 s")
-        time.sleep(0.005)
+    wait_for(lambda: release() == target, f"{target} did not answer")  # noqa: B023
     stale += sum(release() != target for _ in range(40))
-    time.sleep(1.5)  # the replaced workers drain and exit before the next round
+    wait_for(lambda: workers() == count, "the replaced workers did not exit")
 print(stale)

@@ -1,7 +1,9 @@
 """`fab deploy`, `fab rollback` and `fab releases` on a real, bootstrapped Debian host.
 
-The tests run in order on one host. HTTP goes through the host's nginx on 127.0.0.1:80
-(the host shares this machine's network).
+The module shares one host, but every test makes the state it needs itself (a fresh
+copy of the example app, the releases it starts from), so each passes when run alone.
+HTTP goes through the host's nginx on 127.0.0.1:80 (the host shares this machine's
+network).
 """
 
 import json
@@ -11,51 +13,23 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
-from tests.helpers import get, live_release, recap
+from tests.e2e.conftest import SECRET
+from tests.helpers import deployed, get, live_release, recap, releases_on
 from tests.load import Load
 
-SECRET = "s3cr3t-db-Pa55"
+SIZE = (
+    '\n\nimport humanize  # noqa: E402\n\n\n@app.get("/size")\nasync def size() -> dict:\n'
+    '    return {"size": humanize.naturalsize(123456789), "humanize": humanize.__version__}\n'
+)
 
 
-@pytest.fixture(scope="module")
-def deploy(bootstrapped_host, app):
-    def run(*args, force=True):
-        """`fab deploy` of the app copy; --force: a new release even if nothing changed."""
-        settings = [
-            "--set",
-            f"app_source={app}",
-            "--set",
-            f"app_env={{DATABASE_PASSWORD: {SECRET}}}",
-            "--set",
-            "nginx_rate=100000r/s",  # the load comes from one client address
-        ]
-        return bootstrapped_host.fab("deploy", *settings, *(["--force"] if force else []), *args)
-
-    return run
+def with_humanize(app, version):
+    (app / "requirements.txt").write_text(f"fastapi>=0.110\nhumanize=={version}\n")
+    if "/size" not in (app / "main.py").read_text():
+        (app / "main.py").write_text((app / "main.py").read_text() + SIZE)
 
 
-@pytest.fixture(scope="module")
-def host(bootstrapped_host):
-    return bootstrapped_host.testinfra()
-
-
-def releases_on(host):
-    return sorted(host.check_output("ls /srv/hello/releases").split())
-
-
-def listed(stdout):
-    """{release id: set of marks} from `fab releases`."""
-    rows = {}
-    for line in stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 4 and parts[0] == "[target]" and parts[-2] == "venv":
-            rows[parts[1]] = {m.strip(",") for m in parts[2:-2]}
-    return rows
-
-
-def test_first_deploy_serves_the_app(deploy, host):
+def test_first_deploy_serves_the_app(fresh, deploy, host):
     done = deploy("--diff")
     assert done.returncode == 0, done.stdout + done.stderr
     assert recap(done.stdout)["target"]["failed"] == 0
@@ -65,13 +39,12 @@ def test_first_deploy_serves_the_app(deploy, host):
         assert host.file(f"/srv/hello/current/{path}").user == "app"
     assert get("/static/hello.txt") == (200, "hello from provision's example app\n")
     assert f"release: switch  (nothing -> {rid}" in done.stdout
-    assert (
-        "nginx: HTTPS  (no app_domain: HTTP only (a certificate needs a domain name))"
-        in done.stdout
-    )
+    assert "release: reload  (systemctl start hello" in done.stdout
+    assert "nginx: HTTPS  (no app_domain: HTTP only" in done.stdout
 
 
-def test_deploy_with_nothing_changed_changes_nothing(deploy, host):
+def test_deploy_with_nothing_changed_changes_nothing(deploy):
+    deploy(force=False)
     live = live_release()
     done = deploy("--diff", force=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -81,8 +54,8 @@ def test_deploy_with_nothing_changed_changes_nothing(deploy, host):
     assert live_release() == live
 
 
-def test_rollback_with_no_previous_release_changes_nothing(bootstrapped_host, host):
-    live = live_release()
+def test_rollback_with_no_previous_release_changes_nothing(fresh, deploy, bootstrapped_host, host):
+    live = deployed(deploy)
     assert releases_on(host) == [live]
     done = bootstrapped_host.fab("rollback")
     assert done.returncode == 1
@@ -90,7 +63,8 @@ def test_rollback_with_no_previous_release_changes_nothing(bootstrapped_host, ho
     assert live_release() == live
 
 
-def test_service_unit_and_gunicorn_config(host):
+def test_service_unit_and_gunicorn_config(deploy, host):
+    deployed(deploy)
     unit = host.file("/etc/systemd/system/hello.service").content_string
     for line in ("User=app", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=always", "RestartSec=3",
                  "After=network.target",
@@ -111,11 +85,15 @@ def test_service_unit_and_gunicorn_config(host):
                     "limit_request_fields = 100", 'accesslog = "-"', 'errorlog = "-"',
                     "control_socket_disable = True"):  # fmt: skip
         assert setting in conf.splitlines()
-    workers = host.check_output(f"pgrep -c -P {master.pid}")
-    assert int(workers) == 2 * cpus + 1
+    workers = 2 * cpus + 1
+    deadline = time.monotonic() + 30  # workers of an earlier release may still be draining
+    while int(host.check_output(f"pgrep -c -P {master.pid}")) != workers:
+        assert time.monotonic() < deadline, "the master never settled on its worker count"
+        time.sleep(0.1)
 
 
 def test_secrets_stay_out_of_output_and_releases(deploy, host):
+    deployed(deploy)
     env = host.file("/srv/hello/shared/.env")
     assert (env.user, env.group, env.mode) == ("app", "app", 0o600)
     assert f'DATABASE_PASSWORD="{SECRET}"' in env.content_string
@@ -139,25 +117,21 @@ def journal_after(host, cursor):
     return host.check_output(f"journalctl -u hello --after-cursor='{cursor}' --no-pager -o cat")
 
 
-def test_new_code_and_new_dependency(deploy, app, host):
-    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize==4.9.0\n")
-    (app / "main.py").write_text(
-        (app / "main.py").read_text()
-        + '\n\nimport humanize  # noqa: E402\n\n\n@app.get("/size")\nasync def size() -> dict:\n'
-        '    return {"size": humanize.naturalsize(123456789), "humanize": humanize.__version__}\n'
-    )
-    before = live_release()
+def test_new_code_and_new_dependency(deploy, app):
+    before = deployed(deploy)
+    with_humanize(app, "4.9.0")
     done = deploy()
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "release: venv  (built venvs/" in done.stdout
+    assert "release: venv  (built venvs/" in done.stdout or "(reused venvs/" in done.stdout
     assert live_release() != before
     assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.9.0"}')
 
 
-def test_master_preloads_the_libraries_and_not_the_app(deploy, host):
+def test_master_preloads_the_libraries_and_not_the_app(deploy, app, host):
+    with_humanize(app, "4.9.0")
+    deployed(deploy)
     cursor = journal_cursor(host)
-    done = deploy()
-    assert done.returncode == 0, done.stdout + done.stderr
+    deployed(deploy)  # same virtualenv: a plain reload
     preload = host.file("/srv/hello/current/.provision/preload").content_string.split()
     assert {"fastapi", "pydantic", "humanize"} <= set(preload)
     assert "main" not in preload and "provision_gunicorn" not in preload
@@ -165,16 +139,17 @@ def test_master_preloads_the_libraries_and_not_the_app(deploy, host):
     preloaded = [line for line in log.splitlines() if "library modules in" in line]
     assert preloaded and f"preloaded {len(preload)} library modules" in preloaded[-1], log
     assert "left to the workers" not in preloaded[-1]
-    assert "fresh master" not in log  # same virtualenv: a plain reload
+    assert "fresh master" not in log
 
 
 def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
+    with_humanize(app, "4.9.0")
+    before = deployed(deploy)
     main_pid = host.check_output("systemctl show -p MainPID --value hello")
     cursor = journal_cursor(host)
-    before = live_release()
     slow = []
     in_flight = threading.Thread(target=lambda: slow.append(get("/slow?seconds=4")))
-    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize==4.10.0\n")
+    with_humanize(app, "4.10.0")
     with Load("127.0.0.1", 80, clients=4) as load:
         in_flight.start()
         done = deploy()
@@ -191,15 +166,21 @@ def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
     [(status, body)] = slow
     assert status == 200 and json.loads(body) == {"slept": 4.0, "release": before}
     workers = 2 * int(host.check_output("nproc")) + 1
-    for _ in range(50):
+    deadline = time.monotonic() + 30
+    while True:
         children = host.check_output(f"ps -o stat= --ppid {main_pid}").split()
-        if len(children) == workers:
+        if len(children) == workers or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert len(children) == workers and "Z" not in "".join(children), children
 
 
-def test_rollback_rolls_back_dependencies(bootstrapped_host):
+def test_rollback_rolls_back_dependencies(deploy, app, bootstrapped_host):
+    with_humanize(app, "4.9.0")
+    deployed(deploy)
+    with_humanize(app, "4.10.0")
+    deployed(deploy)
+    assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.10.0"}')
     done = bootstrapped_host.fab("rollback")
     assert done.returncode == 0, done.stdout + done.stderr
     # The master had humanize 4.10.0 loaded: the release before runs on 4.9.0.
@@ -207,9 +188,9 @@ def test_rollback_rolls_back_dependencies(bootstrapped_host):
 
 
 def test_zero_downtime_under_load(deploy, bootstrapped_host):
+    deployed(deploy)
+    before = deployed(deploy)  # two releases at least, for the rollbacks
     slow_results = []
-
-    before = live_release()
 
     def slow():
         slow_results.append(get("/slow?seconds=8"))
@@ -236,73 +217,10 @@ def test_zero_downtime_under_load(deploy, bootstrapped_host):
     assert status == 200 and json.loads(body) == {"slept": 8.0, "release": before}
 
 
-def test_once_a_release_answers_no_older_one_does(host):
+def test_once_a_release_answers_no_older_one_does(deploy, host):
     """The old workers stop accepting before the new ones exist, not just after."""
-    a, b = releases_on(host)[-2:]
+    a = deployed(deploy)
+    b = deployed(deploy)
     script = (Path(__file__).parent / "cutover.py").read_text()
     stale = host.check_output(f"python3 -c {shlex.quote(script)} /srv/hello {a} {b} 10")
     assert stale == "0"
-
-
-def test_old_releases_are_cleaned(host):
-    kept = releases_on(host)
-    assert len(kept) <= 5 + 2
-    live = live_release()
-    assert live in kept
-
-
-def test_release_that_fails_to_import_never_goes_live(deploy, app, host):
-    good = live_release()
-    main = (app / "main.py").read_text()
-    (app / "main.py").write_text(main + "\nimport no_such_module  # noqa: E402,F401\n")
-    try:
-        with Load("127.0.0.1", 80, clients=4) as load:
-            done = deploy()
-        assert done.returncode == 1
-        assert "release: check" in done.stdout
-        assert "ModuleNotFoundError: No module named 'no_such_module'" in done.stdout
-        assert f"never went live and is marked bad; {good} is still live" in done.stdout
-        assert live_release() == good
-        assert load.failed == 0, load.failures
-        print(f"\nbad deploy under load: {dict(load.counts)}")
-    finally:
-        (app / "main.py").write_text(main)
-    bad = [
-        r for r in releases_on(host) if host.file(f"/srv/hello/releases/{r}/.provision-bad").exists
-    ]
-    assert len(bad) == 1
-
-
-def test_release_failing_after_the_switch_is_rolled_back(deploy, app, bootstrapped_host):
-    good = live_release()
-    main = (app / "main.py").read_text()
-    # Works when checked alone, fails under the live service: the post-switch gate must catch it.
-    (app / "main.py").write_text(
-        main + '\nimport os  # noqa: E402\nif "PROVISION_RELEASE_DIR" not in os.environ:\n'
-        '    raise RuntimeError("only fails when live")\n'
-    )
-    try:
-        done = deploy()
-    finally:
-        (app / "main.py").write_text(main)
-    assert done.returncode == 1
-    assert "release: verify" in done.stdout and "release: rollback" in done.stdout
-    assert f"rolled back to {good}; release" in done.stdout
-    assert "RuntimeError: only fails when live" in done.stdout
-    assert live_release() == good
-    rows = listed(bootstrapped_host.fab("releases").stdout)
-    assert sum("bad" in marks for marks in rows.values()) == 2
-    assert "live" in rows[good]
-
-
-def test_rollback_skips_bad_releases(bootstrapped_host, deploy):
-    done = deploy()
-    assert done.returncode == 0
-    new = live_release()
-    rows = listed(bootstrapped_host.fab("releases").stdout)
-    [previous] = [rid for rid, marks in rows.items() if "previous" in marks]
-    assert "bad" not in rows[previous]
-    done = bootstrapped_host.fab("rollback")
-    assert done.returncode == 0, done.stdout
-    assert live_release() == previous != new
-    assert f"{new} -> {previous}" in done.stdout

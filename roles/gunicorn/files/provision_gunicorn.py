@@ -175,13 +175,28 @@ def reloading(server, home, preload=True):
         restart_in_place(server, why, home)
     if preload:
         preload_libraries(server)
-    stop_workers(server)
+    retire_workers(server)
 
 
 def stop_workers(server):
     for pid in list(server.WORKERS):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
+
+
+def retire_workers(server):
+    """Stop the workers and forget them: they finish on their own (within graceful_timeout)
+    and are reaped as children the master does not know.
+
+    gunicorn's reload otherwise waits, after forking the new workers, until the old ones
+    have exited (a second or more, as they drain), and handles no signal meanwhile: a
+    reload right after another, such as a rollback of a release that fails once live,
+    would wait for it while the failing release serves.
+    """
+    stop_workers(server)
+    for worker in [server.WORKERS.pop(pid) for pid in list(server.WORKERS)]:
+        with contextlib.suppress(OSError):
+            worker.tmp.close()
 
 
 def _why_restart(server):
