@@ -1,7 +1,8 @@
 """`fab bootstrap` against a real, fresh Debian 12 host; testinfra checks it from outside.
 
-The tests run in order on one host: --check first (on the fresh host), then the real
-run, the re-run, drift, and last the deploy user that turns root login off.
+Two hosts: `pristine`, which no test changes (--check, and a refused deploy, prove they
+change nothing), and the module's host, bootstrapped once by the `converged` fixture
+(so every test stands alone). The deploy user test, last, turns root login off there.
 """
 
 import io
@@ -15,6 +16,7 @@ from provision.operations import files
 from provision.output import Output
 from provision.runner import Play, Task
 from provision.transport import Session
+from tests.e2e.conftest import booted
 from tests.helpers import ROOT, fab, recap
 
 SSHD_CONF = "/etc/ssh/sshd_config.d/10-provision.conf"
@@ -22,8 +24,29 @@ WATCHED = "/etc /srv /home /usr /var/lib/dpkg /var/lib/apt"
 
 
 @pytest.fixture(scope="module")
-def host(test_host):
+def pristine(rootfs):
+    """A fresh host that the tests using it promise, and check, not to change."""
+    with booted("pristine", rootfs) as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def converged(test_host):
+    """The output of the first `fab bootstrap` of the module's host."""
+    done = test_host.fab("bootstrap")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def host(test_host, converged):
     return test_host.testinfra()
+
+
+def tasks_of(stdout):
+    """How many tasks a run reported (ok + changed + failed), handlers not counted."""
+    handlers = [line for line in stdout.splitlines() if " handler: " in line]
+    return sum(recap(stdout)["target"].values()) - len(handlers)
 
 
 def sshd_settings(host):
@@ -31,11 +54,13 @@ def sshd_settings(host):
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 
-def test_check_on_a_fresh_host_lists_changes_and_changes_nothing(test_host, host):
+def test_check_on_a_fresh_host_lists_changes_and_changes_nothing(pristine):
+    host = pristine.testinfra()
     host.check_output("touch /tmp/before-check")
-    done = test_host.fab("bootstrap", "--check")
+    done = pristine.fab("bootstrap", "--check")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "[target] would-chg base: packages nginx, python3-venv" in done.stdout
+    assert "[target] would-chg base: packages python3-venv, procps" in done.stdout
+    assert "[target] would-chg nginx: packages nginx" in done.stdout
     assert "[target] would-chg app: user app  (create)" in done.stdout
     assert recap(done.stdout)["target"]["changed"] > 5
     assert recap(done.stdout)["target"]["failed"] == 0
@@ -47,12 +72,31 @@ def test_check_on_a_fresh_host_lists_changes_and_changes_nothing(test_host, host
     assert not host.file(SSHD_CONF).exists
 
 
-def test_bootstrap_converges(test_host):
-    done = test_host.fab("bootstrap")
+def test_deploy_on_a_server_never_bootstrapped_is_refused(pristine):
+    host = pristine.testinfra()
+    host.check_output("touch /tmp/before-deploy")
+    done = pristine.fab("deploy")
+    assert done.returncode == 1
+    assert (
+        "[target] error: `fab bootstrap` has not completed on target: run `fab bootstrap -H "
+        "target` first (it sets up what `deploy` relies on, SSH hardening included); nothing "
+        "was changed"
+    ) in done.stdout
+    assert "release: build" not in done.stdout
+    assert host.check_output(f"find {WATCHED} -xdev -newer /tmp/before-deploy") == ""
+
+
+def test_bootstrap_converges(converged):
+    counts = recap(converged.stdout)["target"]
+    assert counts["failed"] == 0 and counts["changed"] >= 8, converged.stdout
+    assert "[target] changed   ssh handler: reload ssh" in converged.stdout
+    assert "[target] changed   provision: played bootstrap  (create)" in converged.stdout
+
+
+def test_a_setting_of_another_play_is_accepted(test_host, converged):
+    done = test_host.fab("bootstrap", "--set", "acme_email=ops@example.org")
     assert done.returncode == 0, done.stdout + done.stderr
-    counts = recap(done.stdout)["target"]
-    assert counts["failed"] == 0 and counts["changed"] >= 8, done.stdout
-    assert "[target] changed   ssh handler: reload ssh" in done.stdout
+    assert recap(done.stdout)["target"]["changed"] == 0
 
 
 def test_app_user_is_a_non_root_system_account(host):
@@ -92,14 +136,15 @@ def test_sshd_is_key_only(host):
     assert host.service("ssh").is_running
 
 
-def test_second_run_changes_nothing(test_host):
+def test_second_run_changes_nothing(test_host, converged):
     done = test_host.fab("bootstrap")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert recap(done.stdout) == {"target": {"ok": 13, "changed": 0, "failed": 0}}
+    total = tasks_of(converged.stdout)
+    assert recap(done.stdout) == {"target": {"ok": total, "changed": 0, "failed": 0}}
     assert "reload ssh" not in done.stdout
 
 
-def test_noop_run_costs_two_round_trips(test_host):
+def test_noop_run_costs_two_round_trips(test_host, converged):
     project = Project.load(ROOT, test_host.inventory)
     [target] = project.targets("target")
     book = project.play("bootstrap")
@@ -108,7 +153,7 @@ def test_noop_run_costs_two_round_trips(test_host):
     assert tally.round_trips == 2  # host facts, then every task's facts at once
 
 
-def test_drift_is_shown_by_diff_then_repaired(test_host, host):
+def test_drift_is_shown_by_diff_then_repaired(test_host, host, converged):
     host.check_output(f"echo 'PasswordAuthentication yes' >> {SSHD_CONF}; chmod 0666 {SSHD_CONF}")
     host.check_output("chmod 0777 /srv/hello/shared")
     check = test_host.fab("bootstrap", "--check", "--diff")
@@ -116,7 +161,8 @@ def test_drift_is_shown_by_diff_then_repaired(test_host, host):
     assert "[target] -PasswordAuthentication yes" in check.stdout
     assert host.file("/srv/hello/shared").mode == 0o777  # --check changed nothing
     done = test_host.fab("bootstrap")
-    assert recap(done.stdout) == {"target": {"ok": 11, "changed": 3, "failed": 0}}
+    total = tasks_of(converged.stdout)
+    assert recap(done.stdout) == {"target": {"ok": total - 2, "changed": 3, "failed": 0}}
     assert "[target] changed   ssh handler: reload ssh" in done.stdout
     assert host.file("/srv/hello/shared").mode == 0o750
     assert "PasswordAuthentication yes" not in host.file(SSHD_CONF).content_string
@@ -137,7 +183,7 @@ def test_config_failing_validation_is_never_left_in_place(test_host, host):
     assert not host.file("/etc/ssh/sshd_config.d/.10-provision.conf.provision-old").exists
 
 
-def test_refused_key_names_the_host(test_host):
+def test_refused_key_names_the_host(test_host, converged):
     other = sandbox.keypair(test_host.work / "stranger")
     inv = test_host.work / "stranger.yaml"
     inv.write_text(
@@ -150,15 +196,16 @@ def test_refused_key_names_the_host(test_host):
     assert recap(done.stdout) == {"target": {"ok": 0, "changed": 0, "failed": 1}}
 
 
-def test_adhoc_address_with_fabric_identity_flag(test_host):
+def test_adhoc_address_with_fabric_identity_flag(test_host, converged):
     where = f"root@127.0.0.1:{test_host.machine.port}"
     done = fab("-i", str(test_host.key), "-H", where, "bootstrap", "--inventory",
                str(test_host.inventory), timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert recap(done.stdout) == {where: {"ok": 13, "changed": 0, "failed": 0}}
+    total = tasks_of(converged.stdout)
+    assert recap(done.stdout) == {where: {"ok": total, "changed": 0, "failed": 0}}
 
 
-def test_deploy_user_then_root_login_off(test_host):
+def test_deploy_user_then_root_login_off(test_host, converged):
     pub = f"{test_host.key}.pub"
     keys = ["--set", "deploy_user=ops", "--set", f"deploy_user_keys=[{pub}]"]
     done = test_host.fab("bootstrap", *keys)

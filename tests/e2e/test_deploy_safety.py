@@ -1,31 +1,31 @@
-"""A deploy that is locked out, or killed half-way, never disturbs the live release."""
+"""A deploy that is locked out, or killed half-way, never disturbs the live release.
+
+Every test deploys the release it starts from, so each passes when run alone.
+"""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 
-import pytest
-
 from provision.lock import DeployLock
 from provision.transport import Session
-from tests.helpers import ROOT, live_release, recap
-
-
-@pytest.fixture(scope="module")
-def host(bootstrapped_host):
-    return bootstrapped_host.testinfra()
+from tests.helpers import ROOT, deployed, live_release, recap
 
 
 def deploy_args(app):
     return ("--set", f"app_source={app}", "--set", "nginx_rate=100000r/s", "--force")
 
 
-def test_first_release(bootstrapped_host, app):
-    done = bootstrapped_host.fab("deploy", *deploy_args(app))
-    assert done.returncode == 0, done.stdout + done.stderr
+def lock_is_free(host, timeout=30):
+    """Wait until no deploy holds the lock (a killed one's server side has ended)."""
+    deadline = time.monotonic() + timeout
+    while host.run("flock -n /run/lock/provision-hello.lock true").rc != 0:
+        assert time.monotonic() < deadline, "the lock was never released"
+        time.sleep(0.05)
 
 
 def hold_lock(bootstrapped_host):
@@ -36,7 +36,8 @@ def hold_lock(bootstrapped_host):
     return session, lock
 
 
-def test_second_deploy_is_refused_with_who_and_since(bootstrapped_host, app):
+def test_second_deploy_is_refused_with_who_and_since(bootstrapped_host, deploy, app):
+    deployed(deploy)
     session, lock = hold_lock(bootstrapped_host)
     try:
         live = live_release()
@@ -53,7 +54,8 @@ def test_second_deploy_is_refused_with_who_and_since(bootstrapped_host, app):
         session.close()
 
 
-def test_deploy_waits_for_the_lock(bootstrapped_host, app):
+def test_deploy_waits_for_the_lock(bootstrapped_host, deploy, app):
+    before = deployed(deploy)
     session, lock = hold_lock(bootstrapped_host)
     releaser = threading.Timer(3, lambda: (lock.release(), session.close()))
     releaser.start()
@@ -62,9 +64,16 @@ def test_deploy_waits_for_the_lock(bootstrapped_host, app):
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
         releaser.join()
+    # It said whose lock it waited for, then took it once released (3 s later), and went on.
+    assert re.search(r"\[target\] waiting   release: lock  \(held by \S+ \(test holder\), "
+                     r"since 20\d\d-", done.stdout), done.stdout  # fmt: skip
+    [waited] = re.findall(r"release: lock  \(waited ([\d.]+) s", done.stdout)
+    assert float(waited) >= 2.0
+    assert live_release() != before
 
 
-def test_take_over_a_lock_left_by_a_hung_deploy(bootstrapped_host, app):
+def test_take_over_a_lock_left_by_a_hung_deploy(bootstrapped_host, deploy, app):
+    deployed(deploy)
     session, held = hold_lock(bootstrapped_host)
     try:
         done = bootstrapped_host.fab("deploy", *deploy_args(app), "--take-over")
@@ -97,14 +106,14 @@ def kill_when(bootstrapped_host, app, under_way, timeout=120):
     return output
 
 
-def test_connection_killed_during_upload(bootstrapped_host, app, host):
-    live = live_release()
+def test_connection_killed_during_upload(bootstrapped_host, deploy, app, host):
+    live = deployed(deploy)
     releases = set(host.check_output("ls /srv/hello/releases").split())
     (app / "static" / "big.bin").write_bytes(os.urandom(60 * 1024 * 1024))  # incompressible
     try:
         uploading = "find /srv/hello/incoming -name big.bin -size +1M | grep -q ."
         kill_when(bootstrapped_host, app, lambda: host.run(uploading).rc == 0)
-        time.sleep(1)
+        lock_is_free(host)
         assert live_release() == live
         assert set(host.check_output("ls /srv/hello/releases").split()) == releases
         assert host.check_output("readlink /srv/hello/current") == f"releases/{live}"
@@ -116,12 +125,12 @@ def test_connection_killed_during_upload(bootstrapped_host, app, host):
     assert host.check_output("ls /srv/hello/incoming") == ""
 
 
-def test_connection_killed_during_venv_build(bootstrapped_host, app, host):
-    live = live_release()
-    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize>=4\n")
+def test_connection_killed_during_venv_build(bootstrapped_host, deploy, app, host):
+    live = deployed(deploy)
+    (app / "requirements.txt").write_text("fastapi>=0.110\nhumanize>=4\n")  # a venv to build
     building = "ls -d /srv/hello/venvs/.*/lib/python3*/site-packages/fastapi"
     kill_when(bootstrapped_host, app, lambda: host.run(building).rc == 0)
-    time.sleep(1)
+    lock_is_free(host)
     assert live_release() == live
     assert host.check_output("readlink /srv/hello/current") == f"releases/{live}"
     done = bootstrapped_host.fab("deploy", *deploy_args(app))

@@ -7,6 +7,7 @@ The test host shares this machine's network: pebble validates the HTTP-01 challe
 
 import http.client
 import json
+import shutil
 import socket
 import ssl
 import time
@@ -14,7 +15,7 @@ import time
 import pytest
 
 from tests.acme import DIRECTORY, Pebble
-from tests.helpers import recap
+from tests.helpers import ROOT, recap
 
 DOMAIN = "app.test"
 
@@ -26,8 +27,15 @@ def acme(bootstrapped_host, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def deploy(bootstrapped_host, app, acme):
-    settings = ["--set", f"app_source={app}", "--set", f"app_domain={DOMAIN}",
+def tls_app(tmp_path_factory):
+    path = tmp_path_factory.mktemp("app") / "app"
+    shutil.copytree(ROOT / "example-app", path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def deploy(bootstrapped_host, tls_app, acme):
+    settings = ["--set", f"app_source={tls_app}", "--set", f"app_domain={DOMAIN}",
                 "--set", f"acme_email=ops@{DOMAIN}", "--set", f"acme_directory={DIRECTORY}",
                 "--set", f"acme_ca_bundle={acme.ca_bundle}", "--set", "nginx_rate=5r/s",
                 "--set", "nginx_burst=5"]  # fmt: skip
@@ -41,6 +49,14 @@ def deploy(bootstrapped_host, app, acme):
 @pytest.fixture(scope="module")
 def host(bootstrapped_host):
     return bootstrapped_host.testinfra()
+
+
+@pytest.fixture(scope="module")
+def served(deploy):
+    """The output of the module's first deploy with the domain: HTTPS from then on."""
+    done = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
 
 
 def request(acme, path, port=443, headers=None):
@@ -61,10 +77,8 @@ def request(acme, path, port=443, headers=None):
     return answer.status, dict(answer.getheaders()), body.decode(errors="replace"), cert
 
 
-def test_deploy_obtains_a_certificate_and_serves_https(deploy, acme, host):
-    done = deploy()
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"[target] changed   nginx: certificate for {DOMAIN}" in done.stdout
+def test_deploy_obtains_a_certificate_and_serves_https(served, acme, host):
+    assert f"[target] changed   nginx: certificate for {DOMAIN}" in served.stdout
     assert host.file(f"/etc/letsencrypt/live/{DOMAIN}/fullchain.pem").exists
     assert host.file(f"/etc/letsencrypt/live/{DOMAIN}/privkey.pem").exists
     status, headers, body, cert = request(acme, "/health")
@@ -75,7 +89,7 @@ def test_deploy_obtains_a_certificate_and_serves_https(deploy, acme, host):
     assert headers["Server"] == "nginx"
 
 
-def test_http_redirects_to_https_except_the_challenge(acme, host):
+def test_http_redirects_to_https_except_the_challenge(served, acme, host):
     status, headers, _, _ = request(acme, "/some/page?x=1", port=80)
     assert status == 301
     assert headers["Location"] == f"https://{DOMAIN}/some/page?x=1"
@@ -84,7 +98,7 @@ def test_http_redirects_to_https_except_the_challenge(acme, host):
     assert (status, body) == (200, "probe\n")
 
 
-def test_tls_versions_and_app_sees_https(acme):
+def test_tls_versions_and_app_sees_https(served, acme):
     context = ssl.create_default_context(cafile=str(acme.root))
     context.maximum_version = ssl.TLSVersion.TLSv1_2
     with (
@@ -96,7 +110,7 @@ def test_tls_versions_and_app_sees_https(acme):
     assert status == 200 and json.loads(body)["scheme"] == "https"
 
 
-def test_websocket_handshake_through_nginx(acme):
+def test_websocket_handshake_through_nginx(served, acme):
     key = "dGhlIHNhbXBsZSBub25jZQ=="
     headers = {"Upgrade": "websocket", "Connection": "Upgrade",
                "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13"}  # fmt: skip
@@ -105,7 +119,7 @@ def test_websocket_handshake_through_nginx(acme):
     assert answer["Upgrade"].lower() == "websocket"
 
 
-def test_static_files_are_served_by_nginx(acme, host):
+def test_static_files_are_served_by_nginx(served, acme, host):
     status, headers, body, _ = request(acme, "/static/hello.txt")
     assert (status, body) == (200, "hello from provision's example app\n")
     assert "Expires" in headers
@@ -113,12 +127,12 @@ def test_static_files_are_served_by_nginx(acme, host):
     assert "/static/hello.txt" not in log  # gunicorn never saw it
 
 
-def test_rate_limit_answers_429(acme):
+def test_rate_limit_answers_429(served, acme):
     statuses = [request(acme, "/health")[0] for _ in range(40)]
     assert 429 in statuses and 200 in statuses
 
 
-def test_renewal_reloads_nginx_and_keeps_serving(acme, host):
+def test_renewal_reloads_nginx_and_keeps_serving(served, acme, host):
     before = request(acme, "/health")[3]["serialNumber"]
     host.check_output("systemctl is-enabled certbot.timer")
     host.check_output(
@@ -137,7 +151,7 @@ def test_renewal_reloads_nginx_and_keeps_serving(acme, host):
     assert after[3]["serialNumber"] != before  # nginx serves the renewed certificate
 
 
-def test_broken_config_is_never_left_in_place(deploy, acme, host):
+def test_broken_config_is_never_left_in_place(served, deploy, acme, host):
     site = "/etc/nginx/conf.d/hello.conf"
     before = host.file(site).content_string
     done = deploy("--set", "nginx_client_max_body_size=10 zz")
@@ -148,7 +162,7 @@ def test_broken_config_is_never_left_in_place(deploy, acme, host):
     assert request(acme, "/health")[0] == 200
 
 
-def test_redeploy_with_nothing_changed(deploy, host):
+def test_redeploy_with_nothing_changed(served, deploy, host):
     reloads = host.check_output("journalctl -u nginx --no-pager | grep -c Reloaded || true")
     done = deploy()
     assert done.returncode == 0, done.stdout
