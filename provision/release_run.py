@@ -1,0 +1,140 @@
+"""One host's run of the release flow: its plan, state, and what a failure means.
+
+``deploy`` declares the flows and their phases; a ``Release`` carries what they share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+from . import artifact, phases
+from .command import Command
+from .engine import Host, Options, Playbook
+from .flow import Failure, FlowRun
+from .logs import log_excerpt
+from .output import Output, Tally
+from .plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
+from .release import Releases, ReleaseState
+from .roles import Role, RoleContext, RoleError
+from .runner import PhaseFailed, gather
+
+
+@dataclass
+class DeployOptions(Options):
+    wait: float = 0
+    take_over: bool = False
+    to: str | None = None  # rollback target
+    force: bool = False  # ship a new release even if the live one has the same content
+    project_root: Path = field(default_factory=Path.cwd)
+
+
+def release_plan(roles: list[Role], host: Host) -> ReleasePlan:
+    """The ``ReleasePlan`` of the one role that runs the app, with every role's hooks."""
+    plans, hooks = [], []
+    for role in roles:
+        make = getattr(role.module, "release", None)
+        made = make(RoleContext(role, host.vars, host.facts)) if make else None
+        if isinstance(made, ReleasePlan):
+            plans.append(made)
+        elif isinstance(made, Hooks):
+            hooks.append((role.name, made))
+        elif made is not None:
+            raise RoleError(f"roles/{role.name}: release() must return a ReleasePlan or Hooks")
+    if len(plans) != 1:
+        raise RoleError(f"exactly one role must return a ReleasePlan; found {len(plans)}")
+    plan = plans[0]
+    for name, made in hooks:
+        for point, steps in made.steps.items():
+            if point not in HOOK_POINTS:
+                raise RoleError(f"roles/{name}: unknown hook point {point!r} (one of: "
+                                f"{', '.join(HOOK_POINTS)})")  # fmt: skip
+            plan.hooks.setdefault(point, []).extend(steps)
+    return plan
+
+
+class Release(FlowRun):
+    """A deploy or rollback of one app on one connected host."""
+
+    def __init__(
+        self,
+        action: str,
+        host: Host,
+        book: Playbook,
+        options: DeployOptions,
+        out: Output,
+        tally: Tally,
+    ) -> None:
+        self.plan = release_plan(book.roles, host)
+        super().__init__(host.session, out, tally, self.plan.hooks)
+        self.action, self.host, self.book, self.options = action, host, book, options
+        self.layout = self.plan.layout
+        self.state = Releases(None, (), frozenset(), frozenset())
+        self.live: str | None = None  # live before this run
+        self.rid = ""  # the release this run makes live
+        self.mark = ""  # where the app's log stood when the release went live
+        self.pid = ""  # the process serving the live release, as go_live said
+        self.source: artifact.Source | None = None
+        self.wheels = artifact.Wheels([], [])
+        self.files: dict[str, str] = {}
+
+    def read_state(self) -> Releases:
+        self.state = gather(self.session, [ReleaseState(self.plan.root)])[
+            ReleaseState(self.plan.root)
+        ]
+        return self.state
+
+    def hook_context(self) -> HookContext:
+        return HookContext(self.layout, self.rid, self.live)
+
+    # -- what failures mean ---------------------------------------------------------
+    def fail(self, failure: Failure, error: PhaseFailed) -> NoReturn:
+        if failure is Failure.NEVER_LIVE:
+            self.execute(phases.mark_bad(self.layout, self.rid))
+            still = f"{self.live} is still live" if self.live else "no release was live before"
+            raise PhaseFailed(f"{error}\nrelease {self.rid} never went live and is marked bad; "
+                              f"{still}") from error  # fmt: skip
+        if failure is Failure.ROLL_BACK:
+            self.roll_back_bad(error)
+        raise error
+
+    def roll_back_bad(self, error: PhaseFailed) -> NoReturn:
+        bad, live, mark = self.rid, self.live, self.mark
+        marked = phases.mark_bad(self.layout, bad)
+        if live is None:
+            self.execute(marked)
+            raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
+                              f"back to.\n--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
+        self.rid, self.live = live, bad
+        back = [*marked, *phases.switch(self.layout, self.plan.user, live)]
+        self.phase("rollback", lambda: f"{bad} -> {live}, " + self.go_live(back))
+        self.phase("verify", self.verify, changes=False)
+        self.hook("after_rollback", Failure.STOP)
+        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.\n"
+                          f"--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
+
+    # -- helpers the phases share ---------------------------------------------------
+    def switch_to(self, rid: str, away_from: str | None) -> str:
+        commands = phases.roll_back(self.layout, self.plan.user, away_from, rid)
+        self.execute(commands if away_from else phases.switch(self.layout, self.plan.user, rid))
+        return f"{self.live or 'nothing'} -> {rid}"
+
+    def go_live(self, first: list[Command] | None = None) -> str:
+        """The role's way of making the switched release serve (after ``first``, in the same
+        round trip); notes where the log stood and which process serves."""
+        printed = self.execute([*(first or []), self.plan.go_live])
+        said = dict(line.partition(" ")[::2] for line in printed.splitlines() if line)
+        self.mark, self.pid = said.get("mark", ""), said.get("pid", "")
+        return said.get("did", "live")
+
+    def verify(self) -> str:
+        """Wait until the live service answers from the release (giving up if it exits)."""
+        p = self.plan
+        self.execute([phases.poll(p.url(p.port), self.rid, p.health_timeout, self.pid)])
+        return f"{self.rid} answers on 127.0.0.1:{p.port}{p.health_path}"
+
+    def log_tail(self, mark: str) -> str:
+        """The app's log since ``mark``, without noise: see ``log_excerpt``."""
+        result = self.session.run_as_root(self.plan.logs_since(mark).render())
+        return log_excerpt(result.stdout.splitlines())
