@@ -10,7 +10,7 @@ def log_excerpt(lines: list[str], tail: int = 25) -> str:
     health gate waits (systemd restarts it), and its last lines can be a restart's noise.
     """
     if not lines:
-        return "(the journal has nothing for this service)"
+        return "(nothing was logged)"
     first = next((i for i, line in enumerate(lines) if line.startswith("Traceback (")), None)
     if first is None or first >= len(lines) - tail:
         return "\n".join(lines[-tail:])

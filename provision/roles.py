@@ -1,8 +1,8 @@
 """Roles: ``roles/<name>/`` with ``defaults.yaml``, ``templates/*.j2`` and ``tasks.py``.
 
-A role's ``tasks.py`` defines ``tasks(role)``, yielding operations, and may define
-``handlers(role)``, returning ``{name: operation}``. ``role`` is a ``RoleContext``: the
-resolved vars, the host's facts, and ``template()``.
+A role's ``tasks.py`` is a ``RoleModule``: it defines ``tasks(role)``, yielding
+operations, and may define ``handlers``, ``secrets`` and ``release``. ``role`` is a
+``RoleContext``: the resolved vars, the host's facts, and ``template()``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jinja2
 import yaml
@@ -22,9 +22,34 @@ from .facts import HostFacts
 from .operations import Operation
 from .schema import SchemaError, check_vars
 
+if TYPE_CHECKING:
+    from .plan import Hooks, ReleasePlan
+
 
 class RoleError(Exception):
     """A role's content is broken: a template error, a bad default, a missing handler."""
+
+
+class RoleModule(Protocol):
+    """What a role's ``tasks.py`` defines; all but ``tasks`` are optional.
+
+    Example (``roles/motd/tasks.py``)::
+
+        def tasks(role):
+            yield files.file("/etc/motd", role.template("motd.j2"))
+    """
+
+    def tasks(self, role: RoleContext) -> Iterable[Operation]:
+        """The role's operations, in the order they run."""
+
+    def handlers(self, role: RoleContext) -> dict[str, Operation]:
+        """Operations run once after the tasks, when a task notified them by name."""
+
+    def secrets(self, role: RoleContext) -> Iterable[str]:
+        """Values masked in everything shown (and kept out of diffs)."""
+
+    def release(self, role: RoleContext) -> ReleasePlan | Hooks:
+        """How the app's releases run (one role), or steps at the release flow's hook points."""
 
 
 @dataclass
@@ -32,7 +57,7 @@ class Role:
     name: str
     path: Path
     defaults: dict[str, Any]
-    module: ModuleType
+    module: RoleModule | ModuleType
 
     def env(self) -> jinja2.Environment:
         return jinja2.Environment(

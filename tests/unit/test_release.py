@@ -111,7 +111,7 @@ def test_log_excerpt_shows_the_first_traceback_then_the_last_lines():
 def test_log_excerpt_of_a_short_log_is_the_log():
     assert log_excerpt(CRASH) == "\n".join(CRASH)
     assert log_excerpt(["a", "b"]) == "a\nb"
-    assert log_excerpt([]) == "(the journal has nothing for this service)"
+    assert log_excerpt([]) == "(nothing was logged)"
 
 
 def test_log_excerpt_keeps_the_end_of_a_deep_traceback():
