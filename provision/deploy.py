@@ -48,7 +48,7 @@ def lock(r: Release) -> str | None:
     if held.taken_from:
         return f"taken over from {held.taken_from}"
     if held.waited:
-        return f"waited {held.waited:.1f} s"
+        return "taken once its holder let go"
     return None
 
 

@@ -67,7 +67,7 @@ def test_deploy_waits_for_the_lock(bootstrapped_host, deploy, app):
     # It said whose lock it waited for, then took it once released (3 s later), and went on.
     assert re.search(r"\[target\] waiting   release: lock  \(held by \S+ \(test holder\), "
                      r"since 20\d\d-", done.stdout), done.stdout  # fmt: skip
-    [waited] = re.findall(r"release: lock  \(waited ([\d.]+) s", done.stdout)
+    [waited] = re.findall(r"release: lock  \(taken once its holder let go, ([\d.]+) s", done.stdout)
     assert float(waited) >= 2.0
     assert live_release() != before
 
