@@ -9,7 +9,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +64,7 @@ class Project:
 
     @classmethod
     def load(
-        cls, root: Path, inventory: str | Path = "inventory.yaml", extra: list[Path] = ()
+        cls, root: Path, inventory: str | Path = "inventory.yaml", extra: Sequence[Path] = ()
     ) -> Project:
         """``extra``: more role directories, for roles no play names yet (tests, tools)."""
         roles: dict[str, Role] = {}
