@@ -1,4 +1,7 @@
-"""The engine's operations on a real host: each set runs twice, the second changes nothing."""
+"""The engine's operations on a real host: each set runs twice, the second changes nothing.
+
+The module shares a host; every test sets up what it starts from, so each passes alone.
+"""
 
 import io
 from dataclasses import replace
@@ -47,6 +50,8 @@ HANDLERS = {"restart": systemd.restart("demo")}
 
 
 def test_unit_file_and_service(test_host, host):
+    host.run("systemctl disable --now demo; rm -f /etc/systemd/system/demo.service; "
+             "systemctl daemon-reload")  # fmt: skip
     tally, out = converge(test_host, unit_ops(1), HANDLERS)
     assert (tally.changed, tally.failed) == (3, 0), out
     assert "[target] changed   demo handler: restart demo" in out
@@ -59,6 +64,7 @@ def test_unit_file_and_service(test_host, host):
 
 
 def test_changed_unit_is_reread_and_restarted(test_host, host):
+    assert converge(test_host, unit_ops(1), HANDLERS)[0].failed == 0  # running at level 1
     pid = host.check_output("systemctl show -p MainPID --value demo")
     tally, out = converge(test_host, unit_ops(2), HANDLERS)
     assert tally.changed == 3, out
@@ -79,6 +85,7 @@ def test_symlink_switches_by_rename(test_host, host):
 
 
 def test_guarded_command_runs_once(test_host, host):
+    host.check_output("mkdir -p /srv/demo && rm -f /srv/demo/stamp")
     op = shell.command("stamp", "date +%s%N > /srv/demo/stamp", creates="/srv/demo/stamp")
     assert converge(test_host, [op])[0].changed == 1
     first = host.file("/srv/demo/stamp").content_string
@@ -87,6 +94,7 @@ def test_guarded_command_runs_once(test_host, host):
 
 
 def test_secrets_reach_the_host_but_never_the_output(test_host, host):
+    host.check_output("mkdir -p /srv/demo && rm -f /srv/demo/token /srv/demo/app.env")
     secret = "s3cr3t-Token"
     store = Command.of("sh", "-c", 'printf %s "$1" > /srv/demo/token', "sh", Secret(secret))
     ops = [
@@ -112,6 +120,7 @@ def test_secrets_reach_the_host_but_never_the_output(test_host, host):
 
 
 def test_notified_handler_runs_even_when_a_later_task_fails(test_host, host):
+    assert converge(test_host, unit_ops(1), HANDLERS)[0].failed == 0  # running at level 1
     pid = host.check_output("systemctl show -p MainPID --value demo")
     failing = shell.command("fail", "echo boom >&2; exit 4", unless="false")
     tally, out = converge(test_host, [*unit_ops(3), failing], HANDLERS)
