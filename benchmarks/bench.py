@@ -24,9 +24,8 @@ from provision.engine import Options, Project, apply_one
 from provision.output import Output
 from tests.helpers import ROOT, fab, free_port, recap
 
-# A reload keeps gunicorn's master busy until the replaced workers have drained and
-# exited (gunicorn_drain_seconds and their shutdown); a second reload within that time
-# waits for it. Each deploy and rollback is timed from a settled server, as real ones are.
+# Each deploy and rollback is timed from a settled server, as real ones are: the workers
+# a reload replaced have drained and exited (kept as before, so figures compare).
 SETTLE = 2.0
 
 

@@ -1,7 +1,8 @@
 """The example app provision deploys when no other source is given.
 
-/health reports the release the code came from, so that a deploy can tell the new
-release from the old one; /slow and /echo help show that no request is dropped.
+/health also reports the release the code came from (for people and tests: provision's
+health gate needs nothing from the app); /slow and /echo help show that no request is
+dropped.
 """
 
 import asyncio
