@@ -26,6 +26,8 @@ from .plan import HookContext, Step
 from .runner import PhaseFailed, TaskFailed, execute
 from .transport import Session
 
+SHOWN = 40  # lines of a failed hook step's output in its error
+
 
 class Failure(enum.Enum):
     """What a failed phase leads to."""
@@ -112,10 +114,19 @@ class FlowRun:
         """Run the steps roles added at ``point``, each as a phase."""
         for step in self.hooks.get(point, []):
             commands = step.commands(self.hook_context())
-            self.guarded(f"{point}: {step.name}", lambda c=commands: self._steps(c), failure)
+            self.guarded(f"{point}: {step.name}", lambda c=commands: self._shown(c), failure)
 
-    def _steps(self, commands: list[Command]) -> None:
-        self.execute(commands)
+    def _shown(self, commands: list[Command]) -> None:
+        """Run a hook step's commands one by one, showing what they printed (a role's
+        step, a migration say, is worth reading); a failure shows its last lines."""
+        for command in commands:
+            result = self.session.run_as_root(command.render(), command.stdin)
+            lines = (result.stdout + result.stderr).rstrip("\n").splitlines()
+            if not result.ok:
+                tail = "\n".join(lines[-SHOWN:]) or "(no output)"
+                raise TaskFailed(f"`{command.display()}` exited {result.rc}:\n{tail}", lines)
+            for line in lines:
+                self.out.line(f"[{self.name}]           | {line}")
 
     def guarded(
         self,

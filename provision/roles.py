@@ -48,7 +48,7 @@ class RoleModule(Protocol):
     def secrets(self, role: RoleContext) -> Iterable[str]:
         """Values masked in everything shown (and kept out of diffs)."""
 
-    def release(self, role: RoleContext) -> ReleasePlan | Hooks:
+    def release(self, role: RoleContext) -> ReleasePlan | Hooks | None:
         """How the app's releases run (one role), or steps at the release flow's hook points."""
 
 

@@ -1,10 +1,14 @@
-"""The app's system user, its settings, and the directory layout releases use."""
+"""The app's system user, its settings, the directory layout releases use, and the
+command each release runs before it goes live (migrations)."""
 
 import json
 import re
 
+from provision.command import Command
 from provision.layout import Layout
 from provision.operations import files, server
+from provision.phases import as_app
+from provision.plan import Hooks, Step
 from provision.roles import RoleError
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -37,3 +41,38 @@ def dotenv(settings):
     return "# Managed by provision (roles/app): set app_env in the inventory.\n" + "".join(
         f"{line}\n" for line in lines
     )
+
+
+# Runs COMMAND as a shell command line in RELEASE, with the release's virtualenv first on
+# PATH and the settings of ENV_FILE (KEY="json string" lines, as dotenv() writes them).
+RUN_IN_RELEASE = """
+import json, os, sys
+env_file, root, release, command = sys.argv[1:5]
+env = {"PATH": release + "/venv/bin:/usr/local/bin:/usr/bin:/bin", "HOME": root,
+       "VIRTUAL_ENV": release + "/venv", "LANG": "C.UTF-8"}
+try:
+    for line in open(env_file):
+        key, sep, value = line.rstrip("\\n").partition("=")
+        if sep and not line.startswith("#"):
+            env[key] = json.loads(value)
+except FileNotFoundError:
+    pass
+os.chdir(release)
+os.execvpe("sh", ["sh", "-c", command], env)
+"""
+
+
+def release(role):
+    """The release command, as a step before the new release is checked."""
+    v = role.vars
+    command = v["app_release_command"]
+    if not command:
+        return None
+    layout = Layout(v["app_root"])
+
+    def commands(ctx):
+        run = as_app(v["app_user"], "python3", "-I", "-c", RUN_IN_RELEASE,
+                     f"{layout.shared}/.env", layout.root, ctx.release_dir, command)  # fmt: skip
+        return [Command.script("{run} 2>&1", run=run, label=command)]
+
+    return Hooks({"before_check": [Step("release command", commands)]})

@@ -9,6 +9,7 @@ network).
 import json
 import re
 import shlex
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -224,3 +225,36 @@ def test_once_a_release_answers_no_older_one_does(deploy, host):
     script = (Path(__file__).parent / "cutover.py").read_text()
     stale = host.check_output(f"python3 -c {shlex.quote(script)} /srv/hello {a} {b} 10")
     assert stale == "0"
+
+
+STOCK = """from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/health")
+def health():
+    return {"status": "ok"}
+
+
+@app.get("/")
+def index():
+    return {"message": "VERSION"}
+"""
+
+
+def test_a_stock_app_deploys_and_rolls_back(deploy, app, bootstrapped_host):
+    """An app as its framework's docs write it: nothing in it knows of provision."""
+    shutil.rmtree(app)
+    app.mkdir()
+    (app / "requirements.txt").write_text("fastapi\n")
+    (app / "main.py").write_text(STOCK.replace("VERSION", "one"))
+    assert deploy().returncode == 0
+    (app / "main.py").write_text(STOCK.replace("VERSION", "two"))
+    done = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert get("/health") == (200, '{"status":"ok"}')
+    assert get("/") == (200, '{"message":"two"}')
+    done = bootstrapped_host.fab("rollback")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert get("/") == (200, '{"message":"one"}')

@@ -203,3 +203,43 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
     assert tally.failed == 0, out
     assert live_release() == before
     assert host.file(log).content_string.splitlines() == [f"after_rollback {before} {new}"]
+
+
+MIGRATE = """import os, sys
+import fastapi
+print("migrating in", os.getcwd(), "as", os.environ.get("USER", os.getuid()))
+print("settings:", "DATABASE_PASSWORD" in os.environ, "with", fastapi.__name__)
+sys.exit(3 if os.path.exists("fail-migration") else 0)
+"""
+
+
+def test_the_release_command_runs_in_the_new_release_before_it_goes_live(deploy, app, host):
+    good = deployed(deploy)
+    (app / "migrate.py").write_text(MIGRATE)
+    done = deploy("--set", "app_release_command=python migrate.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    new = live_release()
+    uid = host.user("app").uid
+    assert f"[target]           | migrating in /srv/hello/releases/{new} as {uid}" in done.stdout
+    assert "[target]           | settings: True with fastapi" in done.stdout  # venv and .env
+    lines = done.stdout.splitlines()
+    step = next(i for i, line in enumerate(lines) if "before_check: release command" in line)
+    check = next(i for i, line in enumerate(lines) if "release: check" in line)
+    assert step < check
+    assert new != good
+
+
+def test_a_failing_release_command_never_goes_live(deploy, app, host):
+    good = deployed(deploy)
+    (app / "migrate.py").write_text(MIGRATE)
+    (app / "fail-migration").write_text("")
+    with Load("127.0.0.1", 80, clients=2) as load:
+        done = deploy("--set", "app_release_command=python migrate.py")
+    assert done.returncode == 1
+    assert "failed    release: before_check: release command" in done.stdout
+    assert "`python migrate.py` exited 3:" in done.stdout
+    assert "migrating in /srv/hello/releases/" in done.stdout  # its output, in the error
+    assert f"never went live and is marked bad; {good} is still live" in done.stdout
+    assert live_release() == good and load.failed == 0, load.failures
+    [rid] = re.findall(r"release (\S+) never went live", done.stdout)
+    assert rid in bad_ones(host)

@@ -185,3 +185,30 @@ def test_every_hook_point_is_reached(book, point):
     out, error = run(rollback_one if point == "after_rollback" else deploy_one, book, s)
     assert error is None, out
     assert [c for c in s.sent(point) if "/var/log/provision-hooklog" in c]
+
+
+MIGRATE = {"app_release_command": "alembic upgrade head"}
+
+
+def test_the_release_command_runs_in_the_new_release_before_its_check(book):
+    s = session(("alembic upgrade head", "INFO  Running upgrade -> 1a2b\n"))
+    out, error = run(deploy_one, book, s, overrides=MIGRATE)
+    assert error is None, out
+    [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
+    rid = upload.rsplit("/", 1)[1]
+    [command] = s.sent("alembic upgrade head")
+    assert "setpriv --reuid app --regid app --init-groups --reset-env python3 -I -c" in command
+    assert f"/srv/hello/shared/.env /srv/hello /srv/hello/releases/{rid}" in command
+    assert first(s, "/bin/pip install") < first(s, "alembic upgrade head")
+    assert first(s, "alembic upgrade head") < first(s, "http://127.0.0.1:8001/health")
+    assert "[web1]           | INFO  Running upgrade -> 1a2b" in out
+    assert "release: before_check: release command" in out
+
+
+def test_a_failing_release_command_leaves_the_live_release(book):
+    s = session(("alembic upgrade head", Result(2, "", "sqlalchemy.exc.ProgrammingError")))
+    _, error = run(deploy_one, book, s, overrides=MIGRATE)
+    assert error.startswith("before_check: release command: `alembic upgrade head` exited 2:")
+    assert "sqlalchemy.exc.ProgrammingError" in error
+    assert f"never went live and is marked bad; {OLD} is still live" in error
+    assert not s.sent(":8001/health") and not s.sent("current.provision-new")
