@@ -16,6 +16,7 @@ its checks, ``ROLLED_BACK`` when a rollback went away from it.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 
 DONE = ".provision-complete"
@@ -84,3 +85,14 @@ class Layout:
     def venv_link(digest: str) -> str:
         """What a release's ``venv`` points to."""
         return f"../../venvs/{digest}"
+
+
+def inside(name: str) -> str:
+    """``name`` as a clean relative path inside a release, or ValueError saying why not.
+
+    Example: ``inside("data/uploads/")`` -> ``"data/uploads"``; ``inside("../etc")`` fails.
+    """
+    clean = posixpath.normpath(name.strip()) if name.strip() else ""
+    if not clean or clean == "." or clean.startswith(("/", "../")) or clean == "..":
+        raise ValueError(f"{name!r} is not a relative path inside the release")
+    return clean

@@ -6,6 +6,7 @@ a unit test states exactly what a phase sends.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from .command import Command, Shell
@@ -74,12 +75,18 @@ def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[
 
 
 def link_shared(layout: Layout, user: str, rid: str, links: dict[str, str]) -> list[Command]:
-    """Link the release's paths to ``shared/``, then mark the release complete."""
+    """Link paths of the release to what outlives releases (``links``: path in the release
+    -> path under the app's root), replacing whatever the release shipped there; then
+    mark the release complete."""
     release = layout.release(rid)
-    commands = [
-        as_app(user, "ln", "-sfn", f"../../{target}", f"{release}/{name}")
-        for name, target in links.items()
-    ]
+    commands = []
+    for name, target in links.items():
+        path = f"{release}/{name}"
+        folder = posixpath.dirname(path)
+        relative = posixpath.relpath(layout.path(target), folder)
+        if folder != release:
+            commands.append(as_app(user, "mkdir", "-p", folder))
+        commands += [as_app(user, "rm", "-rf", path), as_app(user, "ln", "-sfn", relative, path)]
     return [*commands, as_app(user, "touch", f"{release}/{DONE}")]
 
 

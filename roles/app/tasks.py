@@ -5,7 +5,7 @@ import json
 import re
 
 from provision.command import Command
-from provision.layout import Layout
+from provision.layout import Layout, inside
 from provision.operations import files, server
 from provision.phases import as_app
 from provision.plan import Hooks, Step
@@ -26,6 +26,21 @@ def tasks(role):
     yield files.directory(layout.shared, owner=user, group=user, mode=0o750)
     yield files.file(f"{layout.shared}/.env", dotenv(v["app_env"]), owner=user, group=user,
                      mode=0o600, sensitive=True)  # fmt: skip
+    dirs, kept_files = shared_paths(v)
+    parents = {p.rsplit("/", 1)[0] for p in kept_files if "/" in p}
+    for path in sorted(set(dirs) | parents):
+        yield files.directory(f"{layout.shared}/{path}", owner=user, group=user, mode=0o750)
+
+
+def shared_paths(v):
+    """(directories, files) that outlive releases, as clean relative paths."""
+    found = []
+    for key in ("app_shared_dirs", "app_shared_files"):
+        try:
+            found.append([inside(str(p)) for p in v[key]])
+        except ValueError as e:
+            raise RoleError(f"{key}: {e}") from e
+    return found[0], found[1]
 
 
 def secrets(role):

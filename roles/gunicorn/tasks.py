@@ -1,6 +1,7 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
 from provision.command import Command
+from provision.layout import inside
 from provision.operations import files, systemd
 from provision.plan import ReleasePlan
 from provision.roles import RoleError
@@ -83,6 +84,14 @@ def logs_since(service):
     return command
 
 
+def shared(v):
+    """The app's paths kept in shared/ (see the app role), validated there too."""
+    try:
+        return [inside(str(p)) for p in [*v["app_shared_dirs"], *v["app_shared_files"]]]
+    except ValueError as e:
+        raise RoleError(f"app_shared_dirs/app_shared_files: {e}") from e
+
+
 def release(role):
     v = role.vars
     addons = (role.role.path / "files" / "provision_gunicorn.py").read_text()
@@ -106,5 +115,5 @@ def release(role):
             "gunicorn.conf.py": role.template("gunicorn.conf.py.j2", workers=workers(role)),
             "provision_gunicorn.py": addons,
         },
-        shared_links={".env": "shared/.env"},
+        shared_links={".env": "shared/.env", **{p: f"shared/{p}" for p in shared(v)}},
     )

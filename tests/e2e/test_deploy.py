@@ -258,3 +258,25 @@ def test_a_stock_app_deploys_and_rolls_back(deploy, app, bootstrapped_host):
     done = bootstrapped_host.fab("rollback")
     assert done.returncode == 0, done.stdout + done.stderr
     assert get("/") == (200, '{"message":"one"}')
+
+
+def test_shared_paths_outlive_releases(deploy, app, host, bootstrapped_host):
+    kept = ("--set", "app_shared_dirs=[uploads]", "--set", "app_shared_files=[data/app.db]")
+    (app / "uploads").mkdir()
+    (app / "uploads" / "shipped.txt").write_text("in the release\n")
+    first = deployed(deploy, *kept)
+    host.check_output("echo kept > /srv/hello/shared/uploads/photo.jpg")
+    host.check_output("echo rows > /srv/hello/shared/data/app.db")
+    second = deployed(deploy, *kept)
+    for path in ("uploads/photo.jpg", "data/app.db"):
+        assert host.file(f"/srv/hello/current/{path}").exists, path
+    assert host.file("/srv/hello/current/uploads").linked_to == "/srv/hello/shared/uploads"
+    assert host.file("/srv/hello/current/data/app.db").linked_to == "/srv/hello/shared/data/app.db"
+    assert not host.file("/srv/hello/current/uploads/shipped.txt").exists  # the link wins
+    uploads = host.file("/srv/hello/shared/uploads")
+    assert (uploads.user, uploads.mode) == ("app", 0o750)
+    done = bootstrapped_host.fab("rollback")
+    assert done.returncode == 0, done.stdout
+    assert live_release() == first != second
+    assert host.file("/srv/hello/current/uploads/photo.jpg").content_string == "kept\n"
+    assert host.file("/srv/hello/current/data/app.db").content_string == "rows\n"

@@ -42,8 +42,13 @@ CASES = [
         "mv -T '/srv/my app/venvs/.abc.r2' '/srv/my app/venvs/abc'",
         f"{APP} ln -sfn ../../venvs/abc '/srv/my app/releases/r2/venv'",
     ]),
-    ("link", phases.link_shared(L, "app", "r2", {".env": "shared/.env"}), [
+    ("link", phases.link_shared(L, "app", "r2", {".env": "shared/.env",
+                                                 "var/uploads": "shared/var/uploads"}), [
+        f"{APP} rm -rf '/srv/my app/releases/r2/.env'",
         f"{APP} ln -sfn ../../shared/.env '/srv/my app/releases/r2/.env'",
+        f"{APP} mkdir -p '/srv/my app/releases/r2/var'",
+        f"{APP} rm -rf '/srv/my app/releases/r2/var/uploads'",
+        f"{APP} ln -sfn ../../../shared/var/uploads '/srv/my app/releases/r2/var/uploads'",
         f"{APP} touch '/srv/my app/releases/r2/.provision-complete'",
     ]),
     ("switch", phases.switch(L, "app", "r2"), [

@@ -171,3 +171,24 @@ def test_a_setting_of_any_role_is_accepted_by_every_play():
     session = FakeSession([("nproc", "2\n2048\ndebian\n12\nbookworm\nx86_64\nweb1\n3.11\n2.36\n")])
     host = Host.connect(session, project.play("bootstrap"), {"acme_email": "ops@example.org"})
     assert host.vars["acme_email"] == "ops@example.org"
+
+
+@pytest.mark.parametrize("bad", ["../etc", "/srv/x", "", ".", "a/../../b"])
+def test_shared_paths_must_stay_inside_the_release(bad):
+    project = Project.load(Path(__file__).parents[2])
+    variables = resolve_vars(project.roles.values(), {"app_shared_dirs": [bad]}, {})
+    ctx = RoleContext(project.roles["app"], variables, HOST)
+    with pytest.raises(RoleError, match=r"app_shared_dirs: .* is not a relative path inside"):
+        list(ctx.tasks())
+
+
+def test_shared_paths_are_made_and_linked():
+    project = Project.load(Path(__file__).parents[2])
+    settings = {"app_shared_dirs": ["uploads/"], "app_shared_files": ["data/app.db"]}
+    variables = resolve_vars(project.roles.values(), settings, {})
+    names = [op.name for op in RoleContext(project.roles["app"], variables, HOST).tasks()]
+    assert names[-2:] == ["directory /srv/hello/shared/data", "directory /srv/hello/shared/uploads"]
+    gunicorn = project.roles["gunicorn"].module
+    plan = gunicorn.release(RoleContext(project.roles["gunicorn"], variables, HOST))
+    assert plan.shared_links == {".env": "shared/.env", "uploads": "shared/uploads",
+                                 "data/app.db": "shared/data/app.db"}  # fmt: skip
