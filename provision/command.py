@@ -95,7 +95,7 @@ class Command:
         """The exact text sent to the host's shell, secrets included."""
         if self.is_script:
             return f"sh -c {shlex.quote(_reveal(self.parts[0]))}"
-        return " ".join(shlex.quote(_reveal(p)) for p in self.parts)
+        return " ".join(quote(_reveal(p)) for p in self.parts)
 
     def display(self) -> str:
         """The text shown to people: like ``render`` but secrets masked."""
@@ -103,7 +103,7 @@ class Command:
             return self.label
         if self.is_script:
             return str(self.parts[0])
-        return " ".join(MASK if isinstance(p, Secret) else shlex.quote(p) for p in self.parts)
+        return " ".join(MASK if isinstance(p, Secret) else quote(p) for p in self.parts)
 
     def secrets(self) -> list[str]:
         return [p.value for p in self.parts if isinstance(p, Secret)]

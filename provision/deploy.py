@@ -106,7 +106,8 @@ def link(r: Release) -> str:
 def check(r: Release) -> str:
     p = r.plan
     start = p.check_command(r.layout.release(r.rid), p.check_port)
-    health = phases.poll(p.url(p.check_port), r.rid, p.health_timeout)
+    health = phases.poll(p.url(p.check_port), r.rid, p.health_timeout, phases.CHECKED,
+                         p.smoke_paths)  # fmt: skip
     command = phases.check(r.layout, p.user, r.rid, p.service, start, health, p.log_noise)
     try:
         r.execute([command])
@@ -115,7 +116,8 @@ def check(r: Release) -> str:
         why = "\n".join(e.output[:cut]).strip() or str(e)
         printed = log_excerpt(e.output[cut + 1 :]) if cut < len(e.output) else ""
         raise TaskFailed(f"{why}\n{phases.OUTPUT}\n{printed}" if printed else why) from e
-    return f"answered on 127.0.0.1:{p.check_port}{p.health_path}"
+    smoke = f", and {', '.join(p.smoke_paths)}" if p.smoke_paths else ""
+    return f"answered on 127.0.0.1:{p.check_port}{p.health_path}{smoke}"
 
 
 def switch(r: Release) -> str:

@@ -7,6 +7,7 @@ a unit test states exactly what a phase sends.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from pathlib import Path
 
 from .command import Command, Shell
@@ -16,6 +17,7 @@ from .release import Releases
 POLL = (Path(__file__).parent / "wait_healthy.py").read_text()
 CHECK_FILES = "/run/lock/provision-{service}.check"  # .pid and .log: one check at a time
 OUTPUT = "--- its output:"  # in a failed check's error, before what the release printed
+CHECKED = Shell('"$pid"')  # in the check's script: the pid of the release being checked
 
 
 def as_app(user: str, *argv: str) -> Command:
@@ -90,9 +92,11 @@ def link_shared(layout: Layout, user: str, rid: str, links: dict[str, str]) -> l
     return [*commands, as_app(user, "touch", f"{release}/{DONE}")]
 
 
-def poll(url: str, rid: str, timeout: float, pid: str = "") -> Command:
-    """Wait until ``url`` answers 200 from release ``rid`` (see ``wait_healthy``)."""
-    args = ["python3", "-I", "-S", "-c", POLL, url, rid, f"{timeout:g}", *([pid] if pid else [])]
+def poll(url: str, rid: str, timeout: float, pid: str = "", smoke: Sequence[str] = ()) -> Command:
+    """Wait until ``url`` answers 200 from release ``rid``, then ask each ``smoke`` path
+    once (see ``wait_healthy``). ``pid``: the process serving it (``Shell`` text in a
+    script), whose exit ends the wait."""
+    args = ["python3", "-I", "-S", "-c", POLL, url, rid, f"{timeout:g}", pid or "-", *smoke]
     return Command(tuple(args), label=f"wait until {url} answers from {rid}")
 
 
@@ -108,8 +112,8 @@ def check(
     """Start the release on the spare port and wait for its health; the live one is untouched.
 
     The release runs in a session of its own, so that it and its workers end at once; one
-    left by an interrupted deploy is ended first. ``health`` is a ``poll`` without a pid:
-    the release's is added here. When the check fails, what the release printed follows
+    left by an interrupted deploy is ended first. ``health`` is a ``poll`` whose pid is
+    ``CHECKED``, the release's. When the check fails, what the release printed follows
     ``OUTPUT`` on stderr, without ``noise`` lines.
     """
     files = CHECK_FILES.format(service=service)
@@ -119,7 +123,7 @@ def check(
         "old=$(cat {pidfile} 2>/dev/null); "
         '[ -n "$old" ] && /bin/kill -KILL -- -"$old" 2>/dev/null; '
         "cd {release}; setsid {start} > {log} 2>&1 & pid=$!; echo $pid > {pidfile}; "
-        'if {health} "$pid" >/dev/null; then rc=0; else rc=1; fi; '
+        "if {health} >/dev/null; then rc=0; else rc=1; fi; "
         '/bin/kill -KILL -- -"$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f {pidfile}; '
         "if [ $rc -ne 0 ]; then echo {output} >&2; grep -avE {noise} {log} | tail -n 1000 >&2; "
         "fi; rm -f {log}; exit $rc",

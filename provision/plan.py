@@ -84,6 +84,7 @@ class ReleasePlan:
     go_live: Command
     logs_since: Callable[[str], Command]
     log_noise: str = "^$"
+    smoke_paths: list[str] = field(default_factory=list)  # asked once the check answered
     requirements: str = "requirements.txt"
     files: dict[str, str] = field(default_factory=dict)
     shared_links: dict[str, str] = field(default_factory=dict)

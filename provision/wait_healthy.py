@@ -1,6 +1,6 @@
 """Run on the server: wait until a health URL answers 200 from the wanted release.
 
-    python3 -I -S wait_healthy.py URL RELEASE_ID TIMEOUT [PID]
+    python3 -I -S wait_healthy.py URL RELEASE_ID TIMEOUT [PID|- [PATH...]]
 
 The release that answered is the one its ``X-Provision-Release`` answer header names
 (the workers add it when asked with ``X-Provision-Probe``), or, for releases made before
@@ -9,7 +9,8 @@ change: PID (the process serving the release) has exited, or the wanted release 
 with a server error three times in a row (503 excepted: "not ready yet" is worth waiting
 for). It runs with the server's own python3 at every deploy and rollback, so it asks in
 plain HTTP/1.0 over a socket: the standard library's HTTP clients take longer to import
-than a new release takes to answer.
+than a new release takes to answer. Once it has, each PATH (a smoke test: a page that
+needs the database, say) is asked once on the same server and must answer below 400.
 """
 
 import socket
@@ -54,9 +55,20 @@ def describe(status: int, release: str, body: str) -> str:
     return f"HTTP {status}{source}: {excerpt or '(empty body)'}"
 
 
+def smoke(url: str, want: str, paths: list[str]) -> None:
+    """Ask each path once; exit saying which failed and how."""
+    base = url.removeprefix("http://").partition("/")[0]
+    for path in paths:
+        status, release, body = get(f"http://{base}/{path.lstrip('/')}")
+        if status >= 400 or status < 100:
+            answer = describe(status, release, body)
+            sys.exit(f"release {want}: smoke path {path} answered {answer}")
+
+
 def main() -> None:
     url, want, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    pid = sys.argv[4] if len(sys.argv) > 4 else None
+    pid = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] != "-" else None
+    paths = sys.argv[5:]
     deadline = time.monotonic() + timeout
     last, errors = "no answer", 0
     while time.monotonic() < deadline:
@@ -70,6 +82,7 @@ def main() -> None:
             continue
         mine = release == want or (not release and want in body)
         if status == 200 and mine:
+            smoke(url, want, paths)
             print(describe(status, release, body))
             return
         last = describe(status, release, body)

@@ -107,6 +107,7 @@ def release(role):
         port=v["app_port"],
         check_port=v["app_check_port"],
         health_path=v["app_health_path"],
+        smoke_paths=[str(path) for path in v["app_smoke_paths"]],
         health_timeout=v["app_health_timeout"],
         keep=v["app_keep_releases"],
         packages=v["gunicorn_packages"],

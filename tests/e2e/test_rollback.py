@@ -243,3 +243,20 @@ def test_a_failing_release_command_never_goes_live(deploy, app, host):
     assert live_release() == good and load.failed == 0, load.failures
     [rid] = re.findall(r"release (\S+) never went live", done.stdout)
     assert rid in bad_ones(host)
+
+
+def test_a_release_whose_smoke_path_fails_never_goes_live(deploy, app):
+    good = deployed(deploy)
+    (app / "main.py").write_text(
+        (app / "main.py").read_text() + '\n\n@app.get("/items")\nasync def items() -> list:\n'
+        '    raise RuntimeError("no such table: items")\n'
+    )
+    done = deploy("--set", "app_smoke_paths=[/, /items]")
+    assert done.returncode == 1
+    [rid] = re.findall(r"release (\S+) never went live", done.stdout)
+    assert f"release {rid}: smoke path /items answered HTTP 500 from release {rid}" in done.stdout
+    assert "RuntimeError: no such table: items" in done.stdout  # the cause, from its output
+    assert live_release() == good
+    done = deploy("--set", "app_smoke_paths=[/]")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "release: check  (answered on 127.0.0.1:8001/health, and /, " in done.stdout

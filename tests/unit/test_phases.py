@@ -90,13 +90,14 @@ def test_clean_removes_old_releases_and_their_venvs_only():
 
 
 def test_check_starts_the_release_in_its_own_session_and_polls_its_pid():
-    health = phases.poll("http://127.0.0.1:8001/health", "r2", 30)
+    health = phases.poll("http://127.0.0.1:8001/health", "r2", 30, phases.CHECKED, ["/items"])
     command = phases.check(L, "app", "r2", "hello", ["venv/bin/python", "-m", "gunicorn"],
                            health, '"GET')  # fmt: skip
     text = command.parts[0]
     assert "cd '/srv/my app/releases/r2'; setsid " + APP in text
     assert "env 'PROVISION_RELEASE_DIR=/srv/my app/releases/r2' venv/bin/python -m gunicorn" in text
-    assert f'{health.render()} "$pid" >/dev/null' in text
+    assert f"{health.render()} >/dev/null" in text
+    assert health.render().endswith(' http://127.0.0.1:8001/health r2 30 "$pid" /items')
     assert "grep -avE '\"GET' /run/lock/provision-hello.check.log" in text
     assert command.display() == "start r2 on a spare port and wait for its health"
 
@@ -105,4 +106,6 @@ def test_poll_passes_url_release_timeout_and_pid():
     command = phases.poll("http://127.0.0.1:8000/health", "r2", 30, pid="42")
     assert command.parts[:4] == ("python3", "-I", "-S", "-c")
     assert command.parts[5:] == ("http://127.0.0.1:8000/health", "r2", "30", "42")
+    no_pid = phases.poll("http://127.0.0.1:8001/health", "r2", 30, smoke=["/a", "/b"])
+    assert no_pid.parts[5:] == ("http://127.0.0.1:8001/health", "r2", "30", "-", "/a", "/b")
     assert command.display() == "wait until http://127.0.0.1:8000/health answers from r2"

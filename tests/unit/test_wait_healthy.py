@@ -14,15 +14,21 @@ SCRIPT = ROOT / "provision" / "wait_healthy.py"
 
 class Server:
     """Answers each GET with the next of ``answers`` (status, release header, body); the
-    last one repeats."""
+    last one repeats. ``paths`` answer their own path's fixed answer instead."""
 
-    def __init__(self, answers):
+    def __init__(self, answers, paths=None):
         self.answers, self.asked, self.probes = list(answers), 0, []
+        self.paths = paths or {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                status, release, body = server.answers[min(server.asked, len(server.answers) - 1)]
+                if self.path in server.paths:
+                    status, release, body = server.paths[self.path]
+                else:
+                    status, release, body = server.answers[
+                        min(server.asked, len(server.answers) - 1)
+                    ]
                 server.asked += 1
                 server.probes.append(self.headers.get("X-Provision-Probe"))
                 self.send_response(status)
@@ -47,8 +53,8 @@ class Server:
 def serve():
     servers = []
 
-    def start(*answers):
-        servers.append(Server(answers))
+    def start(*answers, paths=None):
+        servers.append(Server(answers, paths))
         return servers[-1]
 
     yield start
@@ -56,17 +62,8 @@ def serve():
         s.close()
 
 
-def poll(url, rid="r2", timeout=30, pid=None):
-    args = [
-        sys.executable,
-        "-I",
-        "-S",
-        str(SCRIPT),
-        url,
-        rid,
-        str(timeout),
-        *([pid] if pid else []),
-    ]
+def poll(url, rid="r2", timeout=30, pid=None, smoke=()):
+    args = [sys.executable, "-I", "-S", str(SCRIPT), url, rid, str(timeout), pid or "-", *smoke]
     return subprocess.run(args, capture_output=True, text=True, timeout=20)
 
 
@@ -109,3 +106,14 @@ def test_an_exited_process_ends_the_wait(serve):
     done = poll(server.url, timeout=300, pid=str(gone.pid))
     assert done.returncode == 1
     assert done.stderr.startswith("the process serving release r2 exited")
+
+
+def test_smoke_paths_are_asked_once_the_release_answered(serve):
+    ok = serve((200, "r2", "{}"), paths={"/items": (200, "r2", "[]"), "/about": (302, "r2", "")})
+    assert poll(ok.url, smoke=["/items", "/about"]).returncode == 0
+    bad = serve((200, "r2", "{}"), paths={"/items": (500, "r2", "no such table: items")})
+    done = poll(bad.url, smoke=["/items"])
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "release r2: smoke path /items answered HTTP 500 from release r2: no such table: items"
+    )
