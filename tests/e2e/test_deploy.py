@@ -280,3 +280,14 @@ def test_shared_paths_outlive_releases(deploy, app, host, bootstrapped_host):
     assert live_release() == first != second
     assert host.file("/srv/hello/current/uploads/photo.jpg").content_string == "kept\n"
     assert host.file("/srv/hello/current/data/app.db").content_string == "rows\n"
+
+
+def test_an_app_package_layout_deploys(deploy, app):
+    shutil.rmtree(app)
+    (app / "app").mkdir(parents=True)
+    (app / "app" / "__init__.py").write_text("")
+    (app / "app" / "main.py").write_text(STOCK.replace("VERSION", "from a package"))
+    (app / "requirements.txt").write_text("fastapi\n")
+    done = deploy("--set", "app_module=app.main:app")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert get("/") == (200, '{"message":"from a package"}')
