@@ -40,7 +40,7 @@ class Source:
 
 def checkout(source: str, ref: str, root: Path, workdir: Path) -> Source:
     """A local directory (relative to ``root``) or a git URL at ``ref``."""
-    if _is_git_url(source):
+    if is_git_url(source):
         dest = workdir / "source"
         _git("clone", "--quiet", "--no-checkout", source, str(dest))
         _git("-C", str(dest), "checkout", "--quiet", ref or "HEAD")
@@ -54,7 +54,8 @@ def checkout(source: str, ref: str, root: Path, workdir: Path) -> Source:
     return Source(path, commit)
 
 
-def _is_git_url(source: str) -> bool:
+def is_git_url(source: str) -> bool:
+    """Whether ``source`` names a git repository rather than a local directory."""
     return source.endswith(".git") or "://" in source or source.startswith("git@")
 
 

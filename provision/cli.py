@@ -20,6 +20,7 @@ from .engine import (
 )
 from .inventory import InventoryError, Target
 from .output import Output, Tally
+from .preflight import check_settings
 from .roles import RoleError
 
 
@@ -54,6 +55,8 @@ def run(
         options.overrides = parse_overrides(sets or [])
         project.check_overrides(options.overrides)
         book = project.play(play)
+        check_settings(book.roles, book.every_role, targets, project.inventory,
+                       options.overrides, root)  # fmt: skip
     except (InventoryError, RoleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

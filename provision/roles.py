@@ -51,6 +51,10 @@ class RoleModule(Protocol):
     def release(self, role: RoleContext) -> ReleasePlan | Hooks | None:
         """How the app's releases run (one role), or steps at the release flow's hook points."""
 
+    def check(self, settings: dict[str, Any], project_root: Path) -> None:
+        """Refuse, before any connection, a setting the role cannot work with: raise
+        ``SchemaError(key, why)`` (see ``preflight``)."""
+
 
 @dataclass
 class Role:

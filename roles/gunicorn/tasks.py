@@ -1,13 +1,26 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
+from provision.artifact import is_git_url
 from provision.command import Command
 from provision.layout import inside
 from provision.operations import files, systemd
 from provision.plan import ReleasePlan
 from provision.roles import RoleError
+from provision.schema import SchemaError
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
+
+
+def check(v, root):
+    """What can be told before connecting: the workload is known, the source exists."""
+    if v["app_workload"] not in WORKLOADS:
+        raise SchemaError(
+            "app_workload", f"expected one of io, mixed, cpu; got {v['app_workload']!r}"
+        )
+    source = v["app_source"]
+    if not is_git_url(source) and not (root / source).is_dir():
+        raise SchemaError("app_source", f"no such directory {source!r} (relative to {root})")
 
 
 def workers(role):

@@ -93,3 +93,31 @@ def test_group_reports_every_host(tmp_path):
         "a": {"ok": 0, "changed": 0, "failed": 1},
         "b": {"ok": 0, "changed": 0, "failed": 1},
     }
+
+
+DEPLOY_CASES = [
+    ("workload-in-host-vars", GOOD + "    vars:\n      app_workload: gpu\n", [],
+     r"inv.yaml:6: hosts.web1.vars.app_workload: expected one of io, mixed, cpu; got 'gpu'"),
+    ("workload-in-group-vars",
+     GOOD + "groups:\n  web:\n    hosts: [web1]\n    vars: {app_workload: gpu}\n", [],
+     r"inv.yaml:8: groups.web.vars.app_workload: expected one of io, mixed, cpu; got 'gpu'"),
+    ("workload-set", GOOD, ["--set", "app_workload=gpu"],
+     r"--set app_workload: expected one of io, mixed, cpu; got 'gpu'"),
+    ("missing-source", "vars:\n  app_source: nope\n" + GOOD, [],
+     r"inv.yaml:2: vars.app_source: no such directory 'nope' \(relative to "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body, args, message", [c[1:] for c in DEPLOY_CASES], ids=[c[0] for c in DEPLOY_CASES]
+)
+def test_settings_a_deploy_cannot_use_are_refused_before_connecting(
+    tmp_path, port, body, args, message
+):
+    inv = inventory(tmp_path, port, body)
+    done = fab("-H", "web1", "deploy", "--inventory", str(inv), *args, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert port.visits == 0
