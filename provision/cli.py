@@ -47,16 +47,21 @@ def run(
     inventory: str = "inventory.yaml",
     sets: list[str] | None = None,
     verbose: bool = False,
+    preflight: bool = True,
 ) -> int:
-    """Check the input, then run ``one`` on every ``-H`` target; 0 when all succeeded."""
+    """Check the input, then run ``one`` on every ``-H`` target; 0 when all succeeded.
+
+    ``preflight``: also run the roles' own checks of the settings (not for a rollback,
+    which must work even where the app's source is not at hand)."""
     try:
         project = Project.load(root, inventory)
         targets = project.targets(target_pattern(c, project))
         options.overrides = parse_overrides(sets or [])
         project.check_overrides(options.overrides)
         book = project.play(play)
-        check_settings(book.roles, book.every_role, targets, project.inventory,
-                       options.overrides, root)  # fmt: skip
+        if preflight:
+            check_settings(book.roles, book.every_role, targets, project.inventory,
+                           options.overrides, root)  # fmt: skip
     except (InventoryError, RoleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -97,8 +102,10 @@ def deploy(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> in
 
 
 def rollback(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
-    return _release_task(c, root, "rollback", options, releases.rollback_one, **kw)
+    return _release_task(c, root, "rollback", options, releases.rollback_one, preflight=False, **kw)
 
 
 def list_releases(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
-    return _release_task(c, root, "releases", options, releases.list_releases, **kw)
+    return _release_task(
+        c, root, "releases", options, releases.list_releases, preflight=False, **kw
+    )

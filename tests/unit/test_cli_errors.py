@@ -121,3 +121,13 @@ def test_settings_a_deploy_cannot_use_are_refused_before_connecting(
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert re.search(message, lines[0]), lines[0]
     assert port.visits == 0
+
+
+def test_a_rollback_does_not_need_the_apps_source(tmp_path):
+    port = free_port()  # closed: the rollback gets as far as connecting
+    inv = tmp_path / "inv.yaml"
+    hosts = f"hosts:\n  web1: {{address: 127.0.0.1, port: {port}}}\n"
+    inv.write_text(f"vars:\n  app_source: nope\n{hosts}")
+    done = fab("-H", "web1", "rollback", "--inventory", str(inv), timeout=30)
+    assert done.returncode == 1
+    assert "[web1] error: web1: cannot connect to root@127.0.0.1" in done.stdout
