@@ -17,6 +17,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,11 +114,41 @@ class Wheels:
         return hashlib.sha256("\n".join(sorted(self.pins)).encode()).hexdigest()[:16]
 
 
-def resolve_wheels(requirements: Path | None, packages: list[str], host: HostFacts) -> Wheels:
-    """Pinned wheels for the app's requirements plus ``packages``, cached by their inputs."""
+@dataclass(frozen=True)
+class Dependencies:
+    """What the app depends on: the file it was read from, pip's arguments for it, and
+    the text that identifies it (for the cache)."""
+
+    found_in: str
+    args: list[str]
+    text: str
+
+
+def dependencies(source: Path, requirements: str = "requirements.txt") -> Dependencies:
+    """The app's dependencies: its requirements file, else ``[project] dependencies`` of
+    its pyproject.toml; an error saying what was looked for when it has neither."""
+    path = source / requirements
+    if path.is_file():
+        return Dependencies(requirements, ["-r", str(path)], path.read_text())
+    pyproject = source / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            project = tomllib.loads(pyproject.read_text()).get("project", {})
+        except tomllib.TOMLDecodeError as e:
+            raise ArtifactError(f"{pyproject}: not valid TOML: {e}") from e
+        if "dependencies" in project:
+            wanted = [str(d) for d in project["dependencies"]]
+            return Dependencies("pyproject.toml", wanted, json.dumps(wanted))
+    raise ArtifactError(
+        f"{source}: no dependencies found: looked for {requirements} and for "
+        "[project] dependencies in pyproject.toml"
+    )
+
+
+def resolve_wheels(deps: Dependencies, packages: list[str], host: HostFacts) -> Wheels:
+    """Pinned wheels for the app's dependencies plus ``packages``, cached by their inputs."""
     flags = target_flags(host)
-    wanted = requirements.read_text() if requirements and requirements.exists() else ""
-    key = hashlib.sha256(json.dumps([wanted, packages, flags]).encode()).hexdigest()[:24]
+    key = hashlib.sha256(json.dumps([deps.text, packages, flags]).encode()).hexdigest()[:24]
     store = CACHE / "wheels"
     lock = CACHE / "locks" / f"{key}.json"
     if lock.exists():
@@ -125,7 +156,7 @@ def resolve_wheels(requirements: Path | None, packages: list[str], host: HostFac
         wheels = Wheels(saved["pins"], [store / f for f in saved["files"]])
         if all(f.exists() for f in wheels.files):
             return wheels
-    args = (["-r", str(requirements)] if wanted else []) + packages
+    args = [*deps.args, *packages]
     with tempfile.TemporaryDirectory() as nowhere:  # pip wants --target with --platform
         report = _pip(["install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
                        "--target", nowhere, *flags, *args])  # fmt: skip

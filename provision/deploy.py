@@ -32,10 +32,11 @@ def build(r: Release) -> str:
     work = Path(r.stack.enter_context(tempfile.TemporaryDirectory()))
     plan = r.plan
     r.source = artifact.checkout(plan.source, plan.ref, r.options.project_root, work)
-    requirements = r.source.path / plan.requirements
-    r.wheels = artifact.resolve_wheels(requirements, plan.packages, r.host.facts)
+    deps = artifact.dependencies(r.source.path, plan.requirements)
+    r.wheels = artifact.resolve_wheels(deps, plan.packages, r.host.facts)
     commit = f"git {r.source.commit}, " if r.source.commit else ""
-    return f"{commit}{len(r.wheels.pins)} pinned packages"
+    found = "" if deps.found_in == plan.requirements else f" from {deps.found_in}"
+    return f"{commit}{len(r.wheels.pins)} pinned packages{found}"
 
 
 def lock(r: Release) -> str | None:

@@ -1,6 +1,6 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
-from provision.artifact import is_git_url
+from provision.artifact import ArtifactError, dependencies, is_git_url
 from provision.command import Command
 from provision.layout import inside
 from provision.operations import files, systemd
@@ -19,8 +19,14 @@ def check(v, root):
             "app_workload", f"expected one of io, mixed, cpu; got {v['app_workload']!r}"
         )
     source = v["app_source"]
-    if not is_git_url(source) and not (root / source).is_dir():
+    if is_git_url(source):
+        return
+    if not (root / source).is_dir():
         raise SchemaError("app_source", f"no such directory {source!r} (relative to {root})")
+    try:
+        dependencies(root / source)
+    except ArtifactError as e:
+        raise SchemaError("app_source", str(e)) from e
 
 
 def workers(role):

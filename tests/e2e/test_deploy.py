@@ -291,3 +291,16 @@ def test_an_app_package_layout_deploys(deploy, app):
     done = deploy("--set", "app_module=app.main:app")
     assert done.returncode == 0, done.stdout + done.stderr
     assert get("/") == (200, '{"message":"from a package"}')
+
+
+def test_an_app_with_only_a_pyproject_deploys(deploy, app):
+    shutil.rmtree(app)
+    app.mkdir()
+    (app / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\nversion = "0.1.0"\ndependencies = ["fastapi"]\n'
+    )
+    (app / "main.py").write_text(STOCK.replace("VERSION", "from pyproject"))
+    done = deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"release: build  \(\d+ pinned packages from pyproject.toml", done.stdout)
+    assert get("/") == (200, '{"message":"from pyproject"}')

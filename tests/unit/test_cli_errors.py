@@ -131,3 +131,16 @@ def test_a_rollback_does_not_need_the_apps_source(tmp_path):
     done = fab("-H", "web1", "rollback", "--inventory", str(inv), timeout=30)
     assert done.returncode == 1
     assert "[web1] error: web1: cannot connect to root@127.0.0.1" in done.stdout
+
+
+def test_an_app_without_dependencies_is_refused_before_connecting(tmp_path, port):
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "main.py").write_text("app = None\n")
+    inv = inventory(tmp_path, port, f"vars:\n  app_source: {tmp_path / 'bare'}\n" + GOOD)
+    done = fab("-H", "web1", "deploy", "--inventory", str(inv), timeout=60)
+    assert done.returncode == 2
+    assert "vars.app_source: " in done.stderr
+    assert "no dependencies found: looked for requirements.txt and for [project] dependencies" in (
+        done.stderr
+    )
+    assert port.visits == 0
