@@ -116,8 +116,12 @@ class Release(FlowRun):
 
     # -- helpers the phases share ---------------------------------------------------
     def switch_to(self, rid: str, away_from: str | None) -> str:
-        commands = phases.roll_back(self.layout, self.plan.user, away_from, rid)
-        self.execute(commands if away_from else phases.switch(self.layout, self.plan.user, rid))
+        """Make ``rid`` current; ``away_from``: the release a rollback leaves (marked so)."""
+        user = self.plan.user
+        if away_from:
+            self.execute(phases.roll_back(self.layout, user, away_from, rid))
+        else:
+            self.execute(phases.switch(self.layout, user, rid))
         return f"{self.live or 'nothing'} -> {rid}"
 
     def go_live(self, first: list[Command] | None = None) -> str:

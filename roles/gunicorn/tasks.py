@@ -12,12 +12,16 @@ WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
 
 
+def workload_fault(v):
+    """Why app_workload cannot be used, or ""."""
+    workload = v["app_workload"]
+    return "" if workload in WORKLOADS else f"expected one of io, mixed, cpu; got {workload!r}"
+
+
 def check(v, root):
     """What can be told before connecting: the workload is known, the source exists."""
-    if v["app_workload"] not in WORKLOADS:
-        raise SchemaError(
-            "app_workload", f"expected one of io, mixed, cpu; got {v['app_workload']!r}"
-        )
+    if fault := workload_fault(v):
+        raise SchemaError("app_workload", fault)
     source = v["app_source"]
     if is_git_url(source):
         return
@@ -33,8 +37,8 @@ def workers(role):
     v = role.vars
     if v["app_workers"]:
         return v["app_workers"]
-    if v["app_workload"] not in WORKLOADS:
-        raise RoleError(f"app_workload: expected one of io, mixed, cpu; got {v['app_workload']!r}")
+    if fault := workload_fault(v):
+        raise RoleError(f"app_workload: {fault}")
     return WORKLOADS[v["app_workload"]](role.host.cpus)
 
 
