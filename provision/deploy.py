@@ -125,14 +125,6 @@ def switch(r: Release) -> str:
     return r.switch_to(r.rid, away_from=None)
 
 
-def go_live(r: Release) -> str:
-    return r.go_live()
-
-
-def verify(r: Release) -> str:
-    return r.verify()
-
-
 def clean(r: Release) -> str:
     state = r.read_state()
     old = state.removable(r.plan.keep)
@@ -173,9 +165,9 @@ DEPLOY = [
     Phase("check", check, changes=False, failure=Failure.NEVER_LIVE),
     HookPoint("before_switch", Failure.NEVER_LIVE),
     Phase("switch", switch, failure=Failure.ROLL_BACK),
-    Phase("reload", go_live, failure=Failure.ROLL_BACK),
+    Phase("reload", Release.go_live, failure=Failure.ROLL_BACK),
     HookPoint("after_switch", Failure.ROLL_BACK),
-    Phase("verify", verify, changes=False, failure=Failure.ROLL_BACK),
+    Phase("verify", Release.verify, changes=False, failure=Failure.ROLL_BACK),
     HookPoint("after_verify", Failure.ROLL_BACK),
     Phase("clean", clean),
 ]
@@ -184,8 +176,8 @@ ROLLBACK = [
     Phase("lock", lock, quiet=True),
     Phase("pick", pick, quiet=True),
     Phase("switch", switch_back),
-    Phase("reload", go_live),
-    Phase("verify", verify, changes=False),
+    Phase("reload", Release.go_live),
+    Phase("verify", Release.verify, changes=False),
     HookPoint("after_rollback", Failure.STOP),
 ]
 
