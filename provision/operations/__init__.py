@@ -1,6 +1,6 @@
 """Idempotent operations: each compares facts with the wanted state and yields commands."""
 
-from . import apt, files, server, shell, systemd
+from . import apt, files, secret, server, shell, systemd
 from .base import Change, NoChange, Operation, OperationError, Plan, only_if
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "apt",
     "files",
     "only_if",
+    "secret",
     "server",
     "shell",
     "systemd",

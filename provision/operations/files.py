@@ -11,7 +11,7 @@ from ..facts import PathInfo, PathState
 from .base import Change, FileDiff, NoChange, Operation, OperationError, notify_names, octal
 
 
-def _ownership(path: str, state: PathState | None, owner: str, group: str, mode: int) -> list:
+def ownership(path: str, state: PathState | None, owner: str, group: str, mode: int) -> list:
     commands = []
     if state is None or (state.owner, state.group) != (owner, group):
         commands.append(Command.of("chown", f"{owner}:{group}", path))
@@ -36,7 +36,7 @@ def directory(
     def decide(state: PathState | None) -> Change | NoChange:
         if state is not None and state.kind != "directory":
             raise OperationError(f"{path} exists but is a {state.kind}, not a directory")
-        fix = _ownership(path, state, owner, group, mode)
+        fix = ownership(path, state, owner, group, mode)
         if not fix:
             return NoChange(f"{path} is a directory {owner}:{group} {mode:04o}")
         make = [Command.of("mkdir", "-p", path)] if state is None else []
@@ -77,13 +77,13 @@ def file(
         if state is not None and state.kind != "file":
             raise OperationError(f"{path} exists but is a {state.kind}, not a file")
         if state is not None and state.sha256 == digest:
-            fix = _ownership(path, state, owner, group, mode)
+            fix = ownership(path, state, owner, group, mode)
             if not fix:
                 return NoChange(f"{path} has the wanted content, owner and mode")
             return Change(fix, "fix owner/mode")
         commands = [
             Command.of("dd", f"of={tmp}", "status=none", stdin=data),
-            *_ownership(tmp, None, owner, group, mode),
+            *ownership(tmp, None, owner, group, mode),
         ]
         commands += _install(validate, path, tmp, old, exists=state is not None)
         what = "create" if state is None else "update content"

@@ -6,7 +6,7 @@ import re
 
 from provision.command import Command
 from provision.layout import Layout, inside
-from provision.operations import files, server
+from provision.operations import files, secret, server
 from provision.phases import as_app
 from provision.plan import Hooks, Step
 from provision.roles import RoleError
@@ -24,12 +24,29 @@ def tasks(role):
     for sub in Layout.DIRECTORIES:
         yield files.directory(layout.path(sub), owner=user, group=user, mode=0o755)
     yield files.directory(layout.shared, owner=user, group=user, mode=0o750)
-    yield files.file(f"{layout.shared}/.env", dotenv(v["app_env"]), owner=user, group=user,
-                     mode=0o600, sensitive=True)  # fmt: skip
+    yield env_file(v, f"{layout.shared}/.env")
     dirs, kept_files = shared_paths(v)
     parents = {p.rsplit("/", 1)[0] for p in kept_files if "/" in p}
     for path in sorted(set(dirs) | parents):
         yield files.directory(f"{layout.shared}/{path}", owner=user, group=user, mode=0o750)
+
+
+# Where the database password goes in the .env template; replaced on the server.
+PASSWORD = "@@provision-postgres-password@@"
+
+
+def env_file(v, path):
+    """shared/.env: app_env, and with PostgreSQL the database's URL, whose password the
+    server puts in (see roles/postgres)."""
+    user = v["app_user"]
+    if not v["postgres_enabled"]:
+        return files.file(path, dotenv(v["app_env"]), owner=user, group=user, mode=0o600,
+                          sensitive=True)  # fmt: skip
+    url = (f"{v['postgres_url_scheme']}://{v['postgres_user']}:{PASSWORD}"
+           f"@localhost:5432/{v['postgres_database']}")  # fmt: skip
+    env = {v["postgres_url_variable"]: url, **v["app_env"]}
+    return secret.template(path, dotenv(env), {PASSWORD: v["postgres_password_file"]},
+                           owner=user, group=user, mode=0o600)  # fmt: skip
 
 
 def shared_paths(v):

@@ -67,11 +67,34 @@ def test_shipped_roles_render(tmp_path):
     from provision.engine import Project, build_tasks
 
     project = Project.load(Path(__file__).parents[2])
-    roles = project.pick(["base", "app", "ssh"])
-    tasks, handlers = build_tasks(roles, resolve_vars(roles, {}, {}), HOST)
+    book = project.play("bootstrap")
+    settings = resolve_vars(book.every_role, {}, {})
+    roles = project.pick(["base", "postgres", "app", "ssh"])
+    tasks, handlers = build_tasks(roles, settings, HOST)
     names = [t.op.name for t in tasks]
     assert "directory /srv/hello/shared" in names
-    assert set(handlers) == {"reload ssh"}
+    assert "database hello" not in names  # PostgreSQL is opt-in
+    assert set(handlers) == {"reload ssh", "restart postgresql", "daemon-reload"}
+
+
+def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_password():
+    from provision.engine import Project, build_tasks
+
+    project = Project.load(Path(__file__).parents[2])
+    every = project.play("bootstrap").every_role
+    settings = resolve_vars(every, {"app_name": "my-shop", "postgres_enabled": True}, {})
+    tasks, handlers = build_tasks(project.pick(["postgres", "app"]), settings, HOST)
+    ops = {t.op.name: t.op for t in tasks}
+    assert "database my_shop" in ops and "service my-shop-pg-backup.timer" in ops
+    env = ops["file /srv/my-shop/shared/.env"]
+    plan = env.plan({"state": None, "digest": None})
+    upload = plan.commands[0]
+    assert upload.stdin.decode().splitlines()[1] == (
+        'DATABASE_URL="postgresql+asyncpg://my_shop:@@provision-postgres-password@@'
+        '@localhost:5432/my_shop"'
+    )
+    assert "/etc/provision/secrets/my-shop-postgres" in plan.commands[1].render()
+    assert set(handlers) == {"restart postgresql", "daemon-reload"}
 
 
 @pytest.mark.parametrize(
