@@ -4,6 +4,7 @@ fab bootstrap -H web1              first-time server setup
 fab deploy -H web1                 ship the app, zero downtime, health-gated
 fab rollback -H web1               back to the previous good release
 fab releases -H web1               list releases, marking the live one
+fab backup -H web1                 back up the app's PostgreSQL database now
 fab sandbox                        boot a local Debian test server (root needed)
 """
 
@@ -80,6 +81,12 @@ def releases(c, set=None, inventory="inventory.yaml", verbose=False):
     _exit(
         cli.list_releases(c, ROOT, DeployOptions(), inventory=inventory, sets=set, verbose=verbose)
     )
+
+
+@task(iterable=["set"], help=COMMON, auto_shortflags=False)
+def backup(c, set=None, inventory="inventory.yaml", verbose=False):
+    """Back up the app's PostgreSQL database now (as the nightly timer does)."""
+    _exit(cli.action(c, ROOT, "backup", Options(), inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(help={"stop": "halt the sandbox host and remove its files", "port": "SSH port on 127.0.0.1"})

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import deploy as releases
+from .actions import run_action
 from .engine import (
     Options,
     Playbook,
@@ -109,3 +110,14 @@ def list_releases(c: Any, root: Path, options: releases.DeployOptions, **kw: Any
     return _release_task(
         c, root, "releases", options, releases.list_releases, preflight=False, **kw
     )
+
+
+def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
+    """Run a role's action (``fab backup``) on every target."""
+    config = getattr(c, "config", None)
+
+    def one(book: Playbook, target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, run_action(name, book, options.overrides, out))
+
+    # an action needs a server set up (the deploy play's `after`) and no app source
+    return run(c, root, name, "deploy", options, one, preflight=False, **kw)

@@ -69,7 +69,10 @@ class FlowRun:
 
     A flow of releases subclasses this, and says in ``fail`` what a ``Failure`` means.
     ``stack`` holds what the flow must give back when it ends (the lock, a work folder).
+    ``label`` names the kind of work in its lines.
     """
+
+    label = "release"
 
     def __init__(
         self, session: Session, out: Output, tally: Tally, hooks: dict[str, list[Step]]
@@ -98,7 +101,7 @@ class FlowRun:
         try:
             detail = step()
         except TaskFailed as e:
-            self.out.task(self.name, "failed", "release", name)
+            self.out.task(self.name, "failed", self.label, name)
             raise PhaseFailed(f"{name}: {e}") from e
         if quiet and not detail:
             return
@@ -107,18 +110,18 @@ class FlowRun:
         if not quiet:
             self.tally.changed += changes
             self.tally.ok += not changes
-        self.out.task(self.name, status, "release", name, f"{detail}, {took}" if detail else took,
+        self.out.task(self.name, status, self.label, name, f"{detail}, {took}" if detail else took,
                       always=True)  # fmt: skip
 
     def hook(self, point: str, failure: Failure) -> None:
         """Run the steps roles added at ``point``, each as a phase."""
         for step in self.hooks.get(point, []):
             commands = step.commands(self.hook_context())
-            self.guarded(f"{point}: {step.name}", lambda c=commands: self._shown(c), failure)
+            self.guarded(f"{point}: {step.name}", lambda c=commands: self.shown(c), failure)
 
-    def _shown(self, commands: list[Command]) -> None:
-        """Run a hook step's commands one by one, showing what they printed (a role's
-        step, a migration say, is worth reading); a failure shows its last lines."""
+    def shown(self, commands: list[Command]) -> None:
+        """Run commands one by one, showing what they printed (a role's hook step, a
+        migration say, is worth reading); a failure shows its last lines."""
         for command in commands:
             result = self.session.run_as_root(command.render(), command.stdin)
             lines = (result.stdout + result.stderr).rstrip("\n").splitlines()

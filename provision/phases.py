@@ -56,6 +56,7 @@ def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[
 
     A venv is built aside, under a name of this release's own, then renamed in: a build
     orphaned by a dropped connection can never write into a venv a later deploy uses.
+    Its scripts (``alembic``, ``celery``) are then made to start the renamed venv's python.
     """
     release = layout.release(rid)
     link = [as_app(user, "ln", "-sfn", Layout.venv_link(digest), f"{release}/venv")]
@@ -65,13 +66,19 @@ def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[
     pip = [f"{aside}/bin/pip", "install", "--quiet", "--no-index", "--no-deps",
            "--disable-pip-version-check", "--find-links", layout.wheels,
            "-r", f"{release}/{REQUIREMENTS}"]  # fmt: skip
+    final = layout.venv(digest)
+    shebang = f"1,3s|{aside}/bin/|{final}/bin/|"  # also pip's sh-exec form, for spaces
+    # find needs a working directory the app user may enter (setpriv keeps root's)
+    scripts = ["env", "-C", f"{aside}/bin", "find", ".", "-maxdepth", "1", "-type", "f",
+               "-exec", "sed", "-i", shebang, "{}", "+"]  # fmt: skip
     return [
         Command.of("rm", "-rf", aside),
         as_app(user, "python3", "-m", "venv", aside),
         as_app(user, *pip),
+        as_app(user, *scripts),
         as_app(user, "touch", f"{aside}/{DONE}"),
-        Command.of("rm", "-rf", layout.venv(digest)),
-        Command.of("mv", "-T", aside, layout.venv(digest)),
+        Command.of("rm", "-rf", final),
+        Command.of("mv", "-T", aside, final),
         *link,
     ]
 

@@ -4,6 +4,7 @@ with a password made on the server (SCRAM), and nightly backups."""
 import dataclasses
 import re
 
+from provision.actions import Action
 from provision.command import Command, sh
 from provision.operations import apt, files, secret, shell, systemd
 from provision.roles import RoleError
@@ -91,3 +92,18 @@ def backup_unit(v):
 def handlers(role):
     return {"restart postgresql": systemd.restart("postgresql"),
             "daemon-reload": systemd.daemon_reload()}  # fmt: skip
+
+
+def actions(role):
+    v = role.vars
+    if not v["postgres_enabled"]:
+        return {"backup": "PostgreSQL is off here (postgres_enabled: false)"}
+    # Through the timer's own unit: never two backups at once.
+    take = Command.script(
+        "systemctl start {unit} && ls -1t {dir}/{db}-*.dump | head -n 1 | "
+        "xargs stat -c 'backup %n (%s bytes)'",
+        label=f"systemctl start {backup_unit(v)}.service",
+        unit=f"{backup_unit(v)}.service", dir=v["postgres_backup_dir"],
+        db=v["postgres_database"],
+    )  # fmt: skip
+    return {"backup": Action(f"database {v['postgres_database']}", [take])}

@@ -37,6 +37,8 @@ CASES = [
         f"{APP} '/srv/my app/venvs/.abc.r2/bin/pip' install --quiet --no-index --no-deps "
         "--disable-pip-version-check --find-links '/srv/my app/wheels' "
         "-r '/srv/my app/releases/r2/.provision/requirements.txt'",
+        f"{APP} env -C '/srv/my app/venvs/.abc.r2/bin' find . -maxdepth 1 -type f -exec sed -i "
+        "'1,3s|/srv/my app/venvs/.abc.r2/bin/|/srv/my app/venvs/abc/bin/|' '{}' +",
         f"{APP} touch '/srv/my app/venvs/.abc.r2/.provision-complete'",
         "rm -rf '/srv/my app/venvs/abc'",
         "mv -T '/srv/my app/venvs/.abc.r2' '/srv/my app/venvs/abc'",
