@@ -78,9 +78,16 @@ def free_port():
 
 def get(path, port=80):
     """(status, body) of a GET to a test host's port on 127.0.0.1 (its nginx by default)."""
+    return request("GET", path, port=port)
+
+
+def request(method, path, body=None, port=80):
+    """(status, body) of a request to a test host's port; a dict ``body`` goes as JSON."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"} if isinstance(body, dict) else {}
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
     try:
-        conn.request("GET", path)
+        conn.request(method, path, body=data, headers=headers)
         answer = conn.getresponse()
         return answer.status, answer.read().decode()
     finally:

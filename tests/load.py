@@ -5,16 +5,26 @@ loops until stopped or until ``max_seconds``, whichever comes first.
 """
 
 import http.client
+import json
 import threading
 import time
 from collections import Counter
 
 
 class Load:
-    """``with Load("127.0.0.1", 80, clients=4) as load: ...`` then ``load.counts``."""
+    """``with Load("127.0.0.1", 80, clients=4) as load: ...`` then ``load.counts``.
 
-    def __init__(self, host, port, clients=4, max_seconds=600):
+    ``get`` and ``post``: the paths asked, in turn; ``body``: what each POST sends (JSON
+    when it is a dict)."""
+
+    def __init__(self, host, port, clients=4, max_seconds=600, get="/health", post="/echo",
+                 body=b"x" * 512):  # fmt: skip
         self.host, self.port = host, port
+        self.get, self.post = get, post
+        self.body, self.headers = body, {}
+        if isinstance(body, dict):
+            self.body = json.dumps(body).encode()
+            self.headers = {"Content-Type": "application/json"}
         self.clients = clients
         self.max_seconds = max_seconds
         self.counts = Counter()
@@ -49,15 +59,15 @@ class Load:
         while not self._stop.is_set() and time.monotonic() < deadline:
             n += 1
             post = (n + index) % 2 == 0
-            method, path = ("POST", "/echo") if post else ("GET", "/health")
+            method, path = ("POST", self.post) if post else ("GET", self.get)
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-                body = b"x" * 512 if post else None
-                conn.request(method, path, body=body)
+                body = self.body if post else None
+                conn.request(method, path, body=body, headers=self.headers if post else {})
                 answer = conn.getresponse()
                 answer.read()
-                if answer.status == 200:
+                if answer.status in (200, 201):
                     self._record(f"{method} 200")
                 else:
                     self._record(f"{method} {answer.status}", f"{method} {path}: {answer.status}")
