@@ -18,10 +18,12 @@ import tarfile
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .facts import HostFacts
+from .lockfiles import LOCKS, LockError
 
 CACHE = Path(os.environ.get("PROVISION_CACHE", Path.home() / ".cache" / "provision"))
 # Never shipped: secrets, local environments, build debris.
@@ -122,11 +124,34 @@ class Dependencies:
     found_in: str
     args: list[str]
     text: str
+    pins: Callable[[HostFacts], list[str]] | None = None  # a lock's, for a server
+
+    def args_for(self, host: HostFacts) -> list[str]:
+        """pip's arguments for the server ``host``: a lock's exact pins for its platform."""
+        if self.pins is None:
+            return self.args
+        try:
+            return self.pins(host)
+        except LockError as e:
+            raise ArtifactError(str(e)) from e
+
+
+# What a lock is walked for before connecting, to catch a broken one early.
+TYPICAL = HostFacts(1, 0, "debian", "12", "bookworm", "x86_64", "", "3.11", "2.36")
 
 
 def dependencies(source: Path, requirements: str = "requirements.txt") -> Dependencies:
-    """The app's dependencies: its requirements file, else ``[project] dependencies`` of
-    its pyproject.toml; an error saying what was looked for when it has neither."""
+    """The app's dependencies: exact pins from its uv.lock or poetry.lock when it has one,
+    else its requirements file, else ``[project] dependencies`` of its pyproject.toml; an
+    error saying what was looked for when it has none of them."""
+    for name, pins in LOCKS.items():
+        lock = source / name
+        if lock.is_file():
+            pyproject = source / "pyproject.toml"  # a poetry lock's roots are there
+            text = lock.read_text() + (pyproject.read_text() if pyproject.is_file() else "")
+            found = Dependencies(name, [], text, lambda host, p=pins: p(source, host))
+            found.args_for(TYPICAL)
+            return found
     path = source / requirements
     if path.is_file():
         return Dependencies(requirements, ["-r", str(path)], path.read_text())
@@ -140,8 +165,8 @@ def dependencies(source: Path, requirements: str = "requirements.txt") -> Depend
             wanted = [str(d) for d in project["dependencies"]]
             return Dependencies("pyproject.toml", wanted, json.dumps(wanted))
     raise ArtifactError(
-        f"{source}: no dependencies found: looked for {requirements} and for "
-        "[project] dependencies in pyproject.toml"
+        f"{source}: no dependencies found: looked for uv.lock, poetry.lock, {requirements} "
+        "and [project] dependencies in pyproject.toml"
     )
 
 
@@ -156,7 +181,7 @@ def resolve_wheels(deps: Dependencies, packages: list[str], host: HostFacts) -> 
         wheels = Wheels(saved["pins"], [store / f for f in saved["files"]])
         if all(f.exists() for f in wheels.files):
             return wheels
-    args = [*deps.args, *packages]
+    args = [*deps.args_for(host), *packages]
     with tempfile.TemporaryDirectory() as nowhere:  # pip wants --target with --platform
         report = _pip(["install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
                        "--target", nowhere, *flags, *args])  # fmt: skip
