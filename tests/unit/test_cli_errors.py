@@ -140,7 +140,6 @@ def test_an_app_without_dependencies_is_refused_before_connecting(tmp_path, port
     done = fab("-H", "web1", "deploy", "--inventory", str(inv), timeout=60)
     assert done.returncode == 2
     assert "vars.app_source: " in done.stderr
-    assert "no dependencies found: looked for requirements.txt and for [project] dependencies" in (
-        done.stderr
-    )
+    looked = "looked for uv.lock, poetry.lock, requirements.txt and [project] dependencies"
+    assert f"no dependencies found: {looked}" in done.stderr
     assert port.visits == 0

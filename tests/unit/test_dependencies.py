@@ -55,15 +55,6 @@ def test_a_lock_wins_over_requirements_and_requirements_over_pyproject(tmp_path)
                          "colorama>=0.4; sys_platform == 'win32'"]  # fmt: skip
 
 
-def test_no_dependencies_says_what_was_looked_for(tmp_path):
-    (tmp_path / "main.py").write_text("app = None\n")
-    with pytest.raises(ArtifactError) as e:
-        dependencies(tmp_path)
-    assert "looked for uv.lock, poetry.lock, requirements.txt and [project] dependencies" in str(
-        e.value
-    )
-
-
 def test_a_lock_missing_a_package_it_needs_is_refused_before_connecting(tmp_path):
     app = tmp_path / "app"
     shutil.copytree(LOCKS / "uvapp", app)

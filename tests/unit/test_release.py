@@ -121,19 +121,6 @@ def test_log_excerpt_keeps_the_end_of_a_deep_traceback():
     assert lines.index("...") == 40
 
 
-def test_dependencies_come_from_requirements_then_pyproject(tmp_path):
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "shop"\nversion = "1"\ndependencies = ["fastapi>=0.110", "httpx"]\n'
-    )
-    deps = artifact.dependencies(tmp_path)
-    assert (deps.found_in, deps.args) == ("pyproject.toml", ["fastapi>=0.110", "httpx"])
-    (tmp_path / "requirements.txt").write_text("fastapi==0.115.0\n")
-    deps = artifact.dependencies(tmp_path)
-    assert deps.found_in == "requirements.txt"
-    assert deps.args == ["-r", str(tmp_path / "requirements.txt")]
-    assert deps.text == "fastapi==0.115.0\n"
-
-
 @pytest.mark.parametrize(
     "files",
     [{}, {"pyproject.toml": "[tool.ruff]\nline-length = 100\n"}, {"setup.py": "setup()\n"}],
@@ -141,7 +128,8 @@ def test_dependencies_come_from_requirements_then_pyproject(tmp_path):
 def test_an_app_without_dependencies_says_what_was_looked_for(tmp_path, files):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    looked = r"looked for requirements.txt and for \[project\] dependencies in pyproject.toml"
+    looked = (r"looked for uv.lock, poetry.lock, requirements.txt and \[project\] dependencies "
+              r"in pyproject.toml")  # fmt: skip
     with pytest.raises(artifact.ArtifactError, match=r"no dependencies found: " + looked):
         artifact.dependencies(tmp_path)
 
