@@ -1,5 +1,8 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
+import ast
+from pathlib import Path
+
 from provision.artifact import ArtifactError, dependencies, is_git_url
 from provision.command import Command
 from provision.layout import inside
@@ -31,6 +34,47 @@ def check(v, root):
         dependencies(root / source)
     except ArtifactError as e:
         raise SchemaError("app_source", str(e)) from e
+    if fault := module_fault(root / source, v["app_module"]):
+        raise SchemaError("app_module", fault)
+
+
+def module_fault(source, app_module):
+    """Why ``module:attribute`` cannot be the app in ``source`` (at the top, or in a src/
+    layout), read without running the app's code; "" when it looks right."""
+    module, _, attribute = str(app_module).partition(":")
+    if not module or not attribute.isidentifier():
+        return f"expected module:attribute, as `uvicorn main:app` takes; got {app_module!r}"
+    rel = Path(*module.split("."))
+    tried = [rel.with_suffix(".py"), rel / "__init__.py"]
+    found = [base / t for base in (source, source / "src") for t in tried]
+    path = next((p for p in found if p.is_file()), None)
+    if path is None:
+        return f"no module {module} in {source} (looked for {tried[0]}, {tried[1]}, also in src/)"
+    try:
+        tree = ast.parse(path.read_bytes(), str(path))
+    except SyntaxError as e:
+        return f"{path}:{e.lineno}: {e.msg}"
+    names = top_level_names(tree.body)
+    if attribute not in names and "*" not in names:  # `from x import *` may bind it
+        return f"{path} defines no {attribute!r} at its top level"
+    return ""
+
+
+def top_level_names(body):
+    """Names a module binds outside functions and classes (in if/try/with blocks too)."""
+    names = set()
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        else:
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                names |= top_level_names(getattr(node, field, []))
+    return names
 
 
 def workers(role):

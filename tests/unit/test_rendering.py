@@ -215,3 +215,28 @@ def test_shared_paths_are_made_and_linked():
     plan = gunicorn.release(RoleContext(project.roles["gunicorn"], variables, HOST))
     assert plan.shared_links == {".env": "shared/.env", "uploads": "shared/uploads",
                                  "data/app.db": "shared/data/app.db"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "files, module, fault",
+    [
+        ({"main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}, "main:app", ""),
+        ({"app/__init__.py": "", "app/main.py": "app: object = make()\n"}, "app.main:app", ""),
+        ({"src/shop/__init__.py": "", "src/shop/main.py": "if True:\n    app = 1\n"},
+         "shop.main:app", ""),
+        ({"main.py": "from shop.web import app\n"}, "main:app", ""),
+        ({"main.py": "def f():\n    app = 1\n"}, "main:app", "defines no 'app' at its top level"),
+        ({"main.py": "app = (\n"}, "main:app", "main.py:1: "),
+        ({"main.py": ""}, "api:app", "no module api in "),
+        ({"main.py": ""}, "main", "expected module:attribute"),
+    ],
+)  # fmt: skip
+def test_app_module_is_found_without_running_the_app(tmp_path, files, module, fault):
+    from provision.engine import Project
+
+    gunicorn = Project.load(Path(__file__).parents[2]).roles["gunicorn"].module
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = gunicorn.module_fault(tmp_path, module)
+    assert (fault in found and found) if fault else found == ""
