@@ -5,11 +5,12 @@ fab deploy -H web1                 ship the app, zero downtime, health-gated
 fab rollback -H web1               back to the previous good release
 fab releases -H web1               list releases, marking the live one
 fab backup -H web1                 back up the app's PostgreSQL database now
-fab sandbox                        boot a local Debian test server (root needed)
+fab sandbox [--deploy]             a local Debian test server (root); --deploy: the example app too
 """
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 from fabric import task
 from invoke.exceptions import Exit
@@ -89,10 +90,16 @@ def backup(c, set=None, inventory="inventory.yaml", verbose=False):
     _exit(cli.action(c, ROOT, "backup", Options(), inventory=inventory, sets=set, verbose=verbose))
 
 
-@task(help={"stop": "halt the sandbox host and remove its files", "port": "SSH port on 127.0.0.1"})
-def sandbox(c, stop=False, port=2222):
+@task(help={"stop": "halt the sandbox host and remove its files", "port": "SSH port on 127.0.0.1",
+            "deploy": "then bootstrap it and deploy the example app"})  # fmt: skip
+def sandbox(c, stop=False, port=2222, deploy=False):
     """Boot (or --stop) a local Debian 12 server to rehearse on: `fab bootstrap -H sandbox`."""
     try:
         print(sb.stop_sandbox(SANDBOX) if stop else sb.start_sandbox(SANDBOX, port))
     except sb.SandboxError as e:
         raise Exit(f"error: {e}", code=2) from e
+    if deploy and not stop:
+        on_sandbox = SimpleNamespace(original_host="sandbox", config=c.config)
+        _exit(cli.bootstrap(on_sandbox, ROOT, Options()))
+        _exit(cli.deploy(on_sandbox, ROOT, DeployOptions()))
+        print("\nthe example app is live: open http://127.0.0.1/ (its health: /health)")
