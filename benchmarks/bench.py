@@ -43,6 +43,16 @@ def timed(*args):
     return elapsed, recap(done.stdout)
 
 
+def code_only(folder, runs, *args):
+    """Seconds of ``runs`` deploys, each after a one-line change to main.py in ``folder``."""
+    took = []
+    for i in range(runs):
+        with open(folder / "main.py", "a") as f:
+            f.write(f"# code-only change {i}\n")
+        took.append(settled(*args)[0])
+    return took
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="no-op re-runs to time (median)")
@@ -92,16 +102,27 @@ def main():
         shutil.copytree(ROOT / "example-app", app)
         source = ("--set", f"app_source={app}")
         first, _ = timed("-H", "bench", "deploy", "--inventory", str(inv), *source)
-        deploys = []
-        for i in range(runs):
-            with open(app / "main.py", "a") as f:
-                f.write(f"# code-only change {i}\n")
-            deploys.append(settled("-H", "bench", "deploy", "--inventory", str(inv), *source)[0])
+        deploys = code_only(app, runs, "-H", "bench", "deploy", "--inventory", str(inv), *source)
         rollbacks = [settled("-H", "bench", "rollback", "--inventory", str(inv))[0]
                      for _ in range(runs - 1)]  # fmt: skip
+        # The same with a release command that does nothing: what the hook step costs.
+        with_command = [*source, "--set", "app_release_command=true"]
+        commanded = code_only(app, runs, "-H", "bench", "deploy", "--inventory", str(inv),
+                              *with_command)  # fmt: skip
+        # An app whose dependencies come from a uv.lock, in a src/ layout.
+        locked = work / "locked"
+        shutil.copytree(ROOT / "tests" / "apps" / "src-uv", locked)
+        lock_args = ("-H", "bench", "deploy", "--inventory", str(inv), "--set",
+                     f"app_source={locked}", "--set", "app_module=shop.main:app")  # fmt: skip
+        settled(*lock_args)
+        from_lock = code_only(locked / "src" / "shop", runs, *lock_args)
         print(f"| `fab deploy`, first release (wheels uploaded, venv built) | {first:.2f} | |")
         print(f"| `fab deploy`, code-only release (median of {runs}) | "
               f"{statistics.median(deploys):.2f} | |")  # fmt: skip
+        print(f"| `fab deploy`, code-only release with a release command (`true`) (median of "
+              f"{runs}) | {statistics.median(commanded):.2f} | |")  # fmt: skip
+        print(f"| `fab deploy`, code-only release of an app pinned by uv.lock (median of {runs}) "
+              f"| {statistics.median(from_lock):.2f} | |")  # fmt: skip
         print(f"| `fab rollback` (median of {runs - 1}) | {statistics.median(rollbacks):.2f} | |")
         print(f"\nSSH round trips of a run with nothing to change: {tally.round_trips}")
     finally:

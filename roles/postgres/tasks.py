@@ -17,6 +17,8 @@ VERSIONS = {"bookworm": 15, "trixie": 17}
 
 
 def check(v, root):
+    if not v["postgres_enabled"]:
+        return
     for key in ("postgres_database", "postgres_user"):
         if not IDENTIFIER.match(str(v[key])):
             raise SchemaError(key, f"{v[key]!r}: use lower-case letters, digits and _ only")

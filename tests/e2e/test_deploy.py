@@ -9,7 +9,6 @@ network).
 import json
 import re
 import shlex
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -227,39 +226,6 @@ def test_once_a_release_answers_no_older_one_does(deploy, host):
     assert stale == "0"
 
 
-STOCK = """from fastapi import FastAPI
-
-app = FastAPI()
-
-
-@app.get("/health")
-def health():
-    return {"status": "ok"}
-
-
-@app.get("/")
-def index():
-    return {"message": "VERSION"}
-"""
-
-
-def test_a_stock_app_deploys_and_rolls_back(deploy, app, bootstrapped_host):
-    """An app as its framework's docs write it: nothing in it knows of provision."""
-    shutil.rmtree(app)
-    app.mkdir()
-    (app / "requirements.txt").write_text("fastapi\n")
-    (app / "main.py").write_text(STOCK.replace("VERSION", "one"))
-    assert deploy().returncode == 0
-    (app / "main.py").write_text(STOCK.replace("VERSION", "two"))
-    done = deploy()
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert get("/health") == (200, '{"status":"ok"}')
-    assert get("/") == (200, '{"message":"two"}')
-    done = bootstrapped_host.fab("rollback")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert get("/") == (200, '{"message":"one"}')
-
-
 def test_shared_paths_outlive_releases(deploy, app, host, bootstrapped_host):
     kept = ("--set", "app_shared_dirs=[uploads]", "--set", "app_shared_files=[data/app.db]")
     (app / "uploads").mkdir()
@@ -280,27 +246,3 @@ def test_shared_paths_outlive_releases(deploy, app, host, bootstrapped_host):
     assert live_release() == first != second
     assert host.file("/srv/hello/current/uploads/photo.jpg").content_string == "kept\n"
     assert host.file("/srv/hello/current/data/app.db").content_string == "rows\n"
-
-
-def test_an_app_package_layout_deploys(deploy, app):
-    shutil.rmtree(app)
-    (app / "app").mkdir(parents=True)
-    (app / "app" / "__init__.py").write_text("")
-    (app / "app" / "main.py").write_text(STOCK.replace("VERSION", "from a package"))
-    (app / "requirements.txt").write_text("fastapi\n")
-    done = deploy("--set", "app_module=app.main:app")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert get("/") == (200, '{"message":"from a package"}')
-
-
-def test_an_app_with_only_a_pyproject_deploys(deploy, app):
-    shutil.rmtree(app)
-    app.mkdir()
-    (app / "pyproject.toml").write_text(
-        '[project]\nname = "shop"\nversion = "0.1.0"\ndependencies = ["fastapi"]\n'
-    )
-    (app / "main.py").write_text(STOCK.replace("VERSION", "from pyproject"))
-    done = deploy()
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"release: build  \(\d+ pinned packages from pyproject.toml", done.stdout)
-    assert get("/") == (200, '{"message":"from pyproject"}')

@@ -105,6 +105,8 @@ DEPLOY_CASES = [
      r"--set app_workload: expected one of io, mixed, cpu; got 'gpu'"),
     ("missing-source", "vars:\n  app_source: nope\n" + GOOD, [],
      r"inv.yaml:2: vars.app_source: no such directory 'nope' \(relative to "),
+    ("missing-module", GOOD, ["--set", "app_module=api:app"],
+     r"--set app_module: no module api in .*example-app \(looked for api.py, api/__init__.py"),
 ]  # fmt: skip
 
 
@@ -120,6 +122,17 @@ def test_settings_a_deploy_cannot_use_are_refused_before_connecting(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert re.search(message, lines[0]), lines[0]
+    assert port.visits == 0
+
+
+def test_a_database_name_postgres_cannot_take_is_refused_before_connecting(tmp_path, port):
+    body = "vars:\n  postgres_enabled: true\n  postgres_database: My-Shop\n" + GOOD
+    done = fab("-H", "web1", "bootstrap", "--inventory", str(inventory(tmp_path, port, body)))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: {tmp_path / 'inv.yaml'}:3: vars.postgres_database: 'My-Shop': use lower-case "
+        "letters, digits and _ only"
+    )
     assert port.visits == 0
 
 
