@@ -69,6 +69,11 @@ def test_an_app_with_only_a_pyproject_deploys(deploy, app):
 def test_a_src_layout_with_a_uv_lock_deploys_exactly_the_locked_versions(deploy, app, host):
     shutil.rmtree(app)
     shutil.copytree(SRC_UV, app)
+    # First the same app with its package at the top: the same virtualenv, so the next
+    # release is a plain reload of the running master, which must find src/ by itself.
+    (app / "src" / "shop").rename(app / "shop")
+    assert deploy("--set", "app_module=shop.main:app").returncode == 0
+    (app / "shop").rename(app / "src" / "shop")
     done = deploy("--set", "app_module=shop.main:app")
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"release: build  \(\d+ pinned packages from uv.lock", done.stdout)
@@ -87,4 +92,5 @@ def test_a_src_layout_with_a_uv_lock_deploys_exactly_the_locked_versions(deploy,
     again = deploy("--set", "app_module=shop.main:app")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "0 new wheel(s)" in again.stdout and "reused venvs/" in again.stdout
+    assert "reused venvs/" in done.stdout  # the layout changed on a running master
     assert get("/") == (200, '{"shop":"still open"}')
