@@ -22,9 +22,13 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .inventory import Target
 from .transport import ConnectError, Session
+
+if TYPE_CHECKING:
+    from .network import Network
 
 CACHE = Path(os.environ.get("PROVISION_SANDBOX_CACHE", "/var/cache/provision-sandbox"))
 SUITE = "bookworm"
@@ -42,16 +46,17 @@ def _need(tool: str, package: str) -> None:
         raise SandboxError("booting a sandbox host needs root")
 
 
-def base_rootfs(cache: Path = CACHE) -> Path:
-    """A clean Debian root filesystem, built once with debootstrap (about a minute)."""
-    path = cache / SUITE
+def base_rootfs(cache: Path = CACHE, suite: str = SUITE) -> Path:
+    """A clean Debian root filesystem of ``suite`` (bookworm: Debian 12, trixie: Debian
+    13), built once with debootstrap (about a minute)."""
+    path = cache / suite
     if path.is_dir():
         return path
     _need("debootstrap", "debootstrap")
     cache.mkdir(parents=True, exist_ok=True)
-    partial = cache / f".{SUITE}.partial-{os.getpid()}"
+    partial = cache / f".{suite}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
-    cmd = ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", SUITE, str(partial)]
+    cmd = ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", suite, str(partial)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
@@ -79,9 +84,10 @@ class Machine:
     port: int
     key: Path
     log: Path
+    address: str = "127.0.0.1"
 
     def target(self, user: str = "root") -> Target:
-        return Target(self.name, "127.0.0.1", user=user, port=self.port, key=str(self.key))
+        return Target(self.name, self.address, user=user, port=self.port, key=str(self.key))
 
     def stop(self, remove: bool = True) -> None:
         stop(self.pid)
@@ -90,9 +96,21 @@ class Machine:
 
 
 def boot(
-    name: str, rootfs: Path, workdir: Path, key: Path, port: int = 2222, timeout: float = 90
+    name: str,
+    rootfs: Path,
+    workdir: Path,
+    key: Path,
+    port: int = 2222,
+    timeout: float = 90,
+    network: Network | None = None,
+    address: str = "",
 ) -> Machine:
-    """Copy ``rootfs`` and boot it; return once sshd answers and boot has finished."""
+    """Copy ``rootfs`` and boot it; return once sshd answers and boot has finished.
+
+    Without ``network`` the host shares this machine's network (sshd on 127.0.0.1 at
+    ``port``); with one, it has a namespace of its own and ``address`` on that network
+    (sshd on port 22 there). Names of hosts on one network differ in their first 12
+    characters (systemd-nspawn names each host's link after them)."""
     _need("systemd-nspawn", "systemd-container")
     root = workdir / name
     shutil.rmtree(root, ignore_errors=True)
@@ -101,26 +119,52 @@ def boot(
     ssh = root / "root/.ssh"
     ssh.mkdir(mode=0o700, exist_ok=True)
     (ssh / "authorized_keys").write_text(Path(f"{key}.pub").read_text())
-    (root / "etc/ssh/sshd_config.d/00-sandbox.conf").write_text(
-        f"# The sandbox shares the machine's network: listen on loopback only.\n"
-        f"Port {port}\nListenAddress 127.0.0.1\n"
-    )
     (root / "etc/hostname").write_text(f"{name}\n")
+    args = ["systemd-nspawn", "-q", "-b", "-D", str(root), f"--machine={name}",
+            "--register=no", "--keep-unit"]  # fmt: skip
+    if network is None:
+        (root / "etc/ssh/sshd_config.d/00-sandbox.conf").write_text(
+            f"# The sandbox shares the machine's network: listen on loopback only.\n"
+            f"Port {port}\nListenAddress 127.0.0.1\n"
+        )
+        address = "127.0.0.1"
+    else:
+        _join(root, network, address, name)
+        args.append(f"--network-bridge={network.name}")
+        port = 22
     log = workdir / f"{name}.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            ["systemd-nspawn", "-q", "-b", "-D", str(root), f"--machine={name}",
-             "--register=no", "--keep-unit"],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    machine = Machine(name, root, proc.pid, port, key, log)
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    machine = Machine(name, root, proc.pid, port, key, log, address)
     try:
         _wait_ready(machine, proc, timeout)
     except BaseException:
         machine.stop()
         raise
     return machine
+
+
+def _join(root: Path, network: Network, address: str, name: str) -> None:
+    """Give the host ``address`` on ``network`` at boot, and apt the network's cache."""
+    networkd = root / "etc/systemd/network"
+    networkd.mkdir(parents=True, exist_ok=True)
+    # Named below 80-: Debian's own 80-container-host0.network would ask for DHCP.
+    (networkd / "10-host0.network").write_text(
+        f"[Match]\nName=host0\n\n[Network]\nAddress={address}/24\nLinkLocalAddressing=no\n"
+    )
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    link = wants / "systemd-networkd.service"
+    if not link.is_symlink():
+        link.symlink_to("/lib/systemd/system/systemd-networkd.service")
+    (root / "etc/apt/apt.conf.d/01proxy").write_text(
+        f'Acquire::http::Proxy "{network.apt_proxy}";\n'
+    )
+    # As a cloud VM has it (debootstrap writes none): localhost must resolve without DNS.
+    (root / "etc/hosts").write_text(
+        f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{address}\t{name}\n"
+    )
 
 
 def _wait_ready(machine: Machine, proc: subprocess.Popen, timeout: float) -> None:
@@ -142,37 +186,47 @@ def _wait_ready(machine: Machine, proc: subprocess.Popen, timeout: float) -> Non
 
 def stop(pid: int, timeout: float = 30) -> None:
     """Halt the host of this systemd-nspawn pid (SIGTERM: a clean shutdown)."""
-    if not is_running(pid):
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _reap(pid):
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-    while not _reap(pid):
-        time.sleep(0.1)
+    stop_process(pid, "systemd-nspawn", timeout)
 
 
 def is_running(pid: int) -> bool:
     """A live systemd-nspawn at this pid (a zombie, or a reused pid, is not)."""
+    return is_process(pid, "systemd-nspawn")
+
+
+def stop_process(pid: int, comm: str, timeout: float = 30) -> None:
+    """Stop the process ``comm`` at ``pid`` (SIGTERM, then SIGKILL after ``timeout``)."""
+    if not is_process(pid, comm):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _reap(pid, comm):
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    while not _reap(pid, comm):
+        time.sleep(0.1)
+
+
+def is_process(pid: int, comm: str) -> bool:
+    """A live process named ``comm`` at this pid (a zombie, or a reused pid, is not)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    comm, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
-    return comm == "systemd-nspawn" and state != "Z"
+    name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+    return name == comm and state != "Z"
 
 
-def _reap(pid: int) -> bool:
+def _reap(pid: int, comm: str) -> bool:
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done:
             return True
     except ChildProcessError:
         pass
-    return not is_running(pid)
+    return not is_process(pid, comm)
 
 
 def start_sandbox(state: Path, port: int = 2222) -> str:

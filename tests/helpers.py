@@ -76,14 +76,21 @@ def free_port():
     return port
 
 
+class Web:
+    """Where the module's test host answers HTTP: its address on the tests' network (its
+    fixture sets it; each module has one host at a time)."""
+
+    address = "127.0.0.1"
+
+
 def get(path, port=80):
-    """(status, body) of a GET to a test host's port on 127.0.0.1 (its nginx by default)."""
+    """(status, body) of a GET to the test host's port (its nginx by default)."""
     return request("GET", path, port=port)
 
 
 def request(method, path, body=None, port=80):
-    """(status, body) of a request to a test host's port; a dict ``body`` goes as JSON."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    """(status, body) of a request to the test host's port; a dict ``body`` goes as JSON."""
+    conn = http.client.HTTPConnection(Web.address, port, timeout=30)
     headers = {"Content-Type": "application/json"} if isinstance(body, dict) else {}
     data = json.dumps(body).encode() if isinstance(body, dict) else body
     try:

@@ -40,19 +40,25 @@ def tasks(role):
                      group="postgres", notify="restart postgresql")  # fmt: skip
     yield systemd.service("postgresql", running=True, enabled=True)
     yield secret.generated(v["postgres_password_file"])
-    yield _database(v)
+    yield _database(v, version)
     yield from _backups(role)
 
 
-def _database(v):
+def _database(v, version):
     """The role with the server's password, and its database; checked by logging in."""
     parts = dict(secret=v["postgres_password_file"], user=v["postgres_user"],
-                 db=v["postgres_database"])  # fmt: skip
+                 db=v["postgres_database"], cluster=f"postgresql@{version}-main")  # fmt: skip
     login = sh(
         "PGPASSWORD=$(cat {secret}) psql -X -h localhost -U {user} -d {db} -tAc 'select 1'",
-        **parts,
+        secret=parts["secret"],
+        user=parts["user"],
+        db=parts["db"],
     )
+    # Just installed, the server may not have started (with the package's own settings)
+    # or may still be starting: start it with ours, and wait for it (up to 30 s).
     sql = Command.script(
+        "cd /; systemctl start {cluster}; n=0; until pg_isready -q; do n=$((n + 1)); "
+        "[ $n -ge 300 ] && break; sleep 0.1; done; "
         "{{ printf '\\\\set pw %s\\n' \"$(cat {secret})\"; cat; }} | "
         "runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -v user={user} -v db={db}",
         label=f"create or update the role {v['postgres_user']} and its database",

@@ -1,8 +1,11 @@
 """Real Debian 12 test hosts with systemd as PID 1, booted with systemd-nspawn.
 
-Each test module gets its own fresh copy of a cached root filesystem, reached over SSH on
-a free loopback port exactly as a cloud VM would be, and always stopped (by the pid of
-its systemd-nspawn) and removed, even when a test fails or the run is interrupted.
+Each test module gets its own fresh copy of a cached root filesystem. The host lives in
+a network namespace of its own, with an address on a private bridge this session makes
+(apt goes through a package cache on the bridge; nothing else is reachable), and is
+reached over SSH at that address exactly as a cloud VM would be. Hosts are always
+stopped (by the pid of their systemd-nspawn) and removed, and the bridge and its cache
+with them, even when a test fails or the run is interrupted.
 
 Booting needs root, debootstrap and systemd-container. Without them these tests are
 skipped, unless PROVISION_REQUIRE_HOSTS=1 (as CI sets it), which turns that into a failure.
@@ -10,6 +13,7 @@ skipped, unless PROVISION_REQUIRE_HOSTS=1 (as CI sets it), which turns that into
 
 import contextlib
 import hashlib
+import itertools
 import os
 import shutil
 import signal
@@ -19,11 +23,13 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from provision import sandbox
-from tests.helpers import ROOT, fab, free_port
+from provision import network, sandbox
+from tests.helpers import ROOT, Web, fab
 
 REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"
 _live: list[sandbox.Machine] = []
+_networks: list[network.Network] = []
+_numbers = itertools.count(11)  # host addresses on the session's network: .11, .12, ...
 
 
 def pytest_configure(config):
@@ -37,6 +43,9 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     for machine in list(_live):
         machine.stop()
+    for net in _networks:
+        net.remove()
+        shutil.rmtree(net.workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +63,19 @@ def rootfs():
     return sandbox.base_rootfs()
 
 
+@pytest.fixture(scope="session")
+def net(rootfs):
+    """The session's private network (a bridge and its package cache), always removed."""
+    work = sandbox.CACHE / "test-hosts" / f"network-{os.getpid()}"
+    made = network.Network.create(f"provtest{os.getpid() % 10**6}", None,
+                                  sandbox.CACHE / "apt-cacher-ng", work)  # fmt: skip
+    _networks.append(made)
+    yield made
+    made.remove()
+    _networks.remove(made)
+    shutil.rmtree(work, ignore_errors=True)
+
+
 @dataclass
 class TestHost:
     machine: sandbox.Machine
@@ -64,28 +86,35 @@ class TestHost:
     def key(self):
         return self.machine.key
 
+    @property
+    def address(self):
+        return self.machine.address
+
     def fab(self, task, *args, host="target", timeout=900):
         return fab("-H", host, task, "--inventory", str(self.inventory), *args, timeout=timeout)
 
     def testinfra(self, user="root"):
-        spec = f"paramiko://{user}@127.0.0.1:{self.machine.port}"
+        spec = f"paramiko://{user}@{self.address}:{self.machine.port}"
         return testinfra.get_host(spec, ssh_identity_file=str(self.key), sudo=user != "root")
 
 
 @contextlib.contextmanager
-def booted(name, rootfs):
-    """A host booted from ``rootfs`` with an inventory naming it `target`; always stopped."""
+def booted(name, rootfs, net):
+    """A host booted from ``rootfs`` on ``net``, with an inventory naming it `target`;
+    always stopped."""
     work = sandbox.CACHE / "test-hosts" / f"{name}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
         key = sandbox.keypair(work / "id_ed25519")
-        machine = sandbox.boot(name, rootfs, work, key, port=free_port())
+        machine = sandbox.boot(name, rootfs, work, key, network=net,
+                               address=net.address(next(_numbers)))  # fmt: skip
         _live.append(machine)
         inventory = work / "inventory.yaml"
         inventory.write_text(
             "hosts:\n"
-            f"  target: {{address: 127.0.0.1, port: {machine.port}, user: root, key: {key}}}\n"
+            f"  target: {{address: {machine.address}, port: {machine.port}, user: root, "
+            f"key: {key}}}\n"
         )
         yield TestHost(machine, work, inventory)
     finally:
@@ -100,9 +129,10 @@ def _module_name(request):
 
 
 @pytest.fixture(scope="module")
-def test_host(rootfs, request):
+def test_host(rootfs, net, request):
     """A fresh Debian host for this module, and an inventory naming it `target`."""
-    with booted(_module_name(request), rootfs) as host:
+    with booted(_module_name(request), rootfs, net) as host:
+        Web.address = host.address
         yield host
 
 
@@ -117,12 +147,12 @@ def _roles_digest():
 
 
 @pytest.fixture(scope="session")
-def bootstrapped_rootfs(rootfs):
+def bootstrapped_rootfs(rootfs, net):
     """A root filesystem on which `fab bootstrap` already ran, cached by the roles' content."""
     path = sandbox.CACHE / f"{sandbox.SUITE}-bootstrapped-{_roles_digest()}"
     if path.is_dir():
         return path
-    with booted("bootstrap", rootfs) as host:
+    with booted("bootstrap", rootfs, net) as host:
         done = host.fab("bootstrap")
         assert done.returncode == 0, done.stdout + done.stderr
         host.machine.stop(remove=False)  # a clean halt, then keep its files
@@ -136,9 +166,10 @@ def bootstrapped_rootfs(rootfs):
 
 
 @pytest.fixture(scope="module")
-def bootstrapped_host(bootstrapped_rootfs, request):
+def bootstrapped_host(bootstrapped_rootfs, net, request):
     """A host for this module on which `fab bootstrap` already ran."""
-    with booted(_module_name(request), bootstrapped_rootfs) as host:
+    with booted(_module_name(request), bootstrapped_rootfs, net) as host:
+        Web.address = host.address
         yield host
 
 

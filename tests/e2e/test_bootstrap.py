@@ -24,9 +24,9 @@ WATCHED = "/etc /srv /home /usr /var/lib/dpkg /var/lib/apt"
 
 
 @pytest.fixture(scope="module")
-def pristine(rootfs):
+def pristine(rootfs, net):
     """A fresh host that the tests using it promise, and check, not to change."""
-    with booted("pristine", rootfs) as host:
+    with booted("pristine", rootfs, net) as host:
         yield host
 
 
@@ -186,18 +186,16 @@ def test_config_failing_validation_is_never_left_in_place(test_host, host):
 def test_refused_key_names_the_host(test_host, converged):
     other = sandbox.keypair(test_host.work / "stranger")
     inv = test_host.work / "stranger.yaml"
-    inv.write_text(
-        f"hosts:\n  target: {{address: 127.0.0.1, port: {test_host.machine.port}, key: {other}}}\n"
-    )
+    inv.write_text(f"hosts:\n  target: {{address: {test_host.address}, port: 22, key: {other}}}\n")
     done = fab("-H", "target", "bootstrap", "--inventory", str(inv), timeout=30)
     assert done.returncode == 1
-    where = f"root@127.0.0.1:{test_host.machine.port}"
+    where = f"root@{test_host.address}:{test_host.machine.port}"
     assert f"[target] error: target: {where}: SSH authentication failed" in done.stdout
     assert recap(done.stdout) == {"target": {"ok": 0, "changed": 0, "failed": 1}}
 
 
 def test_adhoc_address_with_fabric_identity_flag(test_host, converged):
-    where = f"root@127.0.0.1:{test_host.machine.port}"
+    where = f"root@{test_host.address}:{test_host.machine.port}"
     done = fab("-i", str(test_host.key), "-H", where, "bootstrap", "--inventory",
                str(test_host.inventory), timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

@@ -2,8 +2,7 @@
 
 The module shares one host, but every test makes the state it needs itself (a fresh
 copy of the example app, the releases it starts from), so each passes when run alone.
-HTTP goes through the host's nginx on 127.0.0.1:80 (the host shares this machine's
-network).
+HTTP goes through the host's nginx, at its address on the tests' private network.
 """
 
 import json
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.conftest import SECRET
-from tests.helpers import deployed, get, live_release, recap, releases_on
+from tests.helpers import Web, deployed, get, live_release, recap, releases_on
 from tests.load import Load
 
 SIZE = (
@@ -150,7 +149,7 @@ def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
     slow = []
     in_flight = threading.Thread(target=lambda: slow.append(get("/slow?seconds=4")))
     with_humanize(app, "4.10.0")
-    with Load("127.0.0.1", 80, clients=4) as load:
+    with Load(Web.address, 80, clients=4) as load:
         in_flight.start()
         done = deploy()
         assert done.returncode == 0, done.stdout + done.stderr
@@ -201,7 +200,7 @@ def test_zero_downtime_under_load(deploy, bootstrapped_host):
         [rid] = re.findall(r"release: verify  \((\S+) answers", done.stdout)
         assert {live_release() for _ in range(20)} == {rid}
 
-    with Load("127.0.0.1", 80, clients=4) as load:
+    with Load(Web.address, 80, clients=4) as load:
         in_flight = threading.Thread(target=slow)
         in_flight.start()
         for i in range(10):

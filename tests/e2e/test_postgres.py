@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.helpers import ROOT, get, recap, request
+from tests.helpers import ROOT, Web, get, recap, request
 from tests.load import Load
 
 SETTINGS = """vars:
@@ -120,7 +120,7 @@ def test_migrations_run_once_per_release_before_it_serves_with_no_failed_request
 
     to_v2(db_app)
     body = {"name": "under load"}
-    with Load("127.0.0.1", 80, clients=4, get="/items?limit=5", post="/items", body=body) as load:
+    with Load(Web.address, 80, clients=4, get="/items?limit=5", post="/items", body=body) as load:
         done = deploy(target, db_app)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Running upgrade 0001 -> 0002" in done.stdout
@@ -132,7 +132,7 @@ def test_migrations_run_once_per_release_before_it_serves_with_no_failed_request
     assert all("note" in r for r in rows)
 
     # back to v1, which runs against the new schema (the column has a default)
-    with Load("127.0.0.1", 80, clients=4, get="/items?limit=5", post="/items", body=body) as load:
+    with Load(Web.address, 80, clients=4, get="/items?limit=5", post="/items", body=body) as load:
         back = fab(target, "rollback")
     assert back.returncode == 0, back.stdout + back.stderr
     assert "alembic" not in back.stdout  # a rollback runs no migration
@@ -151,7 +151,7 @@ def test_a_failing_migration_leaves_the_live_release_serving(target, db_app, hos
         'revision = "0003"\ndown_revision = "0002"\n\n\ndef upgrade() -> None:\n'
         '    raise RuntimeError("migration 0003 failed on purpose")\n'
     )
-    with Load("127.0.0.1", 80, clients=2, get="/items?limit=5", post="/items",
+    with Load(Web.address, 80, clients=2, get="/items?limit=5", post="/items",
               body={"name": "x"}) as load:  # fmt: skip
         done = deploy(target, db_app)
     assert done.returncode == 1

@@ -9,7 +9,7 @@ import re
 from provision.deploy import DeployOptions, deploy_one, rollback_one
 from provision.engine import Project, guarded
 from provision.output import Output
-from tests.helpers import ROOT, deployed, listed, live_release, releases_on, venvs_on
+from tests.helpers import ROOT, Web, deployed, listed, live_release, releases_on, venvs_on
 from tests.load import Load
 
 ACCESS = re.compile(r'"[A-Z]+ [^"]*" [0-9]{3}( |$)')
@@ -64,7 +64,7 @@ def test_release_that_fails_to_import_never_goes_live(deploy, app, host):
     (app / "main.py").write_text(
         (app / "main.py").read_text() + "\nimport no_such_module  # noqa: E402,F401\n"
     )
-    with Load("127.0.0.1", 80, clients=4) as load:
+    with Load(Web.address, 80, clients=4) as load:
         done = deploy()
     print(f"\nbad deploy under load: {dict(load.counts)}")
     assert done.returncode == 1
@@ -114,7 +114,7 @@ def test_release_failing_after_the_switch_is_rolled_back(deploy, app, bootstrapp
 def test_release_answering_errors_once_live_is_rolled_back_at_once(deploy, app, host):
     good = deployed(deploy)
     failing_health(app, when_live_only=True)
-    with Load("127.0.0.1", 80, clients=4) as load:
+    with Load(Web.address, 80, clients=4) as load:
         done = deploy()
         assert live_release() == good
     print(f"\nrelease failing once live, under load: {dict(load.counts)}, errors for "
@@ -190,7 +190,7 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
     ]  # fmt: skip
 
     host.run(f"rm -f {log}")
-    with Load("127.0.0.1", 80, clients=2) as load:
+    with Load(Web.address, 80, clients=2) as load:
         tally, out = run(deploy_one, hooklog_fail_at="before_switch")
     assert tally.failed == 1
     assert f"never went live and is marked bad; {new} is still live" in out
@@ -233,7 +233,7 @@ def test_a_failing_release_command_never_goes_live(deploy, app, host):
     good = deployed(deploy)
     (app / "migrate.py").write_text(MIGRATE)
     (app / "fail-migration").write_text("")
-    with Load("127.0.0.1", 80, clients=2) as load:
+    with Load(Web.address, 80, clients=2) as load:
         done = deploy("--set", "app_release_command=python migrate.py")
     assert done.returncode == 1
     assert "failed    release: before_check: release command" in done.stdout

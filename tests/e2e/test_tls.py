@@ -1,8 +1,9 @@
 """nginx in front with a certificate really obtained over ACME (pebble) for app.test.
 
-The test host shares this machine's network: pebble validates the HTTP-01 challenge on
-127.0.0.1:80, served by the nginx site provision configured; clients reach nginx on
-127.0.0.1:80 and :443 with the name app.test.
+pebble listens on the tests' network's own address, where certbot in the test host
+reaches it, and validates the HTTP-01 challenge at the host's address on port 80, served
+by the nginx site provision configured; clients reach nginx there on :80 and :443 with
+the name app.test.
 """
 
 import http.client
@@ -14,15 +15,16 @@ import time
 
 import pytest
 
-from tests.acme import DIRECTORY, Pebble
-from tests.helpers import ROOT, recap
+from tests.acme import Pebble
+from tests.helpers import ROOT, Web, recap
 
 DOMAIN = "app.test"
 
 
 @pytest.fixture(scope="module")
-def acme(bootstrapped_host, tmp_path_factory):
-    with Pebble(tmp_path_factory.mktemp("pebble")) as pebble:
+def acme(bootstrapped_host, net, tmp_path_factory):
+    work = tmp_path_factory.mktemp("pebble")
+    with Pebble(work, listen=net.gateway, answer=bootstrapped_host.address) as pebble:
         yield pebble
 
 
@@ -36,7 +38,7 @@ def tls_app(tmp_path_factory):
 @pytest.fixture(scope="module")
 def deploy(bootstrapped_host, tls_app, acme):
     settings = ["--set", f"app_source={tls_app}", "--set", f"app_domain={DOMAIN}",
-                "--set", f"acme_email=ops@{DOMAIN}", "--set", f"acme_directory={DIRECTORY}",
+                "--set", f"acme_email=ops@{DOMAIN}", "--set", f"acme_directory={acme.directory}",
                 "--set", f"acme_ca_bundle={acme.ca_bundle}", "--set", "nginx_rate=5r/s",
                 "--set", "nginx_burst=5"]  # fmt: skip
 
@@ -60,8 +62,8 @@ def served(deploy):
 
 
 def request(acme, path, port=443, headers=None):
-    """(status, headers, body, peer certificate) of a GET to app.test on 127.0.0.1."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    """(status, headers, body, peer certificate) of a GET to app.test at the host."""
+    sock = socket.create_connection((Web.address, port), timeout=10)
     cert = None
     if port == 443:
         context = ssl.create_default_context(cafile=str(acme.root))
@@ -102,7 +104,7 @@ def test_tls_versions_and_app_sees_https(served, acme):
     context = ssl.create_default_context(cafile=str(acme.root))
     context.maximum_version = ssl.TLSVersion.TLSv1_2
     with (
-        socket.create_connection(("127.0.0.1", 443)) as raw,
+        socket.create_connection((Web.address, 443)) as raw,
         context.wrap_socket(raw, server_hostname=DOMAIN) as tls,
     ):
         assert tls.version() == "TLSv1.2"
@@ -137,7 +139,7 @@ def test_renewal_reloads_nginx_and_keeps_serving(served, acme, host):
     host.check_output("systemctl is-enabled certbot.timer")
     host.check_output(
         f"REQUESTS_CA_BUNDLE=/etc/provision/acme-ca.pem certbot renew --force-renewal "
-        f"--server {DIRECTORY} --non-interactive --no-random-sleep-on-renew"
+        f"--server {acme.directory} --non-interactive --no-random-sleep-on-renew"
     )
     # `systemctl reload nginx` (the deploy hook) returns before nginx's new workers take
     # over, so the renewed certificate is served a moment later: wait for it, a while.

@@ -1,0 +1,67 @@
+"""Test hosts on a private network: each in a namespace of its own, with an address on a
+bridge the tests make, apt through the package cache on it, and no other way out."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from provision import network, sandbox
+from provision.transport import Session
+
+
+@pytest.fixture(scope="module")
+def fleet(rootfs, tmp_path_factory):
+    """Two hosts on a fresh network; everything removed afterwards, even on failure."""
+    work = sandbox.CACHE / "test-hosts" / f"net-{tmp_path_factory.getbasetemp().name}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    key = sandbox.keypair(work / "id_ed25519")
+    name = f"provnet{os.getpid() % 10**6}"
+    net = network.Network.create(name, None, sandbox.CACHE / "apt-cacher-ng", work)
+    machines = []
+    try:
+        for n, name in ((11, "net-a"), (12, "net-b")):
+            machines.append(sandbox.boot(name, rootfs, work, key, network=net,
+                                         address=net.address(n)))  # fmt: skip
+        yield net, machines
+    finally:
+        for machine in machines:
+            machine.stop()
+        net.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    assert name not in subprocess.run(["ip", "-o", "link"], capture_output=True,
+                                             text=True).stdout  # fmt: skip
+    assert not network.is_cache_running(net)
+
+
+def run(machine, command):
+    with Session(machine.target()) as s:
+        return s.run(command)
+
+
+def test_each_host_has_its_own_address_and_reaches_the_others(fleet):
+    net, (a, b) = fleet
+    assert a.address == net.address(11) and a.port == 22
+    shown = run(a, "ip -o -4 addr show host0").stdout
+    assert f"inet {a.address}/24" in shown
+    reach = run(a, f"timeout 5 bash -c '</dev/tcp/{b.address}/22' && echo open")
+    assert reach.stdout.strip() == "open", reach.stderr
+
+
+def test_a_host_has_no_route_but_its_network(fleet):
+    net, (a, _) = fleet
+    routes = run(a, "ip -4 route").stdout.strip().splitlines()
+    assert routes == [f"{net.subnet}.0/24 dev host0 proto kernel scope link src {a.address}"]
+
+
+def test_apt_goes_through_the_networks_cache(fleet):
+    net, (a, _) = fleet
+    done = run(a, "apt-get update -q && apt-get install -y -q --no-install-recommends hello "
+                  "&& hello")  # fmt: skip
+    assert done.ok, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Hello, world!" in done.stdout
+    assert run(a, "cat /etc/apt/apt.conf.d/01proxy").stdout.strip() == (
+        f'Acquire::http::Proxy "{net.apt_proxy}";'
+    )
