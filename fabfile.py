@@ -6,6 +6,7 @@ fab rollback -H web1               back to the previous good release
 fab releases -H web1               list releases, marking the live one
 fab backup -H web1                 back up the app's PostgreSQL database now
 fab sandbox [--deploy]             a local Debian test server (root); --deploy: the example app too
+fab sandbox --hosts 3              a fleet of three, on a private network of their own
 """
 
 import os
@@ -15,7 +16,7 @@ from types import SimpleNamespace
 from fabric import task
 from invoke.exceptions import Exit
 
-from provision import cli
+from provision import cli, fleet
 from provision import sandbox as sb
 from provision.deploy import DeployOptions
 from provision.engine import Options
@@ -90,15 +91,20 @@ def backup(c, set=None, inventory="inventory.yaml", verbose=False):
     _exit(cli.action(c, ROOT, "backup", Options(), inventory=inventory, sets=set, verbose=verbose))
 
 
-@task(help={"stop": "halt the sandbox host and remove its files", "port": "SSH port on 127.0.0.1",
-            "deploy": "then bootstrap it and deploy the example app"})  # fmt: skip
-def sandbox(c, stop=False, port=2222, deploy=False):
+@task(help={"stop": "halt the sandbox host(s) and remove their files",
+            "port": "SSH port on 127.0.0.1",
+            "deploy": "then bootstrap it and deploy the example app",
+            "hosts": "boot this many hosts on a private network instead (a fleet)"})  # fmt: skip
+def sandbox(c, stop=False, port=2222, deploy=False, hosts=0):
     """Boot (or --stop) a local Debian 12 server to rehearse on: `fab bootstrap -H sandbox`."""
     try:
-        print(sb.stop_sandbox(SANDBOX) if stop else sb.start_sandbox(SANDBOX, port))
+        if stop:
+            print(fleet.stop_all(SANDBOX))
+            return
+        print(fleet.start_fleet(SANDBOX, int(hosts)) if hosts else sb.start_sandbox(SANDBOX, port))
     except sb.SandboxError as e:
         raise Exit(f"error: {e}", code=2) from e
-    if deploy and not stop:
+    if deploy and not hosts:
         on_sandbox = SimpleNamespace(original_host="sandbox", config=c.config)
         _exit(cli.bootstrap(on_sandbox, ROOT, Options()))
         _exit(cli.deploy(on_sandbox, ROOT, DeployOptions()))

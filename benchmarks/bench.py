@@ -1,6 +1,7 @@
 """Time `fab bootstrap`, `fab deploy` and `fab rollback` on a local test host.
 
 Run as root from the repository root:  .venv/bin/python benchmarks/bench.py [--runs 5]
+With --fleet: the same commands on 1, 3 and 6 hosts at once, on a private network.
 
 Boots a fresh Debian 12 host with systemd-nspawn (as the tests do), times each command
 end to end as a user would see it (process start to exit, SSH connect included): a cold
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provision import sandbox
+from provision import network, sandbox
 from provision.engine import Options, Project, apply_one
 from provision.output import Output
 from tests.helpers import ROOT, fab, free_port, recap
@@ -56,10 +57,14 @@ def code_only(folder, runs, *args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="no-op re-runs to time (median)")
-    runs = parser.parse_args().runs
+    parser.add_argument("--fleet", action="store_true", help="1, 3 and 6 hosts at once")
+    args = parser.parse_args()
+    runs = args.runs
     # Time `fab` as people run it: with Python's bytecode cache (some CI images turn it off).
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
+    if args.fleet:
+        return fleet_figures(runs)
     work = sandbox.CACHE / "bench" / str(os.getpid())
     work.mkdir(parents=True)
     machine = None
@@ -131,6 +136,47 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         if not any(work.parent.iterdir()):
             work.parent.rmdir()
+
+
+def fleet_figures(runs, sizes=(1, 3, 6)):
+    """No-op bootstrap, code-only deploy and rollback, each on 1, 3 and 6 hosts at once."""
+    work = sandbox.CACHE / "bench" / f"fleet-{os.getpid()}"
+    work.mkdir(parents=True)
+    net = network.Network.create(f"provbench{os.getpid() % 10**5}", None,
+                                 sandbox.CACHE / "apt-cacher-ng", work / "network")  # fmt: skip
+    machines = []
+    try:
+        key = sandbox.keypair(work / "id_ed25519")
+        for n in range(max(sizes)):
+            machines.append(sandbox.boot(f"bench{n + 1}", sandbox.base_rootfs(), work, key,
+                                         network=net, address=net.address(11 + n)))  # fmt: skip
+        inv = work / "inventory.yaml"
+        hosts = "".join(f"  {m.name}: {{address: {m.address}, key: {key}}}\n" for m in machines)
+        groups = "".join(f"  g{size}: {{hosts: [{', '.join(m.name for m in machines[:size])}]}}\n"
+                         for size in sizes)  # fmt: skip
+        inv.write_text(f"hosts:\n{hosts}groups:\n{groups}")
+        every = ("-H", f"g{max(sizes)}", "--inventory", str(inv))
+        timed(*every[:2], "bootstrap", *every[2:])
+        app = work / "app"
+        shutil.copytree(ROOT / "example-app", app)
+        source = ("--set", f"app_source={app}")
+        timed(*every[:2], "deploy", *every[2:], *source)
+        print("| hosts | `fab bootstrap`, nothing to change | code-only `fab deploy` | "
+              "`fab rollback` |")  # fmt: skip
+        print("|---|---|---|---|")
+        for size in sizes:
+            group = ("-H", f"g{size}")
+            noop = [timed(*group, "bootstrap", "--inventory", str(inv))[0] for _ in range(runs)]
+            deploys = code_only(app, runs, *group, "deploy", "--inventory", str(inv), *source)
+            rollbacks = [settled(*group, "rollback", "--inventory", str(inv))[0]
+                         for _ in range(runs - 1)]  # fmt: skip
+            print(f"| {size} | {statistics.median(noop):.2f} | {statistics.median(deploys):.2f} "
+                  f"| {statistics.median(rollbacks):.2f} |")  # fmt: skip
+    finally:
+        for machine in machines:
+            machine.stop()
+        net.remove()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -243,11 +243,14 @@ def start_sandbox(state: Path, port: int = 2222) -> str:
     )
 
 
+NONE_RUNNING = "no sandbox is running"
+
+
 def stop_sandbox(state: Path) -> str:
     """Halt the sandbox host started by ``start_sandbox`` and remove its files."""
     pidfile = state / "pid"
     if not pidfile.exists():
-        return "no sandbox is running"
+        return NONE_RUNNING
     stop(int(pidfile.read_text()))
     shutil.rmtree(state / "sandbox", ignore_errors=True)
     pidfile.unlink()

@@ -1,8 +1,12 @@
 """`fab sandbox` boots a real Debian host a newcomer can rehearse on, and stops it."""
 
-from provision import sandbox
+import json
+import subprocess
+
+from provision import fleet, sandbox
+from provision.inventory import Target
 from provision.transport import Session
-from tests.helpers import fab, free_port
+from tests.helpers import fab, free_port, recap
 
 
 def test_sandbox_boots_answers_and_stops(rootfs, tmp_path, monkeypatch):
@@ -33,3 +37,36 @@ def test_sandbox_boots_answers_and_stops(rootfs, tmp_path, monkeypatch):
         pidfile = state / "pid"
         if pidfile.exists():
             sandbox.stop(int(pidfile.read_text()))
+
+
+def test_a_fleet_boots_on_its_own_network_with_an_inventory_and_stops(rootfs, tmp_path,
+                                                                      monkeypatch):  # fmt: skip
+    state = tmp_path / "fleet-state"
+    monkeypatch.setenv("PROVISION_SANDBOX_DIR", str(state))
+    try:
+        up = fab("sandbox", "--hosts", "2", timeout=300)
+        assert up.returncode == 0, up.stdout + up.stderr
+        saved = json.loads((state / "fleet.json").read_text())
+        hosts = saved["hosts"]
+        assert [h["name"] for h in hosts] == ["fleet1", "fleet2"]
+        assert len({h["address"] for h in hosts}) == 2
+        for h in hosts:
+            assert f"  {h['name']}  root@{h['address']}" in up.stdout
+            target = Target(h["name"], h["address"], key=str(state / "id_ed25519"))
+            with Session(target) as s:
+                assert s.run("systemctl is-system-running").stdout.strip() == "running"
+        # the inventory it wrote reaches both, as a group
+        check = fab("-H", "fleet", "bootstrap", "--check", "--inventory",
+                    str(state / "fleet.yaml"), timeout=300)  # fmt: skip
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert set(recap(check.stdout)) == {"fleet1", "fleet2"}
+
+        down = fab("sandbox", "--stop", timeout=120)
+        assert down.stdout.strip() == "fleet stopped and removed (2 host(s) and their network)"
+        assert not any(sandbox.is_running(h["pid"]) for h in hosts)
+        assert not sandbox.is_process(saved["network"]["cache_pid"], "apt-cacher-ng")
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert saved["network"]["name"] not in links
+        assert not (state / "fleet.json").exists() and not (state / "fleet").exists()
+    finally:
+        fleet.stop_fleet(state)
