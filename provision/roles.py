@@ -1,7 +1,8 @@
 """Roles: ``roles/<name>/`` with ``defaults.yaml``, ``templates/*.j2`` and ``tasks.py``.
 
 A role's ``tasks.py`` is a ``RoleModule``: it defines ``tasks(role)``, yielding
-operations, and may define ``handlers``, ``secrets`` and ``release``. ``role`` is a
+operations, and may define ``handlers``, ``secrets``, ``release``, ``actions`` and
+``check``. ``role`` is a
 ``RoleContext``: the resolved vars, the host's facts, and ``template()``.
 """
 
@@ -23,6 +24,7 @@ from .operations import Operation
 from .schema import SchemaError, check_vars
 
 if TYPE_CHECKING:
+    from .actions import Action
     from .plan import Hooks, ReleasePlan
 
 
@@ -50,6 +52,10 @@ class RoleModule(Protocol):
 
     def release(self, role: RoleContext) -> ReleasePlan | Hooks | None:
         """How the app's releases run (one role), or steps at the release flow's hook points."""
+
+    def actions(self, role: RoleContext) -> dict[str, Action | str]:
+        """One-off jobs run by name (`fab backup`): an ``Action``, or why it is not
+        available on this host (see ``actions``)."""
 
     def check(self, settings: dict[str, Any], project_root: Path) -> None:
         """Refuse, before any connection, a setting the role cannot work with: raise
