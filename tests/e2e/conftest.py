@@ -27,6 +27,15 @@ from provision import network, sandbox
 from tests.helpers import ROOT, Web, fab
 
 REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"
+# The Debian release of the hosts: bookworm (12) unless PROVISION_TEST_SUITE says trixie,
+# or the module says otherwise with its own SUITE (the test_trixie_* modules).
+SUITE = os.environ.get("PROVISION_TEST_SUITE", sandbox.SUITE)
+
+
+def _suite(request):
+    return getattr(request.module, "SUITE", SUITE)
+
+
 _live: list[sandbox.Machine] = []
 _networks: list[network.Network] = []
 _numbers = itertools.count(11)  # host addresses on the session's network: .11, .12, ...
@@ -60,7 +69,13 @@ def rootfs():
         if REQUIRE:
             pytest.fail(reason)
         pytest.skip(reason)
-    return sandbox.base_rootfs()
+    return sandbox.base_rootfs(suite=SUITE)
+
+
+@pytest.fixture(scope="module")
+def module_rootfs(rootfs, request):
+    """The clean root filesystem of the module's Debian release."""
+    return sandbox.base_rootfs(suite=_suite(request))
 
 
 @pytest.fixture(scope="session")
@@ -129,9 +144,9 @@ def _module_name(request):
 
 
 @pytest.fixture(scope="module")
-def test_host(rootfs, net, request):
+def test_host(module_rootfs, net, request):
     """A fresh Debian host for this module, and an inventory naming it `target`."""
-    with booted(_module_name(request), rootfs, net) as host:
+    with booted(_module_name(request), module_rootfs, net) as host:
         Web.address = host.address
         yield host
 
@@ -148,18 +163,30 @@ def _roles_digest():
 
 @pytest.fixture(scope="session")
 def bootstrapped_rootfs(rootfs, net):
-    """A root filesystem on which `fab bootstrap` already ran, cached by the roles' content."""
-    path = sandbox.CACHE / f"{sandbox.SUITE}-bootstrapped-{_roles_digest()}"
+    """The root filesystem of a Debian release (``bootstrapped_rootfs(suite)``) on which
+    `fab bootstrap` already ran, cached by the roles' content."""
+    made = {}
+
+    def of(suite):
+        if suite not in made:
+            made[suite] = _bootstrapped(suite, net)
+        return made[suite]
+
+    return of
+
+
+def _bootstrapped(suite, net):
+    path = sandbox.CACHE / f"{suite}-bootstrapped-{_roles_digest()}"
     if path.is_dir():
         return path
-    with booted("bootstrap", rootfs, net) as host:
+    with booted(f"bootstrap-{suite}", sandbox.base_rootfs(suite=suite), net) as host:
         done = host.fab("bootstrap")
         assert done.returncode == 0, done.stdout + done.stderr
         host.machine.stop(remove=False)  # a clean halt, then keep its files
         partial = sandbox.CACHE / f".bootstrapped-{os.getpid()}"
         host.machine.root.rename(partial)
         partial.rename(path)
-    for stale in sandbox.CACHE.glob(f"{sandbox.SUITE}-bootstrapped-*"):
+    for stale in sandbox.CACHE.glob(f"{suite}-bootstrapped-*"):
         if stale != path:
             shutil.rmtree(stale, ignore_errors=True)
     return path
@@ -168,7 +195,8 @@ def bootstrapped_rootfs(rootfs, net):
 @pytest.fixture(scope="module")
 def bootstrapped_host(bootstrapped_rootfs, net, request):
     """A host for this module on which `fab bootstrap` already ran."""
-    with booted(_module_name(request), bootstrapped_rootfs, net) as host:
+    rootfs = bootstrapped_rootfs(_suite(request))
+    with booted(_module_name(request), rootfs, net) as host:
         Web.address = host.address
         yield host
 

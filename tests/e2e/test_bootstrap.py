@@ -24,9 +24,9 @@ WATCHED = "/etc /srv /home /usr /var/lib/dpkg /var/lib/apt"
 
 
 @pytest.fixture(scope="module")
-def pristine(rootfs, net):
+def pristine(module_rootfs, net):
     """A fresh host that the tests using it promise, and check, not to change."""
-    with booted("pristine", rootfs, net) as host:
+    with booted("pristine", module_rootfs, net) as host:
         yield host
 
 
