@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provision import network, sandbox
+from provision import fleet, network, sandbox
 from provision.engine import Options, Project, apply_one
 from provision.output import Output
 from tests.helpers import ROOT, fab, free_port, recap
@@ -147,9 +147,8 @@ def fleet_figures(runs, sizes=(1, 3, 6)):
     machines = []
     try:
         key = sandbox.keypair(work / "id_ed25519")
-        for n in range(max(sizes)):
-            machines.append(sandbox.boot(f"bench{n + 1}", sandbox.base_rootfs(), work, key,
-                                         network=net, address=net.address(11 + n)))  # fmt: skip
+        names = [f"bench{n + 1}" for n in range(max(sizes))]
+        machines = fleet.boot_on(net, names, sandbox.base_rootfs(), work, key)
         inv = work / "inventory.yaml"
         hosts = "".join(f"  {m.name}: {{address: {m.address}, key: {key}}}\n" for m in machines)
         groups = "".join(f"  g{size}: {{hosts: [{', '.join(m.name for m in machines[:size])}]}}\n"

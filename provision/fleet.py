@@ -17,6 +17,7 @@ from .network import Network
 from .sandbox import (
     CACHE,
     NONE_RUNNING,
+    Machine,
     SandboxError,
     base_rootfs,
     boot,
@@ -44,15 +45,10 @@ def start_fleet(state: Path, hosts: int) -> str:
     # One bridge per state folder, so that two folders' fleets never meet.
     name = "provsb" + hashlib.sha256(str(state.resolve()).encode()).hexdigest()[:8]
     net = Network.create(name, None, CACHE / "apt-cacher-ng", state / "network")
-    machines = []
+    names = [f"fleet{n + 1}" for n in range(hosts)]
     try:
-        for n in range(hosts):
-            name = f"fleet{n + 1}"
-            machines.append(boot(name, base_rootfs(), state / "fleet", key, network=net,
-                                 address=net.address(FIRST + n)))  # fmt: skip
+        machines = boot_on(net, names, base_rootfs(), state / "fleet", key)
     except BaseException:
-        for machine in machines:
-            machine.stop()
         net.remove()
         raise
     record.write_text(json.dumps({
@@ -70,6 +66,23 @@ def start_fleet(state: Path, hosts: int) -> str:
         f"next: fab bootstrap -H fleet --inventory {shown}    "
         "(stop them with: fab sandbox --stop)"
     )
+
+
+def boot_on(
+    net: Network, names: list[str], rootfs: Path, workdir: Path, key: Path
+) -> list[Machine]:
+    """A host per name on ``net``, at its addresses .11, .12, ... in order; if one fails to
+    boot, those already booted are stopped."""
+    machines: list[Machine] = []
+    try:
+        for n, name in enumerate(names):
+            address = net.address(FIRST + n)
+            machines.append(boot(name, rootfs, workdir, key, network=net, address=address))
+    except BaseException:
+        for machine in machines:
+            machine.stop()
+        raise
+    return machines
 
 
 def _inventory(machines: list, key: Path) -> str:

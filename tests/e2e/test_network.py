@@ -7,31 +7,29 @@ import subprocess
 
 import pytest
 
-from provision import network, sandbox
+from provision import fleet, network, sandbox
 from provision.transport import Session
 
 
 @pytest.fixture(scope="module")
-def fleet(rootfs, tmp_path_factory):
+def pair(rootfs, tmp_path_factory):
     """Two hosts on a fresh network; everything removed afterwards, even on failure."""
     work = sandbox.CACHE / "test-hosts" / f"net-{tmp_path_factory.getbasetemp().name}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     key = sandbox.keypair(work / "id_ed25519")
-    name = f"provnet{os.getpid() % 10**6}"
-    net = network.Network.create(name, None, sandbox.CACHE / "apt-cacher-ng", work)
+    bridge = f"provnet{os.getpid() % 10**6}"
+    net = network.Network.create(bridge, None, sandbox.CACHE / "apt-cacher-ng", work)
     machines = []
     try:
-        for n, name in ((11, "net-a"), (12, "net-b")):
-            machines.append(sandbox.boot(name, rootfs, work, key, network=net,
-                                         address=net.address(n)))  # fmt: skip
+        machines = fleet.boot_on(net, ["net-a", "net-b"], rootfs, work, key)
         yield net, machines
     finally:
         for machine in machines:
             machine.stop()
         net.remove()
         shutil.rmtree(work, ignore_errors=True)
-    assert name not in subprocess.run(["ip", "-o", "link"], capture_output=True,
+    assert bridge not in subprocess.run(["ip", "-o", "link"], capture_output=True,
                                              text=True).stdout  # fmt: skip
     assert not network.is_cache_running(net)
 
@@ -41,8 +39,8 @@ def run(machine, command):
         return s.run(command)
 
 
-def test_each_host_has_its_own_address_and_reaches_the_others(fleet):
-    net, (a, b) = fleet
+def test_each_host_has_its_own_address_and_reaches_the_others(pair):
+    net, (a, b) = pair
     assert a.address == net.address(11) and a.port == 22
     shown = run(a, "ip -o -4 addr show host0").stdout
     assert f"inet {a.address}/24" in shown
@@ -50,14 +48,14 @@ def test_each_host_has_its_own_address_and_reaches_the_others(fleet):
     assert reach.stdout.strip() == "open", reach.stderr
 
 
-def test_a_host_has_no_route_but_its_network(fleet):
-    net, (a, _) = fleet
+def test_a_host_has_no_route_but_its_network(pair):
+    net, (a, _) = pair
     routes = run(a, "ip -4 route").stdout.strip().splitlines()
     assert routes == [f"{net.subnet}.0/24 dev host0 proto kernel scope link src {a.address}"]
 
 
-def test_apt_goes_through_the_networks_cache(fleet):
-    net, (a, _) = fleet
+def test_apt_goes_through_the_networks_cache(pair):
+    net, (a, _) = pair
     done = run(a, "apt-get update -q && apt-get install -y -q --no-install-recommends hello "
                   "&& hello")  # fmt: skip
     assert done.ok, done.stdout[-2000:] + done.stderr[-2000:]
