@@ -34,7 +34,9 @@ def offered(book: Playbook, host: Host, name: str) -> Action:
     reasons = []
     for role in book.every_role:
         make = getattr(role.module, "actions", None)
-        found = make(RoleContext(role, host.vars, host.facts)).get(name) if make else None
+        found = (
+            make(RoleContext(role, host.vars, host.facts, host.peers)).get(name) if make else None
+        )
         if isinstance(found, Action):
             return found
         if isinstance(found, str):

@@ -23,6 +23,8 @@ from .inventory import InventoryError, Target
 from .output import Output, Tally
 from .preflight import check_settings
 from .roles import RoleError
+from .rollout import Rollout
+from .transport import Session
 
 
 def target_pattern(c: Any, project: Project) -> str:
@@ -38,19 +40,22 @@ def target_pattern(c: Any, project: Project) -> str:
     return f"{c.user}@{address}:{c.port}"
 
 
+Hosts = Callable[[Playbook, list[Target], Output], dict[str, Tally]]
+
+
 def run(
     c: Any,
     root: Path,
     title: str,
     play: str,
     options: Options,
-    one: Callable[[Playbook, Target, Output], Tally],
+    hosts: Hosts,
     inventory: str = "inventory.yaml",
     sets: list[str] | None = None,
     verbose: bool = False,
     preflight: bool = True,
 ) -> int:
-    """Check the input, then run ``one`` on every ``-H`` target; 0 when all succeeded.
+    """Check the input, then run ``hosts`` on the ``-H`` targets; 0 when all succeeded.
 
     ``preflight``: also run the roles' own checks of the settings (not for a rollback,
     which must work even where the app's source is not at hand)."""
@@ -59,21 +64,26 @@ def run(
         targets = project.targets(target_pattern(c, project))
         options.overrides = parse_overrides(sets or [])
         project.check_overrides(options.overrides)
-        book = project.play(play)
+        book = project.play(play, options.overrides)
         if preflight:
             check_settings(book.roles, book.every_role, targets, project.inventory,
-                           options.overrides, root)  # fmt: skip
+                           options.overrides, root, book.peers)  # fmt: skip
     except (InventoryError, RoleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Output(verbose=verbose)
     mode = "  [check: nothing will change]" if options.check else ""
     out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
-    tallies = for_each_host(targets, lambda t: one(book, t, out), out)
+    tallies = hosts(book, targets, out)
     # The run is over: spare the interpreter's exit a full garbage collection of every
     # object it made (a tenth of a second; memory is freed all the same).
     gc.freeze()
     return 1 if any(t.failed for t in tallies.values()) else 0
+
+
+def each_host(one: Callable[[Playbook, Target, Output], Tally]) -> Hosts:
+    """``one`` on every target at once, each on its own."""
+    return lambda book, targets, out: for_each_host(targets, lambda t: one(book, t, out), out)
 
 
 def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
@@ -82,34 +92,39 @@ def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
     def one(book: Playbook, target: Target, out: Output) -> Tally:
         return apply_one(book, target, options, out, config)
 
-    return run(c, root, "bootstrap", "bootstrap", options, one, **kw)
+    return run(c, root, "bootstrap", "bootstrap", options, each_host(one), **kw)
 
 
-def _release_task(
-    c: Any, root: Path, title: str, options: releases.DeployOptions, work: Callable, **kw: Any
-) -> int:
+def _rollout(c: Any, root: Path, action: str, options: releases.DeployOptions, **kw: Any) -> int:
     config = getattr(c, "config", None)
     options.project_root = root
 
-    def one(book: Playbook, target: Target, out: Output) -> Tally:
-        return guarded(target, out, config, lambda s, tally: work(s, book, options, out, tally))
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        sessions = [Session(t, config) for t in targets]
+        return Rollout(action, sessions, book, options, out).run()
 
-    # rollback and releases read the releases by the deploy play's roles
-    return run(c, root, title, "deploy", options, one, **kw)
+    # a rollback reads the releases by the deploy play's roles, without the app's source
+    return run(c, root, action, "deploy", options, hosts, preflight=action == "deploy", **kw)
 
 
 def deploy(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
-    return _release_task(c, root, "deploy", options, releases.deploy_one, **kw)
+    return _rollout(c, root, "deploy", options, **kw)
 
 
 def rollback(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
-    return _release_task(c, root, "rollback", options, releases.rollback_one, preflight=False, **kw)
+    return _rollout(c, root, "rollback", options, **kw)
+
+
+def _each_release_host(work: Callable, options: releases.DeployOptions, config: Any) -> Hosts:
+    def one(book: Playbook, target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, lambda s, tally: work(s, book, options, out, tally))
+
+    return each_host(one)
 
 
 def list_releases(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
-    return _release_task(
-        c, root, "releases", options, releases.list_releases, preflight=False, **kw
-    )
+    hosts = _each_release_host(releases.list_releases, options, getattr(c, "config", None))
+    return run(c, root, "releases", "deploy", options, hosts, preflight=False, **kw)
 
 
 def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
@@ -120,4 +135,4 @@ def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
         return guarded(target, out, config, run_action(name, book, options.overrides, out))
 
     # an action needs a server set up (the deploy play's `after`) and no app source
-    return run(c, root, name, "deploy", options, one, preflight=False, **kw)
+    return run(c, root, name, "deploy", options, each_host(one), preflight=False, **kw)

@@ -29,11 +29,18 @@ __all__ = ["DEPLOY", "ROLLBACK", "DeployOptions", "deploy_one", "release_plan", 
 
 def build(r: Release) -> str:
     """Check out the source and fetch its wheels for the server, here."""
-    work = Path(r.stack.enter_context(tempfile.TemporaryDirectory()))
-    plan = r.plan
-    r.source = artifact.checkout(plan.source, plan.ref, r.options.project_root, work)
-    deps = artifact.dependencies(r.source.path, plan.requirements)
-    r.wheels = artifact.resolve_wheels(deps, plan.packages, r.host.facts)
+    plan, root = r.plan, r.options.project_root
+
+    def checkout() -> artifact.Source:
+        work = Path(r.stack.enter_context(tempfile.TemporaryDirectory()))
+        return artifact.checkout(plan.source, plan.ref, root, work)
+
+    r.source = r.shared.once(("source", plan.source, plan.ref), checkout)
+    path, facts = r.source.path, r.host.facts
+    deps = r.shared.once(("deps", path), lambda: artifact.dependencies(path, plan.requirements))
+    flags = tuple(artifact.target_flags(facts))
+    key = ("wheels", deps.text, *plan.packages, *flags)
+    r.wheels = r.shared.once(key, lambda: artifact.resolve_wheels(deps, plan.packages, facts))
     commit = f"git {r.source.commit}, " if r.source.commit else ""
     found = "" if deps.found_in == plan.requirements else f" from {deps.found_in}"
     return f"{commit}{len(r.wheels.pins)} pinned packages{found}"
@@ -72,7 +79,7 @@ def compare(r: Release) -> None:
         r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
                    "content (--force ships it again)", always=True)  # fmt: skip
         raise Done
-    r.rid = artifact.release_id(r.source.commit)
+    r.rid = r.shared.once(("release id",), lambda: artifact.release_id(r.source.commit))
     while r.rid in state.ids():  # ids have one-second resolution
         time.sleep(0.2)
         r.rid = artifact.release_id(r.source.commit)

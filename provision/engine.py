@@ -24,6 +24,7 @@ from .inventory import Inventory, InventoryError, Target
 from .lock import LockBusy
 from .operations import files
 from .output import Output, Tally
+from .peers import NO_PEERS, Peers
 from .roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
 from .runner import PhaseFailed, Play, Task, TaskFailed, gather
 from .schema import SchemaError, check_vars, closest
@@ -44,12 +45,14 @@ class Options:
 @dataclass
 class Playbook:
     """A play's roles, in order; ``every_role`` gives the settings (any role's setting is
-    valid for every play); ``after``: a play that must have completed on a server first."""
+    valid for every play); ``after``: a play that must have completed on a server first;
+    ``peers``: the inventory's hosts, for roles that span hosts."""
 
     name: str
     roles: list[Role]
     every_role: list[Role]
     after: str | None = None
+    peers: Peers = NO_PEERS
 
 
 class Project:
@@ -75,13 +78,13 @@ class Project:
         inv = Inventory.load(root / inventory, schema(roles.values()))
         return cls(roles, inv, plays)
 
-    def play(self, name: str) -> Playbook:
+    def play(self, name: str, overrides: dict[str, Any] | None = None) -> Playbook:
         if name not in self.plays:
             raise RoleError(f"roles/plays.yaml: no play named {name!r}{closest(name, self.plays)}")
         play = self.plays[name]
-        return Playbook(
-            name, self.pick(play["roles"]), list(self.roles.values()), play.get("after")
-        )
+        every = list(self.roles.values())
+        peers = Peers(self.inventory, lambda t: resolve_vars(every, t.vars, overrides or {}))
+        return Playbook(name, self.pick(play["roles"]), every, play.get("after"), peers)
 
     def targets(self, pattern: str) -> list[Target]:
         return self.inventory.resolve(pattern)
@@ -111,7 +114,11 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def build_tasks(
-    roles: list[Role], variables: dict[str, Any], host: Any, out: Output | None = None
+    roles: list[Role],
+    variables: dict[str, Any],
+    host: Any,
+    out: Output | None = None,
+    peers: Peers = NO_PEERS,
 ) -> tuple[list[Task], dict[str, Task]]:
     """Every role's tasks and handlers, rendered; unknown handler names are an error.
 
@@ -120,7 +127,7 @@ def build_tasks(
     tasks: list[Task] = []
     handlers: dict[str, Task] = {}
     for role in roles:
-        ctx = RoleContext(role, variables, host)
+        ctx = RoleContext(role, variables, host, peers)
         if out is not None:
             for secret in ctx.secrets():
                 out.mask.add(secret)
@@ -162,6 +169,7 @@ class Host:
     session: Session
     facts: HostFacts
     vars: dict[str, Any]
+    peers: Peers = NO_PEERS  # the inventory's hosts, seen from this one
 
     @classmethod
     def connect(cls, session: Session, book: Playbook, overrides: dict[str, Any]) -> Host:
@@ -183,6 +191,7 @@ class Host:
             session,
             values[probes[0]],
             resolve_vars(book.every_role, session.target.vars, overrides),
+            book.peers.seen_from(session.target),
         )
 
 
@@ -197,29 +206,32 @@ def played(name: str) -> list[Task]:
     ]
 
 
+ERRORS = (ConnectError, TaskFailed, RoleError, SchemaError, PhaseFailed, LockBusy, ArtifactError,
+          NotReady)  # fmt: skip
+
+
+def attempt(name: str, out: Output, tally: Tally, work: Callable[[], None]) -> bool:
+    """Run ``work`` for host ``name``; a failure is reported and counted, never raised."""
+    try:
+        work()
+        return True
+    except ERRORS as e:
+        tally.failed += 1
+        tally.errors.append(str(e))
+        out.error(name, str(e))
+    except Exception as e:  # one host's surprise must not hide the other hosts' results
+        tally.failed += 1
+        tally.errors.append(f"{type(e).__name__}: {e}")
+        out.error(name, f"unexpected {type(e).__name__}: {e}")
+    return False
+
+
 def guarded(target: Target, out: Output, config: Config | None, work: Work) -> Tally:
     """Run ``work`` on one host; any failure is reported and counted, never raised."""
     tally = Tally()
     session = Session(target, config)
     try:
-        work(session, tally)
-    except (
-        ConnectError,
-        TaskFailed,
-        RoleError,
-        SchemaError,
-        PhaseFailed,
-        LockBusy,
-        ArtifactError,
-        NotReady,
-    ) as e:
-        tally.failed += 1
-        tally.errors.append(str(e))
-        out.error(target.name, str(e))
-    except Exception as e:  # one host's surprise must not hide the other hosts' results
-        tally.failed += 1
-        tally.errors.append(f"{type(e).__name__}: {e}")
-        out.error(target.name, f"unexpected {type(e).__name__}: {e}")
+        attempt(target.name, out, tally, lambda: work(session, tally))
     finally:
         tally.round_trips = session.round_trips
         session.close()
@@ -231,7 +243,7 @@ def converge(
 ) -> None:
     """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
     note on the server that the play completed."""
-    tasks, handlers = build_tasks(book.roles, host.vars, host.facts, out)
+    tasks, handlers = build_tasks(book.roles, host.vars, host.facts, out, host.peers)
     if record:
         tasks += played(book.name)
     Play(host.session, out, tasks, handlers, options.check, options.diff, tally).run()
@@ -257,14 +269,18 @@ def for_each_host(
     A single target runs in this thread, so that Ctrl-C stops it where it is (and its
     ``finally`` blocks release what it holds) instead of waiting for it to finish.
     """
-    if len(targets) == 1:
-        tallies = {targets[0].name: one(targets[0])}
-    else:
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(targets)))) as pool:
-            futures = {t.name: pool.submit(one, t) for t in targets}
-            tallies = {name: f.result() for name, f in futures.items()}
+    tallies = dict(zip([t.name for t in targets], in_parallel(targets, one), strict=True))
     out.recap(tallies)
     return tallies
+
+
+def in_parallel(items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
+    """``work`` on every item at once (a thread each, eight at most), results in order; a
+    single item runs in this thread, where Ctrl-C reaches it."""
+    if len(items) == 1:
+        return [work(items[0])]
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(items)))) as pool:
+        return list(pool.map(work, items))
 
 
 def apply(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ class FlowRun:
         self.tally = tally
         self.hooks = hooks
         self.stack = contextlib.ExitStack()
+        self.first = True  # runs the steps meant to run once (``Step.once``)
 
     def execute(self, commands: list[Command]) -> str:
         return execute(self.session, commands)
@@ -116,6 +118,8 @@ class FlowRun:
     def hook(self, point: str, failure: Failure) -> None:
         """Run the steps roles added at ``point``, each as a phase."""
         for step in self.hooks.get(point, []):
+            if step.once and not self.first:
+                continue
             commands = step.commands(self.hook_context())
             self.guarded(f"{point}: {step.name}", lambda c=commands: self.shown(c), failure)
 
@@ -145,20 +149,33 @@ class FlowRun:
             self.fail(failure, e)
 
 
-def run_flow(flow: Sequence[Phase | HookPoint], run: FlowRun) -> None:
+Flow = Sequence[Phase | HookPoint]
+
+
+def run_flow(flow: Flow, run: FlowRun) -> None:
     """Run ``flow`` in order on ``run``'s host; whatever it holds is released at the end."""
     with run.stack:
-        for item in flow:
-            if isinstance(item, HookPoint):
-                run.hook(item.name, item.failure)
-                continue
-            try:
-                run.guarded(
-                    item.name,
-                    lambda i=item: i.run(run),
-                    item.failure,
-                    item.changes,
-                    item.quiet,
-                )
-            except Done:
-                return
+        run_stage(flow, run)
+
+
+def run_stage(flow: Flow, run: FlowRun) -> bool:
+    """Run part of a flow (what ``stages`` cut); False when it ended early (``Done``).
+    What the run holds stays held: the caller closes ``run.stack``."""
+    for item in flow:
+        if isinstance(item, HookPoint):
+            run.hook(item.name, item.failure)
+            continue
+        try:
+            run.guarded(item.name, lambda i=item: i.run(run), item.failure, item.changes,
+                        item.quiet)  # fmt: skip
+        except Done:
+            return False
+    return True
+
+
+def stages(flow: Flow, *starts: str) -> list[Flow]:
+    """``flow`` cut before each item named in ``starts``: the stages a run of several hosts
+    takes together (all hosts finish one before any starts the next)."""
+    names = [item.name for item in flow]
+    cuts = [0, *(names.index(name) for name in starts), len(flow)]
+    return [flow[a:b] for a, b in itertools.pairwise(cuts)]

@@ -40,11 +40,15 @@ class HookContext:
 class Step:
     """A named step at a hook point: its commands, made when the step runs.
 
+    ``once``: in a deploy to several hosts, run on the first of them only, before any
+    other host goes on past this point (a migration of the one shared database).
+
     Example: ``Step("migrate", lambda ctx: [Command.of("alembic", "upgrade", "head")])``
     """
 
     name: str
     commands: Callable[[HookContext], list[Command]]
+    once: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,8 @@ class ReleasePlan:
     ``logs_since(mark)`` prints the app's log from that position without ``log_noise``,
     a regular expression for lines that bury the cause (access lines). ``files`` are
     generated files added to every release; ``shared_links`` link a release's paths to
-    ``shared/``.
+    ``shared/``. ``batch``, ``max_fail`` and ``pause`` shape a deploy to several hosts
+    (see ``rollout``).
     """
 
     root: str
@@ -89,6 +94,9 @@ class ReleasePlan:
     files: dict[str, str] = field(default_factory=dict)
     shared_links: dict[str, str] = field(default_factory=dict)
     hooks: dict[str, list[Step]] = field(default_factory=dict)
+    batch: list[int | str] = field(default_factory=lambda: [1, "100%"])
+    max_fail: int = 0
+    pause: float = 0
 
     @property
     def layout(self) -> Layout:

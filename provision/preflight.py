@@ -1,7 +1,8 @@
 """Settings checked before any connection: what a role can tell from them alone.
 
 A role module may define ``check(settings, project_root)``, raising ``SchemaError`` for
-a value it cannot work with (an unknown choice, a missing directory). The error names
+a value it cannot work with (an unknown choice, a missing directory), and
+``check_peers(settings, peers)`` for one that names other hosts. The error names
 where the value was set: the inventory's file, line and key, ``--set``, or the role's
 defaults.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .inventory import Inventory, InventoryError, Target
+from .peers import NO_PEERS, Peers
 from .roles import Role, RoleError, resolve_vars
 from .schema import SchemaError
 
@@ -23,8 +25,10 @@ def check_settings(
     inventory: Inventory,
     overrides: dict[str, Any],
     root: Path,
+    peers: Peers = NO_PEERS,
 ) -> None:
-    """Run every role's ``check`` on each target's settings; raise the first fault."""
+    """Run every role's ``check`` (and ``check_peers``) on each target's settings; raise
+    the first fault."""
     for target in targets:
         try:
             settings = resolve_vars(every_role, target.vars, overrides)
@@ -32,10 +36,12 @@ def check_settings(
             raise _placed(e, target, inventory, overrides) from e
         for role in roles:
             check = getattr(role.module, "check", None)
-            if check is None:
-                continue
+            check_peers = getattr(role.module, "check_peers", None)
             try:
-                check(settings, root)
+                if check is not None:
+                    check(settings, root)
+                if check_peers is not None:
+                    check_peers(settings, peers)
             except SchemaError as e:
                 raise _placed(e, target, inventory, overrides, role) from e
 

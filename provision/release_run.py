@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import artifact, phases
 from .command import Command
@@ -30,20 +32,23 @@ class DeployOptions(Options):
     project_root: Path = field(default_factory=Path.cwd)
 
 
-def release_plan(roles: list[Role], host: Host) -> ReleasePlan:
-    """The ``ReleasePlan`` of the one role that runs the app, with every role's hooks."""
+def release_plan(roles: list[Role], host: Host) -> ReleasePlan | None:
+    """The ``ReleasePlan`` of the one role that runs the app, with every role's hooks; None
+    on a host that runs no app (a load balancer)."""
     plans, hooks = [], []
     for role in roles:
         make = getattr(role.module, "release", None)
-        made = make(RoleContext(role, host.vars, host.facts)) if make else None
+        made = make(RoleContext(role, host.vars, host.facts, host.peers)) if make else None
         if isinstance(made, ReleasePlan):
             plans.append(made)
         elif isinstance(made, Hooks):
             hooks.append((role.name, made))
         elif made is not None:
             raise RoleError(f"roles/{role.name}: release() must return a ReleasePlan or Hooks")
-    if len(plans) != 1:
-        raise RoleError(f"exactly one role must return a ReleasePlan; found {len(plans)}")
+    if len(plans) > 1:
+        raise RoleError(f"one role at most may return a ReleasePlan; found {len(plans)}")
+    if not plans:
+        return None
     plan = plans[0]
     for name, made in hooks:
         for point, steps in made.steps.items():
@@ -52,6 +57,27 @@ def release_plan(roles: list[Role], host: Host) -> ReleasePlan:
                                 f"{', '.join(HOOK_POINTS)})")  # fmt: skip
             plan.hooks.setdefault(point, []).extend(steps)
     return plan
+
+
+class Shared:
+    """What the hosts of one run share, each made once by whichever host needs it first
+    (the checkout, the wheels for a platform, the release id).
+
+    Example: ``source = shared.once(("source", url), lambda: checkout(url))``
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[tuple, Any] = {}
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def once(self, key: tuple, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._made:
+                self._made[key] = make()
+            return self._made[key]
 
 
 class Release(FlowRun):
@@ -65,8 +91,14 @@ class Release(FlowRun):
         options: DeployOptions,
         out: Output,
         tally: Tally,
+        shared: Shared | None = None,
     ) -> None:
-        self.plan = release_plan(book.roles, host)
+        self.shared = shared or Shared()
+        plan = release_plan(book.roles, host)
+        if plan is None:
+            raise RoleError(f"no app runs on {host.session.target.name} (no role returned a "
+                            "ReleasePlan for it)")  # fmt: skip
+        self.plan = plan
         super().__init__(host.session, out, tally, self.plan.hooks)
         self.action, self.host, self.book, self.options = action, host, book, options
         self.layout = self.plan.layout
@@ -101,18 +133,27 @@ class Release(FlowRun):
 
     def roll_back_bad(self, error: PhaseFailed) -> NoReturn:
         bad, live, mark = self.rid, self.live, self.mark
-        marked = phases.mark_bad(self.layout, bad)
         if live is None:
-            self.execute(marked)
+            self.execute(phases.mark_bad(self.layout, bad))
             raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
                               f"back to.\n--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
+        self.go_back()
+        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.\n"
+                          f"--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
+
+    def go_back(self) -> None:
+        """Make the release live before this run serve again, marking this run's bad (a
+        failed release here, or one that failed on another host of a rollout)."""
+        bad, live = self.rid, self.live
+        assert live is not None
         self.rid, self.live = live, bad
-        back = [*marked, *phases.switch(self.layout, self.plan.user, live)]
+        back = [
+            *phases.mark_bad(self.layout, bad),
+            *phases.switch(self.layout, self.plan.user, live),
+        ]
         self.phase("rollback", lambda: f"{bad} -> {live}, " + self.go_live(back))
         self.phase("verify", self.verify, changes=False)
         self.hook("after_rollback", Failure.STOP)
-        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.\n"
-                          f"--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
 
     # -- helpers the phases share ---------------------------------------------------
     def switch_to(self, rid: str, away_from: str | None) -> str:

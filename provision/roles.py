@@ -1,9 +1,9 @@
 """Roles: ``roles/<name>/`` with ``defaults.yaml``, ``templates/*.j2`` and ``tasks.py``.
 
 A role's ``tasks.py`` is a ``RoleModule``: it defines ``tasks(role)``, yielding
-operations, and may define ``handlers``, ``secrets``, ``release``, ``actions`` and
-``check``. ``role`` is a
-``RoleContext``: the resolved vars, the host's facts, and ``template()``.
+operations, and may define ``handlers``, ``secrets``, ``release``, ``actions``,
+``check`` and ``check_peers``. ``role`` is a ``RoleContext``: the resolved vars, the
+host's facts, the inventory's other hosts (``peers``), and ``template()``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import yaml
 
 from .facts import HostFacts
 from .operations import Operation
+from .peers import NO_PEERS, Peers
 from .schema import SchemaError, check_vars
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class RoleModule(Protocol):
     def check(self, settings: dict[str, Any], project_root: Path) -> None:
         """Refuse, before any connection, a setting the role cannot work with: raise
         ``SchemaError(key, why)`` (see ``preflight``)."""
+
+    def check_peers(self, settings: dict[str, Any], peers: Peers) -> None:
+        """As ``check``, for settings that name other hosts (a balancer's app servers)."""
 
 
 @dataclass
@@ -133,12 +137,16 @@ def resolve_vars(
 
 
 class RoleContext:
-    """What a role's tasks see: ``vars``, ``host`` facts and ``template()``."""
+    """What a role's tasks see: ``vars``, ``host`` facts, ``peers`` (the inventory's other
+    hosts) and ``template()``."""
 
-    def __init__(self, role: Role, vars: dict[str, Any], host: HostFacts) -> None:
+    def __init__(
+        self, role: Role, vars: dict[str, Any], host: HostFacts, peers: Peers = NO_PEERS
+    ) -> None:
         self.role = role
         self.vars = vars
         self.host = host
+        self.peers = peers
 
     @property
     def name(self) -> str:
@@ -149,7 +157,7 @@ class RoleContext:
         where = f"roles/{self.role.name}/templates/{name}"
         try:
             template = self.role.env().get_template(name)
-            return template.render({**self.vars, "host": self.host, **extra})
+            return template.render({**self.vars, "host": self.host, "peers": self.peers, **extra})
         except jinja2.TemplateSyntaxError as e:
             raise RoleError(f"{where}:{e.lineno}: template syntax error: {e.message}") from e
         except jinja2.TemplateNotFound as e:

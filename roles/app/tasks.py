@@ -6,16 +6,32 @@ import re
 
 from provision.command import Command
 from provision.layout import Layout, inside
-from provision.operations import files, secret, server
+from provision.operations import files, secret, server, shell
 from provision.phases import as_app
 from provision.plan import Hooks, Step
 from provision.roles import RoleError
+from provision.rollout import batch_fault
+from provision.schema import SchemaError
 
+SERVES = ("all", "app", "balancer")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check(v, root):
+    """What this host serves, and how a deploy switches several."""
+    if v["serves"] not in SERVES:
+        raise SchemaError("serves", f"expected one of {', '.join(SERVES)}; got {v['serves']!r}")
+    if fault := batch_fault(v["deploy_batch"]):
+        raise SchemaError("deploy_batch", fault)
+    if v["deploy_max_fail"] < 0:
+        raise SchemaError("deploy_max_fail", "a number of servers: 0 or more")
 
 
 def tasks(role):
     v = role.vars
+    if v["serves"] == "balancer":
+        yield shell.note("app", "none on a balancer (serves: balancer)")
+        return
     user, root = v["app_user"], v["app_root"]
     yield server.group(user)
     yield server.user(user, group=user, home=root, shell="/usr/sbin/nologin", system=True)
@@ -98,7 +114,7 @@ def release(role):
     """The release command, as a step before the new release is checked."""
     v = role.vars
     command = v["app_release_command"]
-    if not command:
+    if not command or v["serves"] == "balancer":
         return None
     layout = Layout(v["app_root"])
 
@@ -107,4 +123,5 @@ def release(role):
                      f"{layout.shared}/.env", layout.root, ctx.release_dir, command)  # fmt: skip
         return [Command.script("{run} 2>&1", run=run, label=command)]
 
-    return Hooks({"before_check": [Step("release command", commands)]})
+    # Once per deploy: several app servers share one database.
+    return Hooks({"before_check": [Step("release command", commands, once=True)]})

@@ -88,6 +88,8 @@ def workers(role):
 
 def tasks(role):
     v = role.vars
+    if v["serves"] == "balancer":
+        return
     unit = f"/etc/systemd/system/{v['app_name']}.service"
     # A changed unit takes effect only on a restart (a reload keeps the old process
     # settings): that one restart is the price of changing it.
@@ -159,8 +161,27 @@ def shared(v):
         raise RoleError(f"app_shared_dirs/app_shared_files: {e}") from e
 
 
+def listen(role):
+    """Where the app listens: this host's loopback (nginx here, the checks), and on an app
+    server its private address too, with the balancers that send to it trusted for
+    their X-Forwarded-* headers."""
+    v = role.vars
+    port = v["app_port"]
+    if v["serves"] != "app":
+        return [f"127.0.0.1:{port}"], ["127.0.0.1"]
+    me = role.peers.me
+    private = v["private_address"] or me.address
+    balancers = [p.private_address for p in role.peers.all() if p.vars["serves"] == "balancer"
+                 and me.name in [a.name for a in role.peers.group(p.vars["balancer_upstream"])
+                                 or []]]  # fmt: skip
+    return [f"127.0.0.1:{port}", f"{private}:{port}"], ["127.0.0.1", *balancers]
+
+
 def release(role):
     v = role.vars
+    if v["serves"] == "balancer":
+        return None
+    bind, trusted = listen(role)
     addons = (role.role.path / "files" / "provision_gunicorn.py").read_text()
     return ReleasePlan(
         root=v["app_root"],
@@ -180,8 +201,13 @@ def release(role):
         packages=v["gunicorn_packages"],
         check_command=check_command,
         files={
-            "gunicorn.conf.py": role.template("gunicorn.conf.py.j2", workers=workers(role)),
+            "gunicorn.conf.py": role.template(
+                "gunicorn.conf.py.j2", workers=workers(role), bind=bind, trusted=trusted
+            ),
             "provision_gunicorn.py": addons,
         },
         shared_links={".env": "shared/.env", **{p: f"shared/{p}" for p in shared(v)}},
+        batch=v["deploy_batch"],
+        max_fail=v["deploy_max_fail"],
+        pause=v["deploy_pause"],
     )

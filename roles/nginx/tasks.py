@@ -6,13 +6,47 @@ from provision.command import Command, sh
 from provision.facts import Succeeds
 from provision.operations import apt, files, only_if, shell, systemd
 from provision.roles import RoleError
+from provision.schema import SchemaError, closest
 
 WEBROOT = "/var/www/letsencrypt"
 CA_BUNDLE = "/etc/provision/acme-ca.pem"
 
 
+def check_peers(v, peers):
+    """A balancer names a group of app servers."""
+    if v["serves"] != "balancer":
+        return
+    name = v["balancer_upstream"]
+    group = peers.group(name) if name else None
+    if not name or group is None:
+        known = ", ".join(peers.groups()) or "none"
+        hint = closest(name, peers.groups()) if name else ""
+        why = f"no group {name!r}{hint}" if name else "required on a balancer"
+        raise SchemaError("balancer_upstream", f"{why} (the group of its app servers; "
+                          f"groups: {known})")  # fmt: skip
+    if not group:
+        raise SchemaError("balancer_upstream", f"group {name!r} has no hosts")
+    for peer in group:
+        if peer.vars["serves"] != "app":
+            raise SchemaError("balancer_upstream", f"{peer.name} in group {name!r} serves "
+                              f"{peer.vars['serves']!r}; a balancer sends to app servers "
+                              "(serves: app)")  # fmt: skip
+
+
+def upstreams(role):
+    """``(address:port, down)`` of each app server nginx sends to."""
+    v = role.vars
+    if v["serves"] != "balancer":
+        return [(f"127.0.0.1:{v['app_port']}", False)]
+    return [(f"{p.private_address}:{p.vars['app_port']}", p.name in v["balancer_down"])
+            for p in role.peers.group(v["balancer_upstream"]) or []]  # fmt: skip
+
+
 def tasks(role):
     v = role.vars
+    if v["serves"] == "app":
+        yield shell.note("nginx", "none on an app server (serves: app): the balancers")
+        return
     site = f"/etc/nginx/conf.d/{v['app_name']}.conf"
     yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")
@@ -47,7 +81,7 @@ def handlers(role):
 
 
 def _site(role, path, tls):
-    text = role.template("site.conf.j2", tls=tls)
+    text = role.template("site.conf.j2", tls=tls, upstreams=upstreams(role))
     return files.file(path, text, validate="nginx -t -q", notify="reload nginx",
                       name=f"site {path}" + (" (HTTPS)" if tls else " (HTTP)"))  # fmt: skip
 

@@ -9,6 +9,7 @@ from provision.actions import Action, offered
 from provision.command import Command
 from provision.engine import Playbook
 from provision.facts import HostFacts
+from provision.peers import NO_PEERS
 from provision.roles import Role, RoleError
 
 HOST = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")
@@ -23,7 +24,7 @@ def role(name, actions=None):
 
 def host(**settings):
     session = SimpleNamespace(target=SimpleNamespace(name="web1"))
-    return SimpleNamespace(vars=settings, facts=HOST, session=session)
+    return SimpleNamespace(vars=settings, facts=HOST, session=session, peers=NO_PEERS)
 
 
 def backups(r):

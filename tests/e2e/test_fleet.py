@@ -1,0 +1,186 @@
+"""Several servers: three app servers behind a load balancer, all real hosts on the tests'
+private network, deployed in rolling batches under load through the balancer.
+
+The module's fleet is bootstrapped and deployed once; each test starts from there.
+"""
+
+import contextlib
+import json
+import shutil
+
+import pytest
+
+from tests.e2e.conftest import booted
+from tests.helpers import ROOT, Web, fab, recap, request
+from tests.load import Load
+
+APPS = ("app1", "app2", "app3")
+
+# The example app's /health, changed: it also says which server answered, and fails on
+# the server named in the release's SICK_ON file once live (not while checked on the
+# spare port, where provision sets PROVISION_RELEASE_DIR).
+HEALTH = """@app.get("/health")
+async def health() -> dict:
+    return {"status": "ok", "release": RELEASE}
+"""
+SICK = """import os, socket
+from fastapi.responses import JSONResponse
+
+_SICK = Path(__file__).parent / "SICK_ON"
+
+
+@app.get("/health")
+async def health():
+    sick = _SICK.exists() and _SICK.read_text().strip() == socket.gethostname()
+    if sick and "PROVISION_RELEASE_DIR" not in os.environ:
+        return JSONResponse({"status": "sick"}, status_code=500)
+    return {"status": "ok", "release": RELEASE, "host": socket.gethostname()}
+"""
+
+
+class Fleet:
+    def __init__(self, hosts, work, app):
+        self.hosts, self.work, self.app = hosts, work, app
+        self.inventory = work / "inventory.yaml"
+        self.write(APPS)
+
+    def write(self, apps, extra_hosts=()):
+        """An inventory: ``apps`` in group `app`, the balancer `lb` sending to it."""
+        lines = ["vars:", f"  app_source: {self.app}", "  nginx_rate: 100000r/s",
+                 "  deploy_batch: [1]", "hosts:"]  # fmt: skip
+        for name, machine in self.hosts.items():
+            serves = "balancer, balancer_upstream: app" if name == "lb" else "app"
+            lines.append(f"  {name}: {{address: {machine.address}, user: root, "
+                         f"key: {machine.key}, vars: {{serves: {serves}}}}}")  # fmt: skip
+        members = [*apps, *extra_hosts]
+        lines += ["groups:", f"  app: {{hosts: [{', '.join(members)}]}}",
+                  f"  web: {{hosts: [{', '.join([*members, 'lb'])}]}}"]  # fmt: skip
+        self.inventory.write_text("\n".join(lines) + "\n")
+
+    def fab(self, task, hosts, *args, timeout=900):
+        return fab("-H", hosts, task, "--inventory", str(self.inventory), *args, timeout=timeout)
+
+    def run(self, name, command):
+        machine = self.hosts[name]
+        return machine.testinfra().check_output(command)
+
+    def live(self, name):
+        return self.run(name, "readlink /srv/hello/current").rsplit("/", 1)[-1]
+
+
+def ok(done):
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def fleet(bootstrapped_rootfs, net, tmp_path_factory):
+    rootfs = bootstrapped_rootfs("bookworm")
+    work = tmp_path_factory.mktemp("fleet")
+    app = work / "app"
+    shutil.copytree(ROOT / "example-app", app)
+    main = (app / "main.py").read_text()
+    assert HEALTH in main
+    (app / "main.py").write_text(main.replace(HEALTH, SICK))
+    with contextlib.ExitStack() as stack:
+        hosts = {n: stack.enter_context(booted(n, rootfs, net)) for n in (*APPS, "lb")}
+        made = Fleet(hosts, work, app)
+        made.gateway = net.gateway
+        Web.address = hosts["lb"].address
+        first = made.fab("bootstrap", "web")
+        ok(first)
+        again = made.fab("bootstrap", "web")
+        assert all(t["changed"] == 0 for t in recap(ok(again)).values()), again.stdout
+        made.bootstrap_output = first.stdout
+        ok(made.fab("deploy", "web"))
+        yield made
+
+
+def served_by(n=12):
+    hosts = set()
+    for _ in range(n):
+        status, body = request("GET", "/health")
+        assert status == 200, body
+        hosts.add(json.loads(body)["host"])
+    return hosts
+
+
+def test_the_balancer_sends_to_every_app_server_which_listens_on_its_private_address(fleet):
+    assert served_by() == set(APPS)
+    lb = fleet.hosts["lb"].testinfra()
+    conf = lb.file("/etc/nginx/conf.d/hello.conf").content_string
+    for name in APPS:
+        address = fleet.hosts[name].address
+        assert f"server {address}:8000 max_fails=2 fail_timeout=10s;" in conf
+        app = fleet.hosts[name].testinfra()
+        assert app.socket(f"tcp://{address}:8000").is_listening
+    assert "proxy_next_upstream error timeout" in conf
+    # the app sees the client, through the balancer's forwarded headers
+    status, body = request("GET", "/whoami")
+    assert status == 200 and json.loads(body)["client"] == fleet.gateway, body
+
+
+def test_rolling_deploys_and_rollbacks_under_load_drop_no_request(fleet):
+    seen = []
+    with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
+        for _ in range(5):
+            out = ok(fleet.fab("deploy", "web", "--force"))
+            assert "-- batch 3 of 3: app3" in out, out
+            seen.append({fleet.live(n) for n in APPS})
+        for _ in range(2):
+            out = ok(fleet.fab("rollback", "web"))
+            seen.append({fleet.live(n) for n in APPS})
+    assert load.counts["ok"] > 100 and load.failures == [], (load.counts, load.failures)
+    assert all(len(on) == 1 for on in seen), seen  # every app server on one release
+    assert len({on.pop() for on in seen[:5]}) == 5
+    assert "[lb] ok        release: rollback  (no app runs here)" in out
+
+
+def test_a_release_failing_its_gate_in_the_second_batch_stops_and_all_go_back(fleet):
+    before = {fleet.live(n) for n in APPS}
+    assert len(before) == 1
+    (fleet.app / "SICK_ON").write_text("app2\n")
+    try:
+        with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
+            done = fleet.fab("deploy", "web", "--force")
+    finally:
+        (fleet.app / "SICK_ON").unlink()
+    assert done.returncode == 1, done.stdout
+    assert "-- stopped before batch 3: app2 failed" in done.stdout
+    assert "[app3] changed   release: not switched" in done.stdout
+    assert {fleet.live(n) for n in APPS} == before
+    assert f"-- deploy stopped: app1, app2, app3 on {before.pop()}" in done.stdout
+    assert load.counts["ok"] > 20 and load.failures == [], (load.counts, load.failures)
+
+
+def test_an_app_server_added_to_the_inventory_joins_on_the_next_deploy(
+    fleet, bootstrapped_rootfs, net
+):
+    rootfs = bootstrapped_rootfs("bookworm")
+    with booted("app4", rootfs, net) as app4:
+        fleet.hosts["app4"] = app4
+        try:
+            fleet.write(APPS, extra_hosts=["app4"])
+            ok(fleet.fab("bootstrap", "app4"))
+            out = ok(fleet.fab("deploy", "web"))
+            assert "[app4] changed   release: switch  (nothing -> " in out
+            assert served_by(16) == {*APPS, "app4"}
+        finally:
+            del fleet.hosts["app4"]
+            fleet.write(APPS)
+        ok(fleet.fab("deploy", "web"))  # and leaves with the next one
+        assert served_by() == set(APPS)
+
+
+def test_an_app_server_that_stops_is_reported_and_the_balancer_serves_on(fleet):
+    with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
+        fleet.hosts["app3"].machine.stop()
+        done = fleet.fab("deploy", "web", "--force", "--set", "deploy_max_fail=1")
+        assert served_by() == {"app1", "app2"}
+    assert done.returncode == 1, done.stdout
+    assert recap(done.stdout)["app3"]["failed"] == 1
+    assert "[app3] error:" in done.stdout
+    lb = fleet.hosts["lb"].testinfra()
+    conf = lb.file("/etc/nginx/conf.d/hello.conf").content_string
+    assert f"server {fleet.hosts['app3'].address}:8000 max_fails=2 fail_timeout=10s down;" in conf
+    assert load.counts["ok"] > 20 and load.failures == [], (load.counts, load.failures)

@@ -1,0 +1,152 @@
+"""A deploy across several hosts against scripted sessions: stages, batches, stopping.
+
+The project's own roles make the plan; each host is a scripted session with release
+OLD live, and every command sent is also noted in one list across hosts, in order.
+"""
+
+import io
+
+import pytest
+
+from provision import artifact
+from provision.deploy import DEPLOY, DeployOptions
+from provision.engine import Project
+from provision.flow import stages
+from provision.output import Output
+from provision.rollout import Rollout, batch_fault, batch_sizes
+from tests.fakes import FakeSession
+from tests.helpers import ROOT
+from tests.unit.test_flow import GO_LIVE, HOST, OLD, STATE
+
+
+@pytest.mark.parametrize(
+    "total, spec, sizes",
+    [
+        (1, [1, "100%"], [1]),
+        (3, [1, "100%"], [1, 2]),
+        (3, [1], [1, 1, 1]),
+        (10, [1, "30%"], [1, 3, 3, 3]),
+        (10, ["25%"], [3, 3, 3, 1]),
+        (100, [1, 5, "20%"], [1, 5, 20, 20, 20, 20, 14]),
+        (2, [5], [2]),
+    ],
+)
+def test_batch_sizes(total, spec, sizes):
+    assert batch_sizes(total, spec) == sizes
+
+
+@pytest.mark.parametrize(
+    "spec, fault",
+    [
+        ([1, "100%"], ""),
+        (["12.5%"], ""),
+        ([], "expected a list of counts or percentages"),
+        ([0], "0 hosts: a batch takes one host at least"),
+        (["half"], "'half': a percentage is written like \"25%\""),
+        (["150%"], "'150%': a percentage is written like \"25%\" (above 0, at most 100)"),
+        ([True], "True is neither a count nor a percentage"),
+    ],
+)
+def test_batch_fault(spec, fault):
+    assert batch_fault(spec).startswith(fault) and bool(batch_fault(spec)) == bool(fault)
+
+
+def test_the_deploy_flow_cuts_into_its_stages():
+    cut = stages(DEPLOY, "before_check", "check", "switch", "clean")
+    assert [[item.name for item in part] for part in cut] == [
+        ["build", "lock", "converge", "compare", "upload", "install", "venv", "link"],
+        ["before_check"],
+        ["check", "before_switch"],
+        ["switch", "reload", "after_switch", "verify", "after_verify"],
+        ["clean"],
+    ]
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
+    )
+    inventory = tmp_path / "inventory.yaml"
+    hosts = "".join(f"  web{i}: {{address: 10.0.0.{i}}}\n" for i in (1, 2, 3))
+    inventory.write_text(f"hosts:\n{hosts}")
+    return Project.load(ROOT, inventory).play("deploy")
+
+
+def fleet(sent, *failing):
+    """Three servers with OLD live; ``failing`` hosts' new release fails its verify."""
+
+    def one(name):
+        rules = [(":8000/health 2026", 1)] if name in failing else []
+        s = FakeSession([*rules,
+                         ("nproc", HOST),
+                         ("/var/lib/provision/played/bootstrap", "file\nroot root 644\nx\n"),
+                         ("echo current", STATE),
+                         ("journalctl -u hello -n 0", GO_LIVE)], name=name)  # fmt: skip
+        answer = s.answer
+        s.answer = lambda command: (sent.append((name, command)), answer(command))[1]
+        return s
+
+    return [one(f"web{i}") for i in (1, 2, 3)]
+
+
+def rollout(book, sessions, **settings):
+    out = io.StringIO()
+    options = DeployOptions(project_root=ROOT, overrides=settings)
+    tallies = Rollout("deploy", sessions, book, options, Output(out)).run()
+    return out.getvalue(), tallies
+
+
+def when(sent, name, pattern):
+    found = [i for i, (host, c) in enumerate(sent) if host == name and pattern in c]
+    assert found, f"{name} never sent {pattern}"
+    return found[0]
+
+
+def test_every_host_is_prepared_before_the_canary_switches_then_the_rest(book):
+    sent = []
+    out, tallies = rollout(book, fleet(sent), app_release_command="alembic upgrade head")
+    assert not any(t.failed for t in tallies.values()), out
+    rids = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
+    assert len(rids) == 1  # one release id across the fleet
+    [rid] = rids
+    switch = f"ln -sfn releases/{rid} /srv/hello/current.provision-new"
+    checked = max(when(sent, h, ":8001/health") for h in ("web1", "web2", "web3"))
+    assert checked < when(sent, "web1", switch) < when(sent, "web1", ":8000/health")
+    assert when(sent, "web1", ":8000/health") < when(sent, "web2", switch)
+    assert when(sent, "web1", ":8000/health") < when(sent, "web3", switch)
+    # the release command: once, on the first, before any host is checked
+    migrated = [h for h, c in sent if "alembic upgrade head" in c]
+    assert migrated == ["web1"]
+    assert when(sent, "web1", "alembic upgrade head") < min(
+        when(sent, h, ":8001/health") for h in ("web1", "web2", "web3")
+    )
+    assert "-- batch 1 of 2: web1\n" in out and "-- batch 2 of 2: web2, web3\n" in out
+    assert f"-- deploy: 3 app servers: web1, web2, web3 on {OLD}" in out  # the fake's state
+
+
+def test_a_host_failing_its_gate_stops_the_rollout_and_the_switched_go_back(book):
+    sent = []
+    out, tallies = rollout(book, fleet(sent, "web2"), deploy_batch=[1])
+    [rid] = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
+    back = f"ln -sfn releases/{OLD} /srv/hello/current.provision-new"
+    new = f"ln -sfn releases/{rid} /srv/hello/current.provision-new"
+    # web2 failed in batch 2 and rolled itself back; then web1 went back too
+    assert when(sent, "web2", new) < when(sent, "web2", back) < when(sent, "web1", back)
+    assert when(sent, "web1", new) < when(sent, "web1", back)
+    assert not [c for h, c in sent if h == "web3" and new in c]  # web3 never switched
+    assert when(sent, "web3", f"touch /srv/hello/releases/{rid}/.provision-bad")
+    assert "-- stopped before batch 3: web2 failed\n" in out
+    assert "[web3] changed   release: not switched" in out
+    assert all(t.failed for t in tallies.values())
+    assert not [c for _, c in sent if "rm -rf /srv/hello/venvs/.[!.]*" in c]  # no clean
+
+
+def test_below_max_fail_the_rollout_goes_on(book):
+    sent = []
+    out, tallies = rollout(book, fleet(sent, "web2"), deploy_batch=[1], deploy_max_fail=1)
+    [rid] = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
+    new = f"ln -sfn releases/{rid} /srv/hello/current.provision-new"
+    assert when(sent, "web3", new)
+    assert "stopped" not in out
+    assert [n for n, t in tallies.items() if t.failed] == ["web2"]
