@@ -22,7 +22,7 @@ from .deploy import DEPLOY, ROLLBACK, DeployOptions
 from .engine import Host, Playbook, attempt, converge, in_parallel
 from .flow import Flow, run_stage, stages
 from .output import Output, Tally
-from .release_run import Release, release_plan
+from .release_run import Release, Shared, release_plan
 from .roles import resolve_vars
 from .transport import Session
 
@@ -96,6 +96,7 @@ class Rollout:
     ) -> None:
         self.action, self.book, self.options, self.out = action, book, options, out
         self.members = [Member(s) for s in sessions]
+        self.shared = Shared()  # one checkout, one set of wheels, one release id
 
     def run(self) -> dict[str, Tally]:
         try:
@@ -126,7 +127,8 @@ class Rollout:
     def connect(self, m: Member) -> None:
         m.host = Host.connect(m.session, self.book, self.options.overrides)
         if release_plan(self.book.roles, m.host) is not None:
-            m.run = Release(self.action, m.host, self.book, self.options, self.out, m.tally)
+            m.run = Release(self.action, m.host, self.book, self.options, self.out, m.tally,
+                            self.shared)  # fmt: skip
         m.state = "ready"
 
     def apps(self, *states: str) -> list[Member]:
@@ -161,7 +163,7 @@ class Rollout:
 
     def switch(self, go_live: Flow) -> bool:
         """Switch the ready app servers in batches; False when the rollout stopped."""
-        apps = self.apps("ready", "unchanged", "failed", "live")
+        apps = [m for m in self.members if m.run is not None or m.state == "failed"]
         ready = self.apps("ready")
         if not ready:
             return self.failures() <= self.allowed()
@@ -186,8 +188,12 @@ class Rollout:
             self.summary(apps, f"{self.action}: {len(apps)} app servers")
         return True
 
+    def failed(self) -> list[Member]:
+        """Hosts that failed, app servers or not (one unreachable: either)."""
+        return [m for m in self.members if m.state == "failed"]
+
     def failures(self) -> int:
-        return len(self.apps("failed"))
+        return len(self.failed())
 
     def allowed(self) -> int:
         plans = [m.run.plan for m in self.members if m.run is not None]
@@ -195,8 +201,11 @@ class Rollout:
 
     def stop(self, apps: list[Member], number: int) -> bool:
         """Too many failed: the switched hosts go back; the others never switch."""
-        failed = ", ".join(m.name for m in self.apps("failed"))
-        self.out.line(f"-- stopped before batch {number}: {failed} failed")
+        failed = ", ".join(m.name for m in self.failed())
+        if len(apps) == 1:  # its own lines said it all
+            return False
+        self.out.line(f"-- stopped before batch {number}: {failed} failed (deploy_max_fail: "
+                      f"{self.allowed()})")  # fmt: skip
         if self.action == "deploy":
             self.each(self.apps("live"), self.go_back)
             self.each(self.apps("ready"), self.never_live)
@@ -224,7 +233,8 @@ class Rollout:
         def read(m: Member) -> None:
             live[m.name] = m.run.read_state().current or "nothing"  # type: ignore[union-attr]
 
-        in_parallel(apps, lambda m: attempt(m.name, self.out, m.tally, lambda: read(m)))
+        reachable = [m for m in apps if m.run is not None]
+        in_parallel(reachable, lambda m: attempt(m.name, self.out, m.tally, lambda: read(m)))
         on: dict[str, list[str]] = {}
         for m in apps:
             on.setdefault(live.get(m.name, "unknown (unreachable)"), []).append(m.name)
@@ -234,7 +244,7 @@ class Rollout:
     def converge_balancers(self) -> None:
         """Hosts without an app converge (a balancer's upstreams follow the inventory),
         with the app servers that failed marked down."""
-        down = [m.name for m in self.apps("failed")]
+        down = [m.name for m in self.failed()]
         overrides = {**self.options.overrides, DOWN: down} if down else self.options.overrides
 
         def one(m: Member) -> None:

@@ -17,13 +17,14 @@ def check_peers(v, peers):
     if v["serves"] != "balancer":
         return
     name = v["balancer_upstream"]
-    group = peers.group(name) if name else None
-    if not name or group is None:
-        known = ", ".join(peers.groups()) or "none"
-        hint = closest(name, peers.groups()) if name else ""
-        why = f"no group {name!r}{hint}" if name else "required on a balancer"
-        raise SchemaError("balancer_upstream", f"{why} (the group of its app servers; "
-                          f"groups: {known})")  # fmt: skip
+    known = ", ".join(peers.groups()) or "none"
+    if not name:
+        raise SchemaError("serves", "a balancer needs balancer_upstream, the group of its app "
+                          f"servers (groups: {known})")  # fmt: skip
+    group = peers.group(name)
+    if group is None:
+        raise SchemaError("balancer_upstream", f"no group {name!r}{closest(name, peers.groups())}"
+                          f" (the group of its app servers; groups: {known})")  # fmt: skip
     if not group:
         raise SchemaError("balancer_upstream", f"group {name!r} has no hosts")
     for peer in group:

@@ -7,6 +7,7 @@ The module's fleet is bootstrapped and deployed once; each test starts from ther
 import contextlib
 import json
 import shutil
+import time
 
 import pytest
 
@@ -97,6 +98,7 @@ def fleet(bootstrapped_rootfs, net, tmp_path_factory):
 
 
 def served_by(n=12):
+    """The app servers that answered ``n`` requests through the balancer."""
     hosts = set()
     for _ in range(n):
         status, body = request("GET", "/health")
@@ -105,8 +107,17 @@ def served_by(n=12):
     return hosts
 
 
+def serving(expected, within=30):
+    """Whether the balancer's answers come from exactly ``expected`` within the deadline
+    (a reloaded nginx's old workers finish what they accepted with the old list)."""
+    deadline = time.monotonic() + within
+    while (seen := served_by(4 * len(expected))) != expected and time.monotonic() < deadline:
+        pass
+    return seen
+
+
 def test_the_balancer_sends_to_every_app_server_which_listens_on_its_private_address(fleet):
-    assert served_by() == set(APPS)
+    assert serving(set(APPS)) == set(APPS)
     lb = fleet.hosts["lb"].testinfra()
     conf = lb.file("/etc/nginx/conf.d/hello.conf").content_string
     for name in APPS:
@@ -126,11 +137,13 @@ def test_rolling_deploys_and_rollbacks_under_load_drop_no_request(fleet):
         for _ in range(5):
             out = ok(fleet.fab("deploy", "web", "--force"))
             assert "-- batch 3 of 3: app3" in out, out
+            print(out)
             seen.append({fleet.live(n) for n in APPS})
         for _ in range(2):
             out = ok(fleet.fab("rollback", "web"))
             seen.append({fleet.live(n) for n in APPS})
-    assert load.counts["ok"] > 100 and load.failures == [], (load.counts, load.failures)
+    assert load.counts["GET 200"] > 100 and load.counts["POST 200"] > 100, load.counts
+    assert load.failed == 0, load.failures
     assert all(len(on) == 1 for on in seen), seen  # every app server on one release
     assert len({on.pop() for on in seen[:5]}) == 5
     assert "[lb] ok        release: rollback  (no app runs here)" in out
@@ -145,12 +158,14 @@ def test_a_release_failing_its_gate_in_the_second_batch_stops_and_all_go_back(fl
             done = fleet.fab("deploy", "web", "--force")
     finally:
         (fleet.app / "SICK_ON").unlink()
+    print(done.stdout)
     assert done.returncode == 1, done.stdout
-    assert "-- stopped before batch 3: app2 failed" in done.stdout
+    assert "-- stopped before batch 3: app2 failed (deploy_max_fail: 0)" in done.stdout
     assert "[app3] changed   release: not switched" in done.stdout
     assert {fleet.live(n) for n in APPS} == before
     assert f"-- deploy stopped: app1, app2, app3 on {before.pop()}" in done.stdout
-    assert load.counts["ok"] > 20 and load.failures == [], (load.counts, load.failures)
+    assert load.counts["GET 200"] > 20 and load.counts["POST 200"] > 20, load.counts
+    assert load.failed == 0, load.failures
 
 
 def test_an_app_server_added_to_the_inventory_joins_on_the_next_deploy(
@@ -163,24 +178,27 @@ def test_an_app_server_added_to_the_inventory_joins_on_the_next_deploy(
             fleet.write(APPS, extra_hosts=["app4"])
             ok(fleet.fab("bootstrap", "app4"))
             out = ok(fleet.fab("deploy", "web"))
+            print(out)
             assert "[app4] changed   release: switch  (nothing -> " in out
-            assert served_by(16) == {*APPS, "app4"}
+            assert serving({*APPS, "app4"}) == {*APPS, "app4"}
         finally:
             del fleet.hosts["app4"]
             fleet.write(APPS)
         ok(fleet.fab("deploy", "web"))  # and leaves with the next one
-        assert served_by() == set(APPS)
+        assert serving(set(APPS)) == set(APPS)
 
 
 def test_an_app_server_that_stops_is_reported_and_the_balancer_serves_on(fleet):
     with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
         fleet.hosts["app3"].machine.stop()
         done = fleet.fab("deploy", "web", "--force", "--set", "deploy_max_fail=1")
-        assert served_by() == {"app1", "app2"}
+        print(done.stdout)
+        assert serving({"app1", "app2"}) == {"app1", "app2"}
     assert done.returncode == 1, done.stdout
     assert recap(done.stdout)["app3"]["failed"] == 1
     assert "[app3] error:" in done.stdout
     lb = fleet.hosts["lb"].testinfra()
     conf = lb.file("/etc/nginx/conf.d/hello.conf").content_string
     assert f"server {fleet.hosts['app3'].address}:8000 max_fails=2 fail_timeout=10s down;" in conf
-    assert load.counts["ok"] > 20 and load.failures == [], (load.counts, load.failures)
+    assert load.counts["GET 200"] > 20 and load.counts["POST 200"] > 20, load.counts
+    assert load.failed == 0, load.failures

@@ -14,6 +14,7 @@ from provision.engine import Project
 from provision.flow import stages
 from provision.output import Output
 from provision.rollout import Rollout, batch_fault, batch_sizes
+from provision.transport import ConnectError
 from tests.fakes import FakeSession
 from tests.helpers import ROOT
 from tests.unit.test_flow import GO_LIVE, HOST, OLD, STATE
@@ -67,6 +68,8 @@ def book(tmp_path, monkeypatch):
     monkeypatch.setattr(
         artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
     )
+    ids = iter(range(100))  # a new id on every call: hosts must share one
+    monkeypatch.setattr(artifact, "release_id", lambda commit: f"20260101-0000{next(ids):02}")
     inventory = tmp_path / "inventory.yaml"
     hosts = "".join(f"  web{i}: {{address: 10.0.0.{i}}}\n" for i in (1, 2, 3))
     inventory.write_text(f"hosts:\n{hosts}")
@@ -136,7 +139,7 @@ def test_a_host_failing_its_gate_stops_the_rollout_and_the_switched_go_back(book
     assert when(sent, "web1", new) < when(sent, "web1", back)
     assert not [c for h, c in sent if h == "web3" and new in c]  # web3 never switched
     assert when(sent, "web3", f"touch /srv/hello/releases/{rid}/.provision-bad")
-    assert "-- stopped before batch 3: web2 failed\n" in out
+    assert "-- stopped before batch 3: web2 failed (deploy_max_fail: 0)\n" in out
     assert "[web3] changed   release: not switched" in out
     assert all(t.failed for t in tallies.values())
     assert not [c for _, c in sent if "rm -rf /srv/hello/venvs/.[!.]*" in c]  # no clean
@@ -150,3 +153,28 @@ def test_below_max_fail_the_rollout_goes_on(book):
     assert when(sent, "web3", new)
     assert "stopped" not in out
     assert [n for n, t in tallies.items() if t.failed] == ["web2"]
+
+
+def test_an_unreachable_host_stops_the_rollout_before_any_switch(book):
+    sent = []
+    sessions = fleet(sent)
+
+    def refuse():
+        raise ConnectError("web3: cannot connect to root@10.0.0.3:22: no route to host")
+
+    sessions[2].open = refuse
+    out, tallies = rollout(book, sessions)
+    assert not [c for _, c in sent if "/srv/hello/current.provision-new" in c]
+    assert "-- stopped before batch 1: web3 failed (deploy_max_fail: 0)" in out
+    assert f"-- deploy stopped: web1, web2 on {OLD}; web3 on unknown (unreachable)" in out
+    assert all(t.failed for t in tallies.values())
+
+
+def test_up_to_max_fail_the_others_go_on_without_an_unreachable_host(book):
+    sent = []
+    sessions = fleet(sent)
+    sessions[2].open = lambda: (_ for _ in ()).throw(ConnectError("web3: no route to host"))
+    out, tallies = rollout(book, sessions, deploy_max_fail=1)
+    assert [n for n, t in tallies.items() if t.failed] == ["web3"]
+    assert {h for h, c in sent if "/srv/hello/current.provision-new" in c} == {"web1", "web2"}
+    assert "-- deploy: 3 app servers: web1, web2 on" in out

@@ -1,0 +1,143 @@
+"""Several servers in the inventory: what a balancer and an app server are given, and the
+settings refused before any connection."""
+
+import re
+
+import pytest
+
+from provision.engine import Project
+from provision.inventory import InventoryError
+from provision.preflight import check_settings
+from provision.roles import RoleContext, RoleError, resolve_vars
+from tests.helpers import ROOT
+from tests.unit.test_rendering import HOST
+
+FLEET = """\
+vars:
+  app_port: 8000
+hosts:
+  app1: {address: 203.0.113.1, vars: {serves: app, private_address: 10.0.0.1}}
+  app2: {address: 10.0.0.2, vars: {serves: app, app_port: 9000}}
+  lb: {address: 203.0.113.9, vars: {serves: balancer, balancer_upstream: app,
+                                    private_address: 10.0.0.9}}
+  solo: {address: 203.0.113.5}
+groups:
+  app: {hosts: [app1, app2]}
+"""
+
+
+def project(tmp_path, text=FLEET):
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(text)
+    return Project.load(ROOT, inventory)
+
+
+def context(project, role, name, **overrides):
+    book = project.play("deploy", overrides)
+    [target] = project.targets(name)
+    settings = resolve_vars(book.every_role, target.vars, overrides)
+    return RoleContext(project.roles[role], settings, HOST, book.peers.seen_from(target))
+
+
+def site(ctx):
+    module = ctx.role.module
+    return ctx.template("site.conf.j2", tls=False, upstreams=module.upstreams(ctx))
+
+
+def upstream_lines(text):
+    return [line.strip() for line in text.splitlines() if re.match(r"\s*server \S+:\d+", line)]
+
+
+def test_a_balancer_sends_to_its_group_at_their_private_addresses_and_ports(tmp_path):
+    text = site(context(project(tmp_path), "nginx", "lb"))
+    assert upstream_lines(text) == [
+        "server 10.0.0.1:8000 max_fails=2 fail_timeout=10s;",
+        "server 10.0.0.2:9000 max_fails=2 fail_timeout=10s;",
+    ]
+    assert "proxy_next_upstream error timeout http_502 http_504;" in text
+    assert "location /static/" not in text  # static files come from the app servers
+
+
+def test_a_server_marked_down_gets_no_requests(tmp_path):
+    text = site(context(project(tmp_path), "nginx", "lb", balancer_down=["app2"]))
+    assert "server 10.0.0.2:9000 max_fails=2 fail_timeout=10s down;" in upstream_lines(text)
+
+
+def test_a_single_server_keeps_its_local_upstream_and_static_files(tmp_path):
+    text = site(context(project(tmp_path), "nginx", "solo"))
+    assert upstream_lines(text) == ["server 127.0.0.1:8000;"]
+    assert "location /static/" in text and "proxy_next_upstream" not in text
+
+
+def test_an_app_server_listens_on_its_private_address_and_trusts_its_balancers(tmp_path):
+    fleet = project(tmp_path)
+    gunicorn = fleet.roles["gunicorn"].module
+    assert gunicorn.listen(context(fleet, "gunicorn", "app1")) == (
+        ["127.0.0.1:8000", "10.0.0.1:8000"], ["127.0.0.1", "10.0.0.9"])  # fmt: skip
+    # no private_address: its inventory address
+    assert gunicorn.listen(context(fleet, "gunicorn", "app2"))[0] == [
+        "127.0.0.1:9000", "10.0.0.2:9000"]  # fmt: skip
+    assert gunicorn.listen(context(fleet, "gunicorn", "solo")) == (
+        ["127.0.0.1:8000"], ["127.0.0.1"])  # fmt: skip
+
+
+def test_each_role_does_only_its_part(tmp_path):
+    fleet = project(tmp_path)
+    assert context(fleet, "gunicorn", "lb").tasks() == []
+    assert fleet.roles["gunicorn"].module.release(context(fleet, "gunicorn", "lb")) is None
+    assert [op.name for op in context(fleet, "nginx", "app1").tasks()] == ["nginx"]
+    assert [op.name for op in context(fleet, "app", "lb").tasks()] == ["app"]
+
+
+def preflight(fleet, name, play="deploy", **overrides):
+    book = fleet.play(play, overrides)
+    check_settings(book.roles, book.every_role, fleet.targets(name), fleet.inventory,
+                   overrides, ROOT, book.peers)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        (
+            "balancer_upstream: app,",
+            r"inventory.yaml:6: hosts\.lb\.vars\.balancer_upstream: "
+            r"no group 'ap'; did you mean 'app'\? \(the group of its app servers; groups: app\)",
+        ),
+        (
+            "serves: balancer,",
+            r"inventory.yaml:6: hosts\.lb\.vars\.serves: a balancer needs "
+            r"balancer_upstream, the group of its app servers \(groups: app\)",
+        ),
+    ],
+)
+def test_a_balancer_without_a_group_of_app_servers_is_refused(tmp_path, change, error):
+    broken = {
+        "balancer_upstream: app,": FLEET.replace("upstream: app,", "upstream: ap,"),
+        "serves: balancer,": FLEET.replace("serves: balancer, balancer_upstream: app,",
+                                           "serves: balancer,"),
+    }[change]  # fmt: skip
+    with pytest.raises((InventoryError, RoleError), match=error):
+        preflight(project(tmp_path, broken), "lb")
+
+
+def test_a_group_member_that_is_no_app_server_is_named(tmp_path):
+    broken = FLEET.replace("{serves: app, app_port: 9000}", "{serves: all, app_port: 9000}")
+    with pytest.raises(InventoryError, match=r"app2 in group 'app' serves 'all'; a balancer "
+                                             r"sends to app servers \(serves: app\)"):  # fmt: skip
+        preflight(project(tmp_path, broken), "lb")
+
+
+@pytest.mark.parametrize(
+    "setting, value, error",
+    [
+        ("serves", "web", "--set serves: expected one of all, app, balancer; got 'web'"),
+        ("deploy_batch", [0], "--set deploy_batch: 0 hosts: a batch takes one host at least"),
+        ("deploy_max_fail", -1, "--set deploy_max_fail: a number of servers: 0 or more"),
+        ("postgres_enabled", True, "--set postgres_enabled: not on a balancer"),
+    ],
+)
+def test_settings_of_several_servers_are_checked_before_connecting(tmp_path, setting, value,
+                                                                   error):  # fmt: skip
+    with pytest.raises(InventoryError) as e:
+        preflight(project(tmp_path), "lb", "bootstrap", **{setting: value})
+    assert str(e.value).startswith(error)
