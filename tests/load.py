@@ -29,7 +29,8 @@ class Load:
         self.max_seconds = max_seconds
         self.counts = Counter()
         self.failures = []
-        self.failed_at = []  # time.monotonic() of every failed request
+        self.failed_at = []  # time.monotonic() of every failed request, when it ended
+        self.failed_sent = []  # ... and when it was sent
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._client, args=(i,)) for i in range(clients)]
@@ -44,11 +45,12 @@ class Load:
         for t in self._threads:
             t.join()
 
-    def _record(self, key, failure=None):
+    def _record(self, key, failure=None, sent=0.0):
         with self._lock:
             self.counts[key] += 1
             if failure:
                 self.failed_at.append(time.monotonic())
+                self.failed_sent.append(sent)
             if failure and len(self.failures) < 50:
                 self.failures.append(failure)
 
@@ -60,6 +62,7 @@ class Load:
             n += 1
             post = (n + index) % 2 == 0
             method, path = ("POST", self.post) if post else ("GET", self.get)
+            sent = time.monotonic()
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
@@ -70,12 +73,14 @@ class Load:
                 if answer.status in (200, 201):
                     self._record(f"{method} 200")
                 else:
-                    self._record(f"{method} {answer.status}", f"{method} {path}: {answer.status}")
+                    self._record(
+                        f"{method} {answer.status}", f"{method} {path}: {answer.status}", sent
+                    )
                 if answer.getheader("connection", "").lower() == "close":
                     conn.close()
                     conn = None
             except (OSError, http.client.HTTPException) as e:
-                self._record(f"{method} error", f"{method} {path}: {type(e).__name__}: {e}")
+                self._record(f"{method} error", f"{method} {path}: {type(e).__name__}: {e}", sent)
                 if conn is not None:
                     conn.close()
                 conn = None

@@ -189,8 +189,12 @@ def test_an_app_server_added_to_the_inventory_joins_on_the_next_deploy(
 
 
 def test_an_app_server_that_stops_is_reported_and_the_balancer_serves_on(fleet):
+    """A POST in flight on a server as it goes away is lost (nginx cannot know whether it
+    was handled, so it does not send it again): at most one per client, and none sent
+    once the server is gone."""
     with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
         fleet.hosts["app3"].machine.stop()
+        gone = time.monotonic()
         done = fleet.fab("deploy", "web", "--force", "--set", "deploy_max_fail=1")
         print(done.stdout)
         assert serving({"app1", "app2"}) == {"app1", "app2"}
@@ -201,4 +205,5 @@ def test_an_app_server_that_stops_is_reported_and_the_balancer_serves_on(fleet):
     conf = lb.file("/etc/nginx/conf.d/hello.conf").content_string
     assert f"server {fleet.hosts['app3'].address}:8000 max_fails=2 fail_timeout=10s down;" in conf
     assert load.counts["GET 200"] > 20 and load.counts["POST 200"] > 20, load.counts
-    assert load.failed == 0, load.failures
+    assert load.failed <= 4 and all(f.startswith("POST") for f in load.failures), load.failures
+    assert [t for t in load.failed_sent if t > gone] == [], load.failures
