@@ -210,6 +210,10 @@ class Rollout:
             self.each(self.apps("live"), self.go_back)
             self.each(self.apps("ready"), self.never_live)
         self.summary(apps, f"{self.action} stopped")
+        for m in self.members:
+            if m.run is None and m.state == "ready":
+                self.out.task(m.name, "ok", "release", "converge", f"not run: the {self.action} "
+                              "stopped (a balancer keeps its servers)", True)  # fmt: skip
         for m in self.apps("ready", "back", "live", "unchanged"):
             m.tally.failed += 1
             m.tally.errors.append(f"the {self.action} stopped: {failed} failed")

@@ -10,6 +10,8 @@ import threading
 import time
 from collections import Counter
 
+STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
 
 class Load:
     """``with Load("127.0.0.1", 80, clients=4) as load: ...`` then ``load.counts``.
@@ -63,6 +65,7 @@ class Load:
             post = (n + index) % 2 == 0
             method, path = ("POST", self.post) if post else ("GET", self.get)
             sent = time.monotonic()
+            reused = conn is not None
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
@@ -80,7 +83,11 @@ class Load:
                     conn.close()
                     conn = None
             except (OSError, http.client.HTTPException) as e:
-                self._record(f"{method} error", f"{method} {path}: {type(e).__name__}: {e}", sent)
+                # An idle keep-alive connection the server closed as the request went out
+                # (nginx's reload closes them): no byte of an answer came back.
+                stale = reused and isinstance(e, STALE)
+                key = f"{method} {'stale' if stale else 'error'}"
+                self._record(key, f"{method} {path}: {type(e).__name__}: {e}", sent)
                 if conn is not None:
                     conn.close()
                 conn = None
@@ -93,6 +100,12 @@ class Load:
     def error_seconds(self):
         """From the first failed request to the last (0 when none failed)."""
         return max(self.failed_at) - min(self.failed_at) if self.failed_at else 0.0
+
+    @property
+    def stale(self):
+        """Requests lost on an idle keep-alive connection the server closed as they went
+        out. HTTP lets a client send them again (RFC 9112, 9.3.1), and browsers do."""
+        return sum(v for k, v in self.counts.items() if k.endswith(" stale"))
 
     @property
     def failed(self):

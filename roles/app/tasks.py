@@ -30,7 +30,7 @@ def check(v, root):
 def tasks(role):
     v = role.vars
     if v["serves"] == "balancer":
-        yield shell.note("app", "none on a balancer (serves: balancer)")
+        yield shell.note("releases", "none here: a balancer (serves: balancer) runs no app")
         return
     user, root = v["app_user"], v["app_root"]
     yield server.group(user)

@@ -46,7 +46,8 @@ def upstreams(role):
 def tasks(role):
     v = role.vars
     if v["serves"] == "app":
-        yield shell.note("nginx", "none on an app server (serves: app): the balancers")
+        yield shell.note("site", "none here: an app server (serves: app) is reached through "
+                         "the balancers")  # fmt: skip
         return
     site = f"/etc/nginx/conf.d/{v['app_name']}.conf"
     yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])

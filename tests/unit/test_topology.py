@@ -85,8 +85,8 @@ def test_each_role_does_only_its_part(tmp_path):
     fleet = project(tmp_path)
     assert context(fleet, "gunicorn", "lb").tasks() == []
     assert fleet.roles["gunicorn"].module.release(context(fleet, "gunicorn", "lb")) is None
-    assert [op.name for op in context(fleet, "nginx", "app1").tasks()] == ["nginx"]
-    assert [op.name for op in context(fleet, "app", "lb").tasks()] == ["app"]
+    assert [op.name for op in context(fleet, "nginx", "app1").tasks()] == ["site"]
+    assert [op.name for op in context(fleet, "app", "lb").tasks()] == ["releases"]
 
 
 def preflight(fleet, name, play="deploy", **overrides):
