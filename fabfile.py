@@ -2,6 +2,7 @@
 
 fab bootstrap -H web1              first-time server setup
 fab deploy -H web1                 ship the app, zero downtime, health-gated
+fab deploy -H web                  a group: app servers in health-gated batches, then balancers
 fab rollback -H web1               back to the previous good release
 fab releases -H web1               list releases, marking the live one
 fab backup -H web1                 back up the app's PostgreSQL database now
