@@ -209,9 +209,12 @@ def list_releases(
     session: Session, book: Playbook, options: DeployOptions, out: Output, tally: Tally
 ) -> None:
     host = Host.connect(session, book, options.overrides)
+    name = session.target.name
+    if release_plan(book.roles, host) is None:
+        out.line(f"[{name}] no app runs here")
+        return
     state = Release("releases", host, book, options, out, tally).read_state()
     previous = state.previous()
-    name = session.target.name
     if not state.releases:
         out.line(f"[{name}] no releases yet")
     for rel in reversed(state.releases):

@@ -268,3 +268,34 @@ class SecretTemplateDigest(Fact[str | None]):
 
     def parse(self, output: str) -> str | None:
         return output.strip() or None
+
+
+# The initial network namespace's inode number: fixed (PROC_NET_INIT_INO) since Linux
+# 6.18; earlier kernels numbered it like any other namespace.
+INIT_NET_INODE = 0xEFFFFFF9
+FIXED_INIT_NET = (6, 18)
+
+
+@dataclass(frozen=True)
+class NetworkHome(Fact[str]):
+    """Why this host's network may not be its own to filter, or "" when it is: a machine
+    or VM, or a container in a network namespace of its own. A container that shares
+    its host's network (say, one bound to the host's ports) must never load firewall
+    rules: they would filter the host's traffic."""
+
+    def command(self) -> str:
+        return "systemd-detect-virt --container; readlink /proc/self/ns/net; uname -r"
+
+    def parse(self, output: str) -> str:
+        lines = [*output.splitlines(), "", "", ""]
+        container, netns, kernel = lines[0].strip(), lines[1].strip(), lines[2].strip()
+        if container in ("", "none"):
+            return ""
+        inode = int(netns.removeprefix("net:[").rstrip("]") or 0)
+        if inode == INIT_NET_INODE:
+            return f"a container ({container}) that shares its host's network"
+        release = tuple(int(part) for part in kernel.split("-")[0].split(".")[:2] if part.isdigit())
+        if release >= FIXED_INIT_NET:
+            return ""
+        return (f"a container ({container}) on Linux {kernel}, which cannot tell whether it "
+                "shares its host's network")  # fmt: skip

@@ -1,7 +1,7 @@
 """Idempotent operations: each compares facts with the wanted state and yields commands."""
 
 from . import apt, files, secret, server, shell, systemd
-from .base import Change, NoChange, Operation, OperationError, Plan, only_if
+from .base import Change, NoChange, Operation, OperationError, Plan, only_if, skip_if
 
 __all__ = [
     "Change",
@@ -15,5 +15,6 @@ __all__ = [
     "secret",
     "server",
     "shell",
+    "skip_if",
     "systemd",
 ]

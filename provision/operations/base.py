@@ -74,6 +74,19 @@ def only_if(op: Operation, fact: Fact, why: str) -> Operation:
     return Operation(op.name, {"_when": fact, **op.facts}, decide, op.notify)
 
 
+def skip_if(op: Operation, fact: Fact[str]) -> Operation:
+    """``op``, skipped with the reason ``fact`` gives when it gives one, decided as
+    usual when it gives "".
+
+    Example: ``skip_if(files.file("/etc/x.nft", rules), NetworkHome())``
+    """
+
+    def decide(_why: str, **values: Any) -> Plan:
+        return NoChange(f"skipped: {_why}") if _why else op.decide(**values)
+
+    return Operation(op.name, {"_why": fact, **op.facts}, decide, op.notify)
+
+
 def notify_names(notify: str | Iterable[str] | None) -> tuple[str, ...]:
     if notify is None:
         return ()

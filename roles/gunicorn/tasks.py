@@ -1,12 +1,14 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
 import ast
+import ipaddress
 from pathlib import Path
 
 from provision.artifact import ArtifactError, dependencies, is_git_url
 from provision.command import Command
+from provision.facts import NetworkHome
 from provision.layout import inside
-from provision.operations import files, systemd
+from provision.operations import NoChange, Operation, apt, files, skip_if, systemd
 from provision.plan import ReleasePlan
 from provision.roles import RoleError
 from provision.schema import SchemaError
@@ -95,12 +97,52 @@ def tasks(role):
     # settings): that one restart is the price of changing it.
     yield files.file(unit, role.template("app.service.j2"), notify=["daemon-reload", "restart app"])
     yield systemd.service(v["app_name"], running=None, enabled=True)
+    if v["serves"] == "app":
+        yield from app_port(role)
+
+
+def app_port(role):
+    """On an app server: the app's port open only to its balancers, by nftables rules
+    loaded at boot; never in a container that shares its host's network."""
+    v = role.vars
+    name = f"provision-{v['app_name']}-port"
+    rules = f"/etc/provision/{name}.nft"
+    allowed = listen(role)[1][1:]
+    try:
+        addresses = [ipaddress.ip_address(a) for a in allowed]
+    except ValueError as e:
+        raise RoleError(f"private_address of a balancer: {e} (the firewall needs an IP)") from e
+    v4 = [str(a) for a in addresses if a.version == 4]
+    v6 = [str(a) for a in addresses if a.version == 6]
+    home = NetworkHome()
+    yield apt.packages(["nftables"], cache_valid_time=v["apt_cache_valid_time"])
+    yield files.directory("/etc/provision", mode=0o755)
+    text = role.template("app-port.nft.j2", v4=v4, v6=v6)
+    yield skip_if(files.file(rules, text, notify=f"load {name}"), home)
+    service = role.template("app-port.service.j2", rules=rules)
+    yield skip_if(files.file(f"/etc/systemd/system/{name}.service", service,
+                             notify=["daemon-reload", f"load {name}"]), home)  # fmt: skip
+    yield skip_if(systemd.service(name, running=True, enabled=True), home)
+    yield firewall_note(v["app_port"], allowed, home)
+
+
+def firewall_note(port, allowed, home):
+    """Says who may reach the app's port, or why no rule guards it."""
+
+    def decide(why):
+        if why:
+            return NoChange(f"no rules: {why}")
+        return NoChange(f"port {port}: this host and {', '.join(allowed) or 'no balancer'}")
+
+    return Operation("app port", {"why": home}, decide, loud=True)
 
 
 def handlers(role):
+    name = f"provision-{role.vars['app_name']}-port"
     return {
         "daemon-reload": systemd.daemon_reload(),
         "restart app": systemd.try_restart(role.vars["app_name"]),
+        f"load {name}": systemd.try_restart(name),
     }
 
 

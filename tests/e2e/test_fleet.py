@@ -7,6 +7,7 @@ The module's fleet is bootstrapped and deployed once; each test starts from ther
 import contextlib
 import json
 import shutil
+import socket
 import time
 
 import pytest
@@ -129,6 +130,19 @@ def test_the_balancer_sends_to_every_app_server_which_listens_on_its_private_add
     # the app sees the client, through the balancer's forwarded headers
     status, body = request("GET", "/whoami")
     assert status == 200 and json.loads(body)["client"] == fleet.gateway, body
+    # the app's port answers the balancer, and nobody else
+    address = fleet.hosts["app1"].address
+    url = f"http://{address}:8000/health"
+    asked = lb.run(f"python3 -c 'import urllib.request as u; print(u.urlopen(\"{url}\").status)'")
+    assert asked.stdout.strip() == "200", asked
+    with pytest.raises(OSError):
+        socket.create_connection((address, 8000), timeout=3).close()
+    app1 = fleet.hosts["app1"].testinfra()
+    assert app1.service("provision-hello-port").is_enabled
+    assert fleet.hosts["lb"].address in app1.check_output("nft list table inet provision_hello")
+    listed = ok(fleet.fab("releases", "web"))
+    assert "[lb] no app runs here" in listed
+    assert all(f"[{name}] {fleet.live(name)}" in listed for name in APPS), listed
 
 
 def test_rolling_deploys_and_rollbacks_under_load_drop_no_request(fleet):

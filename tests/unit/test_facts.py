@@ -15,6 +15,7 @@ from provision.facts import (
     GroupInfo,
     HostFacts,
     HostInfo,
+    NetworkHome,
     PathInfo,
     PathState,
     SecretTemplateDigest,
@@ -67,6 +68,10 @@ CASES = [
      None),
     ("release-state-none", ReleaseState("/srv/nothing-here"),
      Releases(None, (), frozenset(), frozenset())),
+    # a test host: a container in a network namespace of its own, and a container that
+    # shares its host's network (the initial namespace's fixed inode)
+    ("network-home-own", NetworkHome(), ""),
+    ("network-home-shared", NetworkHome(), "a container (docker) that shares its host's network"),
 ]  # fmt: skip
 
 
@@ -99,6 +104,20 @@ def test_every_fact_has_a_fixture():
         if isinstance(obj, type) and issubclass(obj, facts.Fact) and obj is not facts.Fact
     } | {"ReleaseState"}
     assert declared <= kinds, declared - kinds
+
+
+@pytest.mark.parametrize(
+    "output, why",
+    [
+        ("none\nnet:[4026531833]\n6.1.0-28-cloud-amd64\n", ""),  # a VM: its own, always
+        ("systemd-nspawn\nnet:[4026532301]\n6.1.0-28-amd64\n",
+         "a container (systemd-nspawn) on Linux 6.1.0-28-amd64, which cannot tell whether "
+         "it shares its host's network"),
+        ("lxc\nnet:[4026532301]\n6.18.1\n", ""),
+    ],
+)  # fmt: skip
+def test_a_container_gets_firewall_rules_only_when_its_network_is_its_own(output, why):
+    assert NetworkHome().parse(output) == why
 
 
 def test_a_fact_quotes_what_it_is_given():
