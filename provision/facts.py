@@ -278,10 +278,9 @@ FIXED_INIT_NET = (6, 18)
 
 @dataclass(frozen=True)
 class NetworkHome(Fact[str]):
-    """Why this host's network may not be its own to filter, or "" when it is: a machine
-    or VM, or a container in a network namespace of its own. A container that shares
-    its host's network (say, one bound to the host's ports) must never load firewall
-    rules: they would filter the host's traffic."""
+    """Why this host's network may not be its own to filter, or "" when it is (a machine
+    or VM, or a container in a network namespace of its own). A container that shares
+    its host's network must never load firewall rules: they would filter the host's."""
 
     def command(self) -> str:
         return "systemd-detect-virt --container; readlink /proc/self/ns/net; uname -r"

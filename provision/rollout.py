@@ -12,6 +12,7 @@ converge last, once the app servers serve, with the failed ones marked down.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 from . import phases
 from .deploy import DEPLOY, ROLLBACK, DeployOptions
-from .engine import Host, Playbook, attempt, converge, in_parallel
+from .engine import ERRORS, Host, Playbook, attempt, converge, in_parallel
 from .flow import Flow, run_stage, stages
 from .output import Output, Tally
 from .release_run import Release, Shared, release_plan
@@ -107,7 +108,11 @@ class Rollout:
                 self.rollback()
         finally:
             for m in self.members:
-                if m.run is not None:
+                if m.run is not None and m.state == "failed":
+                    # already reported; a lock held by a lost connection went with it
+                    with contextlib.suppress(Exception):
+                        m.run.stack.close()
+                elif m.run is not None:
                     attempt(m.name, self.out, m.tally, m.run.stack.close)
                 m.tally.round_trips = m.session.round_trips
                 m.session.close()
@@ -235,10 +240,11 @@ class Rollout:
         live: dict[str, str] = {}
 
         def read(m: Member) -> None:
-            live[m.name] = m.run.read_state().current or "nothing"  # type: ignore[union-attr]
+            # a host that cannot say failed already, and said why
+            with contextlib.suppress(*ERRORS):
+                live[m.name] = m.run.read_state().current or "nothing"  # type: ignore[union-attr]
 
-        reachable = [m for m in apps if m.run is not None]
-        in_parallel(reachable, lambda m: attempt(m.name, self.out, m.tally, lambda: read(m)))
+        in_parallel([m for m in apps if m.run is not None], read)
         on: dict[str, list[str]] = {}
         for m in apps:
             on.setdefault(live.get(m.name, "unknown (unreachable)"), []).append(m.name)

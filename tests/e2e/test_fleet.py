@@ -8,6 +8,8 @@ import contextlib
 import json
 import shutil
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -210,19 +212,30 @@ def test_an_app_server_added_to_the_inventory_joins_on_the_next_deploy(
     assert load.failed == load.stale <= 2 * 4, load.failures
 
 
-def test_an_app_server_that_stops_is_reported_and_the_balancer_serves_on(fleet):
-    """A POST in flight on a server as it goes away is lost (nginx cannot know whether it
-    was handled, so it does not send it again): at most one per client, and none sent
-    once the server is gone."""
+def test_an_app_server_that_stops_mid_run_is_reported_and_the_balancer_serves_on(fleet):
+    """app3 goes away while a deploy runs: once the canary switched, and before its own
+    batch (a pause of 10 s between batches gives its shutdown time). A POST in flight on
+    a server as it goes away is lost (nginx cannot know whether it was handled, so it
+    does not send it again): at most one per client, and none sent once it is gone."""
+    command = [sys.executable, "-m", "fabric", "-H", "web", "deploy", "--inventory",
+               str(fleet.inventory), "--force", "--set", "deploy_max_fail=1",
+               "--set", "deploy_pause=10"]  # fmt: skip
+    printed, gone = [], None
     with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
-        fleet.hosts["app3"].machine.stop()
-        gone = time.monotonic()
-        done = fleet.fab("deploy", "web", "--force", "--set", "deploy_max_fail=1")
-        print(done.stdout)
+        run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        for line in run.stdout:
+            printed.append(line)
+            if line.startswith("-- batch 2 of 3") and gone is None:
+                fleet.hosts["app3"].machine.stop()
+                gone = time.monotonic()
+        out = "".join(printed)
+        print(out)
+        assert run.wait(timeout=60) == 1 and gone is not None, out
         assert serving({"app1", "app2"}) == {"app1", "app2"}
-    assert done.returncode == 1, done.stdout
-    assert recap(done.stdout)["app3"]["failed"] == 1
-    assert "[app3] error:" in done.stdout
+    assert recap(out)["app3"]["failed"] == 1
+    assert "[app3] error: app3: the SSH connection was lost" in out
+    assert "-- deploy: 3 app servers: app1, app2 on " in out
     lb = fleet.hosts["lb"].testinfra()
     conf = lb.file("/etc/nginx/conf.d/hello.conf").content_string
     assert f"server {fleet.hosts['app3'].address}:8000 max_fails=2 fail_timeout=10s down;" in conf

@@ -178,3 +178,24 @@ def test_up_to_max_fail_the_others_go_on_without_an_unreachable_host(book):
     assert [n for n, t in tallies.items() if t.failed] == ["web3"]
     assert {h for h, c in sent if "/srv/hello/current.provision-new" in c} == {"web1", "web2"}
     assert "-- deploy: 3 app servers: web1, web2 on" in out
+
+
+def test_a_host_lost_mid_run_is_reported_once_and_the_others_go_on(book):
+    sent = []
+    sessions = fleet(sent)
+    lost = sessions[2]
+    run = lost.run_as_root
+
+    def gone(text, stdin=None):
+        if "current.provision-new" in text or lost.commands[-1:] == ["gone"]:
+            lost.commands.append("gone")
+            raise ConnectError("web3: the SSH connection was lost")
+        return run(text, stdin)
+
+    lost.run_as_root = gone
+    out, tallies = rollout(book, sessions, deploy_batch=[1], deploy_max_fail=1)
+    assert out.count("[web3] error:") == 1, out
+    assert [n for n, t in tallies.items() if t.failed] == ["web3"]
+    assert tallies["web3"].failed == 1
+    assert "-- deploy: 3 app servers: web1, web2 on " in out
+    assert "web3 on unknown (unreachable)" in out
