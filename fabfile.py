@@ -6,6 +6,7 @@ fab deploy -H web                  a group: app servers in health-gated batches,
 fab rollback -H web1               back to the previous good release
 fab releases -H web1               list releases, marking the live one
 fab backup -H web1                 back up the app's PostgreSQL database now
+fab logs -H web1 [-n 50] [--grep X]  the app's log (--process nginx-access: nginx's)
 fab sandbox [--deploy]             a local Debian test server (root); --deploy: the example app too
 fab sandbox --hosts 3              a fleet of three, on a private network of their own
 """
@@ -21,6 +22,7 @@ from provision import cli, fleet
 from provision import sandbox as sb
 from provision.deploy import DeployOptions
 from provision.engine import Options
+from provision.logview import LogQuery
 
 ROOT = Path(__file__).resolve().parent
 SANDBOX = Path(os.environ.get("PROVISION_SANDBOX_DIR", ROOT / ".sandbox"))
@@ -84,6 +86,21 @@ def releases(c, set=None, inventory="inventory.yaml", verbose=False):
     _exit(
         cli.list_releases(c, ROOT, DeployOptions(), inventory=inventory, sets=set, verbose=verbose)
     )
+
+
+@task(iterable=["set"], auto_shortflags=False, help={
+    **COMMON,
+    "n": "how many lines, the last ones (default 100)",
+    "since": "only lines from this long ago: 30s, 10m, 2h, 1d",
+    "grep": "only lines that contain this text",
+    "follow": "then print new lines as they come, until Ctrl-C (one host)",
+    "process": "which log: web (the app, default), nginx-access, nginx-error",
+})  # fmt: skip
+def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
+         inventory="inventory.yaml", verbose=False):  # fmt: skip
+    """The app's log (or nginx's) from the server(s), each line marked with its host."""
+    query = LogQuery(source=process, lines=int(n), since=since, grep=grep, follow=follow)
+    _exit(cli.logs(c, ROOT, query, Options(), inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)

@@ -20,6 +20,7 @@ from .engine import (
     parse_overrides,
 )
 from .inventory import InventoryError, Target
+from .logview import LogQuery, show_logs
 from .output import Output, Tally
 from .preflight import check_settings
 from .roles import RoleError
@@ -120,6 +121,23 @@ def _each_release_host(work: Callable, options: releases.DeployOptions, config: 
         return guarded(target, out, config, lambda s, tally: work(s, book, options, out, tally))
 
     return each_host(one)
+
+
+def logs(c: Any, root: Path, query: LogQuery, options: Options, **kw: Any) -> int:
+    """Print the log ``query`` asks for from every target, each line marked by its host."""
+    config = getattr(c, "config", None)
+    if fault := query.fault():
+        print(f"error: {fault}", file=sys.stderr)
+        return 2
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        if query.follow and len(targets) > 1:
+            out.error("logs", "--follow reads one host at a time (-H one host)")
+            return {"logs": Tally(failed=1)}
+        work = show_logs(book, query, out, options.overrides)
+        return for_each_host(targets, lambda t: guarded(t, out, config, work), out, recap=False)
+
+    return run(c, root, "logs", "deploy", options, hosts, preflight=False, **kw)
 
 
 def list_releases(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:

@@ -262,7 +262,7 @@ def apply_one(
 
 
 def for_each_host(
-    targets: list[Target], one: Callable[[Target], Tally], out: Output
+    targets: list[Target], one: Callable[[Target], Tally], out: Output, recap: bool = True
 ) -> dict[str, Tally]:
     """Run ``one`` for every target in parallel (one connection each), then print the recap.
 
@@ -270,7 +270,8 @@ def for_each_host(
     ``finally`` blocks release what it holds) instead of waiting for it to finish.
     """
     tallies = dict(zip([t.name for t in targets], in_parallel(targets, one), strict=True))
-    out.recap(tallies)
+    if recap:
+        out.recap(tallies)
     return tallies
 
 

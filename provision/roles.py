@@ -1,7 +1,7 @@
 """Roles: ``roles/<name>/`` with ``defaults.yaml``, ``templates/*.j2`` and ``tasks.py``.
 
 A role's ``tasks.py`` is a ``RoleModule``: it defines ``tasks(role)``, yielding
-operations, and may define ``handlers``, ``secrets``, ``release``, ``actions``,
+operations, and may define ``handlers``, ``secrets``, ``release``, ``actions``, ``logs``,
 ``check`` and ``check_peers``. ``role`` is a ``RoleContext``: the resolved vars, the
 host's facts, the inventory's other hosts (``peers``), and ``template()``.
 """
@@ -26,6 +26,7 @@ from .schema import SchemaError, check_vars
 
 if TYPE_CHECKING:
     from .actions import Action
+    from .logview import LogSource
     from .plan import Hooks, ReleasePlan
 
 
@@ -61,6 +62,9 @@ class RoleModule(Protocol):
     def check(self, settings: dict[str, Any], project_root: Path) -> None:
         """Refuse, before any connection, a setting the role cannot work with: raise
         ``SchemaError(key, why)`` (see ``preflight``)."""
+
+    def logs(self, role: RoleContext) -> dict[str, LogSource]:
+        """The logs the role's processes write, by name (`fab logs --process NAME`)."""
 
     def check_peers(self, settings: dict[str, Any], peers: Peers) -> None:
         """As ``check``, for settings that name other hosts (a balancer's app servers)."""

@@ -8,6 +8,7 @@ from provision.artifact import ArtifactError, dependencies, is_git_url
 from provision.command import Command
 from provision.facts import NetworkHome
 from provision.layout import inside
+from provision.logview import LogSource
 from provision.operations import NoChange, Operation, apt, files, skip_if, systemd
 from provision.plan import ReleasePlan
 from provision.roles import RoleError
@@ -201,6 +202,13 @@ def shared(v):
         return [inside(str(p)) for p in [*v["app_shared_dirs"], *v["app_shared_files"]]]
     except ValueError as e:
         raise RoleError(f"app_shared_dirs/app_shared_files: {e}") from e
+
+
+def logs(role):
+    """The app's journal (gunicorn's own lines, the app's output, the access lines)."""
+    if role.vars["serves"] == "balancer":
+        return {}
+    return {"web": LogSource(unit=role.vars["app_name"])}
 
 
 def listen(role):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from provision.command import Command, sh
 from provision.facts import Succeeds
+from provision.logview import LogSource
 from provision.operations import apt, files, only_if, shell, systemd
 from provision.roles import RoleError
 from provision.schema import SchemaError, closest
@@ -41,6 +42,14 @@ def upstreams(role):
         return [(f"127.0.0.1:{v['app_port']}", False)]
     return [(f"{p.private_address}:{p.vars['app_port']}", p.name in v["balancer_down"])
             for p in role.peers.group(v["balancer_upstream"]) or []]  # fmt: skip
+
+
+def logs(role):
+    """nginx's access and error logs, where nginx runs."""
+    if role.vars["serves"] == "app":
+        return {}
+    return {"nginx-access": LogSource(path="/var/log/nginx/access.log"),
+            "nginx-error": LogSource(path="/var/log/nginx/error.log")}  # fmt: skip
 
 
 def tasks(role):
