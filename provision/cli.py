@@ -134,8 +134,14 @@ def logs(c: Any, root: Path, query: LogQuery, options: Options, **kw: Any) -> in
         if query.follow and len(targets) > 1:
             out.error("logs", "--follow reads one host at a time (-H one host)")
             return {"logs": Tally(failed=1)}
-        work = show_logs(book, query, out, options.overrides)
-        return for_each_host(targets, lambda t: guarded(t, out, config, work), out, recap=False)
+        lacking: list[str] = []
+        several = lacking if len(targets) > 1 else None
+        work = show_logs(book, query, out, options.overrides, several)
+        tallies = for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
+        if len(lacking) == len(targets):
+            out.error("logs", f"no host has a log named {query.source!r}")
+            return {"logs": Tally(failed=1)}
+        return tallies
 
     return run(c, root, "logs", "deploy", options, hosts, preflight=False, **kw)
 

@@ -87,8 +87,13 @@ def sources(book: Playbook, host: Host) -> dict[str, LogSource]:
     return found
 
 
-def show_logs(book: Playbook, query: LogQuery, out: Output, overrides: dict) -> Work:
-    """What ``guarded`` runs on one host: read the log and print it, line by line."""
+def show_logs(
+    book: Playbook, query: LogQuery, out: Output, overrides: dict, lacking: list[str] | None = None
+) -> Work:
+    """What ``guarded`` runs on one host: read the log and print it, line by line.
+
+    ``lacking``: in a run of several hosts, a host without the log (a balancer has no
+    app's log) is noted there and said, not failed; with None, it fails."""
 
     def work(session: Session, tally: Tally) -> None:
         host = Host.connect(session, book, overrides)
@@ -96,8 +101,13 @@ def show_logs(book: Playbook, query: LogQuery, out: Output, overrides: dict) -> 
         name = session.target.name
         if query.source not in known:
             hint = closest(query.source, known)
-            raise RoleError(f"no log named {query.source!r} on {name}{hint} (logs here: "
-                            f"{', '.join(known) or 'none'})")  # fmt: skip
+            why = (f"no log named {query.source!r} on {name}{hint} (logs here: "
+                   f"{', '.join(known) or 'none'})")  # fmt: skip
+            if lacking is None:
+                raise RoleError(why)
+            lacking.append(name)
+            out.line(f"[{name}] {why}")
+            return
         command = log_command(known[query.source], query).render()
         if not query.follow:
             result = session.run_as_root(command)

@@ -142,6 +142,12 @@ def test_the_balancer_sends_to_every_app_server_which_listens_on_its_private_add
     app1 = fleet.hosts["app1"].testinfra()
     assert app1.service("provision-hello-port").is_enabled
     assert fleet.hosts["lb"].address in app1.check_output("nft list table inet provision_hello")
+    # the app's log from every app server; the balancer has none and says so
+    logged = ok(fleet.fab("logs", "web", "-n", "2"))
+    assert all(f"[{name}] " in logged for name in APPS), logged
+    assert "[lb] no log named 'web' on lb (logs here: nginx-access, nginx-error)" in logged
+    access = ok(fleet.fab("logs", "lb", "--process", "nginx-access", "-n", "1"))
+    assert access.splitlines()[1].startswith("[lb] "), access
     listed = ok(fleet.fab("releases", "web"))
     assert "[lb] no app runs here" in listed
     assert all(f"[{name}] {fleet.live(name)}" in listed for name in APPS), listed
