@@ -33,6 +33,7 @@ class Load:
         self.failures = []
         self.failed_at = []  # time.monotonic() of every failed request, when it ended
         self.failed_sent = []  # ... and when it was sent
+        self.failed_kinds = []  # ... and its key ("POST 502", "GET stale")
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._client, args=(i,)) for i in range(clients)]
@@ -53,6 +54,7 @@ class Load:
             if failure:
                 self.failed_at.append(time.monotonic())
                 self.failed_sent.append(sent)
+                self.failed_kinds.append(key)
             if failure and len(self.failures) < 50:
                 self.failures.append(failure)
 

@@ -222,7 +222,8 @@ def test_an_app_server_that_stops_mid_run_is_reported_and_the_balancer_serves_on
     """app3 goes away while a deploy runs: once the canary switched, and before its own
     batch (a pause of 10 s between batches gives its shutdown time). A POST in flight on
     a server as it goes away is lost (nginx cannot know whether it was handled, so it
-    does not send it again): at most one per client, and none sent once it is gone."""
+    does not send it again): at most one per client, and none sent once it is gone
+    but for nginx's reload (below)."""
     command = [sys.executable, "-m", "fabric", "-H", "web", "deploy", "--inventory",
                str(fleet.inventory), "--force", "--set", "deploy_max_fail=1",
                "--set", "deploy_pause=10"]  # fmt: skip
@@ -246,5 +247,10 @@ def test_an_app_server_that_stops_mid_run_is_reported_and_the_balancer_serves_on
     conf = lb.file("/etc/nginx/conf.d/hello.conf").content_string
     assert f"server {fleet.hosts['app3'].address}:8000 max_fails=2 fail_timeout=10s down;" in conf
     assert load.counts["GET 200"] > 20 and load.counts["POST 200"] > 20, load.counts
-    assert load.failed <= 4 and all(f.startswith("POST") for f in load.failures), load.failures
-    assert [t for t in load.failed_sent if t > gone] == [], load.failures
+    # and, as the balancer reloads to mark app3 down, at most one request per client on
+    # an idle keep-alive connection the reload closed (see the test above)
+    lost = [k for k in load.failed_kinds if not k.endswith(" stale")]
+    assert len(lost) <= 4 and set(lost) <= {"POST 502"}, load.failures
+    assert load.stale <= 4, load.failures
+    late = [k for t, k in zip(load.failed_sent, load.failed_kinds, strict=True) if t > gone]
+    assert set(late) <= {"GET stale", "POST stale"}, load.failures
