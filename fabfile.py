@@ -5,6 +5,8 @@ fab deploy -H web1                 ship the app, zero downtime, health-gated
 fab deploy -H web                  a group: app servers in health-gated batches, then balancers
 fab rollback -H web1               back to the previous good release
 fab releases -H web1               list releases, marking the live one
+fab status -H web1 [--json]       the live release, services, jobs, certificate, disk, deploys
+fab exec -H web1 -- alembic current  a command in the live release, as the app (--tty: python)
 fab backup -H web1                 back up the app's PostgreSQL database now
 fab logs -H web1 [-n 50] [--grep X]  the app's log (--process nginx-access: nginx's)
 fab sandbox [--deploy]             a local Debian test server (root); --deploy: the example app too
@@ -16,6 +18,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from fabric import task
+from fabric.executor import Executor
+from fabric.main import program as fab_program
 from invoke.exceptions import Exit
 
 from provision import cli, fleet
@@ -101,6 +105,41 @@ def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
     """The app's log (or nginx's) from the server(s), each line marked with its host."""
     query = LogQuery(source=process, lines=int(n), since=since, grep=grep, follow=follow)
     _exit(cli.logs(c, ROOT, query, Options(), inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], help={**COMMON, "json": "print one JSON object, by host, for scripts"},
+      auto_shortflags=False)  # fmt: skip
+def status(c, json=False, set=None, inventory="inventory.yaml", verbose=False):
+    """How the app is doing: live release, services, workers, jobs, certificate, disk, deploys."""
+    _exit(cli.status(c, ROOT, Options(), as_json=json, inventory=inventory, sets=set,
+                     verbose=verbose))  # fmt: skip
+
+
+class _Executor(Executor):
+    """Fabric runs what follows `--` on the raw -H host as a task of its own; for `fab
+    exec`, it is the command to run in the app's release instead, on inventory hosts."""
+
+    def expand_calls(self, calls, apply_hosts=True):
+        if any(call.task.name == "exec" for call in calls) and self.core.remainder:
+            REMAINDER.append(self.core.remainder)
+            self.core.remainder = ""
+        return super().expand_calls(calls, apply_hosts)
+
+
+REMAINDER: list[str] = []
+fab_program.executor_class = _Executor
+
+
+@task(name="exec", iterable=["set"], auto_shortflags=False, help={
+    **COMMON,
+    "one": "on the first host only (of a group)",
+    "tty": "a terminal session, for a person: python, bash (one host)",
+})  # fmt: skip
+def exec_(c, one=False, tty=False, set=None, inventory="inventory.yaml", verbose=False):
+    """Run `-- COMMAND` in the live release as the app's user, with its virtualenv and .env."""
+    command = REMAINDER[0] if REMAINDER else ""
+    _exit(cli.oneoff(c, ROOT, command, Options(), one=one, tty=tty, inventory=inventory,
+                     sets=set, verbose=verbose))  # fmt: skip
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from . import deploy as releases
 from .actions import run_action
@@ -21,10 +22,12 @@ from .engine import (
 )
 from .inventory import InventoryError, Target
 from .logview import LogQuery, show_logs
+from .oneoff import oneoff_fault, run_oneoff
 from .output import Output, Tally
 from .preflight import check_settings
 from .roles import RoleError
 from .rollout import Rollout
+from .status import show_status
 from .transport import Session
 
 
@@ -55,11 +58,13 @@ def run(
     sets: list[str] | None = None,
     verbose: bool = False,
     preflight: bool = True,
+    stream: TextIO | None = None,
 ) -> int:
     """Check the input, then run ``hosts`` on the ``-H`` targets; 0 when all succeeded.
 
     ``preflight``: also run the roles' own checks of the settings (not for a rollback,
-    which must work even where the app's source is not at hand)."""
+    which must work even where the app's source is not at hand). ``stream``: where the
+    lines go (stdout; stderr when stdout is kept for data, as `fab status --json`'s)."""
     try:
         project = Project.load(root, inventory)
         targets = project.targets(target_pattern(c, project))
@@ -72,7 +77,7 @@ def run(
     except (InventoryError, RoleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = Output(verbose=verbose)
+    out = Output(stream, verbose=verbose)
     mode = "  [check: nothing will change]" if options.check else ""
     out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
     tallies = hosts(book, targets, out)
@@ -160,3 +165,44 @@ def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
 
     # an action needs a server set up (the deploy play's `after`) and no app source
     return run(c, root, name, "deploy", options, each_host(one), preflight=False, **kw)
+
+
+def status(c: Any, root: Path, options: Options, as_json: bool = False, **kw: Any) -> int:
+    """How the app is doing on every target; ``as_json``: one JSON object by host."""
+    config = getattr(c, "config", None)
+    report: dict[str, Any] | None = {} if as_json else None
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        work = show_status(book, out, options.overrides, report)
+        return for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
+
+    stream = sys.stderr if as_json else None
+    code = run(c, root, "status", "deploy", options, hosts, preflight=False, stream=stream, **kw)
+    if report is not None and code != 2:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    return code
+
+
+def oneoff(c: Any, root: Path, command: str, options: Options, one: bool = False,
+           tty: bool = False, **kw: Any) -> int:  # fmt: skip
+    """`fab exec`: ``command`` in the live release on each target in turn (``one``: the
+    first); exits with the command's status."""
+    config = getattr(c, "config", None)
+    status = 0
+    if not command.strip():
+        print(f"error: {oneoff_fault(command, 1, one, tty)}", file=sys.stderr)
+        return 2
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        nonlocal status
+        if fault := oneoff_fault(command, len(targets), one, tty):
+            out.error("exec", fault)
+            status = 2
+            return {}
+        picked = targets[:1] if one else targets
+        status = run_oneoff(book, picked, command, out, config, options.overrides, tty)
+        return {}
+
+    code = run(c, root, "exec", "deploy", options, hosts, preflight=False, stream=sys.stderr,
+               **kw)  # fmt: skip
+    return code or status

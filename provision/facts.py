@@ -232,42 +232,19 @@ class Succeeds(Fact[bool]):
         return output.strip() == "yes"
 
 
-# Prints the sha256 of a file with every secret's value put back as its placeholder;
-# nothing when the file is missing. Arguments: the file, then placeholder and secret path
-# pairs. A missing secret leaves its placeholder unmatched.
-_UNSUBSTITUTED = """
-import hashlib, sys
-path, pairs = sys.argv[1], sys.argv[2:]
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    sys.exit(0)
-for placeholder, secret in zip(pairs[::2], pairs[1::2]):
-    try:
-        value = open(secret).read()
-    except FileNotFoundError:
-        continue
-    if value:
-        text = text.replace(value, placeholder)
-print(hashlib.sha256(text.encode()).hexdigest())
-"""
-
-
 @dataclass(frozen=True)
-class SecretTemplateDigest(Fact[str | None]):
-    """The sha256 of a file that carries server-made secrets, taken with each secret's
-    value replaced by its placeholder: comparable with the template's own digest, while
-    the secrets never leave the server. None when the file is missing."""
+class FileNames(Fact[tuple[str, ...]]):
+    """The names of the files in ``directory`` that match a shell ``pattern``, sorted."""
 
-    path: str
-    secrets: tuple[tuple[str, str], ...]  # (placeholder, secret file)
+    directory: str
+    pattern: str
 
     def command(self) -> str:
-        pairs = [part for pair in self.secrets for part in pair]
-        return Command.of("python3", "-I", "-c", _UNSUBSTITUTED, self.path, *pairs).render()
+        return sh("find {d} -maxdepth 1 -type f -name {p} -printf '%f\\n' 2>/dev/null | sort",
+                  d=self.directory, p=self.pattern)  # fmt: skip
 
-    def parse(self, output: str) -> str | None:
-        return output.strip() or None
+    def parse(self, output: str) -> tuple[str, ...]:
+        return tuple(line for line in output.splitlines() if line)
 
 
 # The initial network namespace's inode number: fixed (PROC_NET_INIT_INO) since Linux

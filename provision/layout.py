@@ -8,6 +8,7 @@ Under the app's root::
     wheels/                         every wheel ever shipped, so unchanged ones are not re-sent
     incoming/<id>/                  a release while it is being uploaded
     shared/                         what outlives releases (.env)
+    deploys.log                     each deploy and rollback: who, when, which release, result
 
 Release ids start with the UTC time they were made, so sorting them sorts by age. A
 release directory holds markers: ``DONE`` once it is complete, ``BAD`` when it failed
@@ -66,6 +67,11 @@ class Layout:
     @property
     def shared(self) -> str:
         return self.path(self.SHARED)
+
+    @property
+    def history(self) -> str:
+        """One JSON line per deploy or rollback (see ``phases.record``)."""
+        return self.path("deploys.log")
 
     def release(self, rid: str, *parts: str) -> str:
         return self.path("releases", rid, *parts)

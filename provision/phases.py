@@ -6,6 +6,7 @@ a unit test states exactly what a phase sends.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from .layout import BAD, DONE, REQUIREMENTS, ROLLED_BACK, Layout
 from .release import Releases
 
 POLL = (Path(__file__).parent / "wait_healthy.py").read_text()
+RUN_IN_RELEASE = (Path(__file__).parent / "run_in_release.py").read_text()
 CHECK_FILES = "/run/lock/provision-{service}.check"  # .pid and .log: one check at a time
 OUTPUT = "--- its output:"  # in a failed check's error, before what the release printed
 CHECKED = Shell('"$pid"')  # in the check's script: the pid of the release being checked
@@ -24,6 +26,13 @@ def as_app(user: str, *argv: str) -> Command:
     """``argv`` run as the app's user, with a clean environment."""
     reset = ("--reuid", user, "--regid", user, "--init-groups", "--reset-env")
     return Command.of("setpriv", *reset, *argv)
+
+
+def in_release(layout: Layout, user: str, release_dir: str, command: str) -> Command:
+    """``command`` (a shell command line) run as the app's user in ``release_dir``, with its
+    virtualenv and the settings of ``shared/.env``: see ``run_in_release.py``."""
+    return as_app(user, "python3", "-I", "-c", RUN_IN_RELEASE, f"{layout.shared}/.env",
+                  layout.root, release_dir, command)  # fmt: skip
 
 
 def upload(layout: Layout, user: str, rid: str, data: bytes) -> list[Command]:
@@ -186,3 +195,17 @@ def clean(layout: Layout, state: Releases, rid: str, keep: int) -> list[Command]
             incoming=layout.incoming_dir,
         ),
     ]
+
+
+HISTORY_KEPT = 500  # lines of deploys.log kept once it passes twice that
+
+
+def record(layout: Layout, entry: dict[str, str]) -> Command:
+    """Append ``entry`` to the app's deploy history, as one JSON line."""
+    return Command.script(
+        "printf '%s\\n' {line} >> {log}; "
+        "if [ $(wc -l < {log}) -gt {most} ]; then tail -n {kept} {log} > {log}.new && "
+        "mv {log}.new {log}; fi",
+        line=json.dumps(entry, sort_keys=True), log=layout.history, most=2 * HISTORY_KEPT,
+        kept=HISTORY_KEPT, label=f"record the {entry.get('action', 'run')} in {layout.history}",
+    )  # fmt: skip

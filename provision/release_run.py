@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import getpass
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,8 @@ from .plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
 from .release import Releases, ReleaseState
 from .roles import Role, RoleContext, RoleError
 from .runner import PhaseFailed, gather
+
+BY = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, in the deploy history
 
 
 @dataclass
@@ -107,6 +112,7 @@ class Release(FlowRun):
         self.rid = ""  # the release this run makes live
         self.mark = ""  # where the app's log stood when the release went live
         self.pid = ""  # the process serving the live release, as go_live said
+        self.tried: tuple[str, str | None] | None = None  # (release, live before), gone back
         self.source: artifact.Source | None = None
         self.wheels = artifact.Wheels([], [])
         self.files: dict[str, str] = {}
@@ -137,15 +143,21 @@ class Release(FlowRun):
             self.execute(phases.mark_bad(self.layout, bad))
             raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
                               f"back to.\n--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
-        self.go_back()
-        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.\n"
+        self.go_back(hooks=False)
+        then = ""
+        try:
+            self.hook("after_rollback", Failure.STOP)
+        except PhaseFailed as e:  # back and serving: the steps after it failed as well
+            then = f"\nthen, after the rollback: {e}"
+        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.{then}\n"
                           f"--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
 
-    def go_back(self) -> None:
+    def go_back(self, hooks: bool = True) -> None:
         """Make the release live before this run serve again, marking this run's bad (a
         failed release here, or one that failed on another host of a rollout)."""
         bad, live = self.rid, self.live
         assert live is not None
+        self.tried = (bad, live)
         self.rid, self.live = live, bad
         back = [
             *phases.mark_bad(self.layout, bad),
@@ -153,7 +165,8 @@ class Release(FlowRun):
         ]
         self.phase("rollback", lambda: f"{bad} -> {live}, " + self.go_live(back))
         self.phase("verify", self.verify, changes=False)
-        self.hook("after_rollback", Failure.STOP)
+        if hooks:
+            self.hook("after_rollback", Failure.STOP)
 
     # -- helpers the phases share ---------------------------------------------------
     def switch_to(self, rid: str, away_from: str | None) -> str:
@@ -178,6 +191,16 @@ class Release(FlowRun):
         p = self.plan
         self.execute([phases.poll(p.url(p.port), self.rid, p.health_timeout, self.pid)])
         return f"{self.rid} answers on 127.0.0.1:{p.port}{p.health_path}"
+
+    def record(self, result: str, why: str = "") -> None:
+        """Note this run in the app's deploy history on the server (``fab status``)."""
+        if not self.rid:
+            return  # ended before it chose a release: nothing to say
+        release, before = self.tried or (self.rid, self.live)
+        entry = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "by": BY,
+                 "action": self.action, "release": release, "from": before or "",
+                 "result": result, "why": why.splitlines()[0] if why else ""}  # fmt: skip
+        self.execute([phases.record(self.layout, entry)])
 
     def log_tail(self, mark: str) -> str:
         """The app's log since ``mark``, without noise: see ``log_excerpt``."""

@@ -2,7 +2,7 @@
 
 A role's ``tasks.py`` is a ``RoleModule``: it defines ``tasks(role)``, yielding
 operations, and may define ``handlers``, ``secrets``, ``release``, ``actions``, ``logs``,
-``check`` and ``check_peers``. ``role`` is a ``RoleContext``: the resolved vars, the
+``status``, ``check`` and ``check_peers``. ``role`` is a ``RoleContext``: the resolved vars, the
 host's facts, the inventory's other hosts (``peers``), and ``template()``.
 """
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .actions import Action
     from .logview import LogSource
     from .plan import Hooks, ReleasePlan
+    from .status import Probe
 
 
 class RoleError(Exception):
@@ -68,6 +69,9 @@ class RoleModule(Protocol):
 
     def check_peers(self, settings: dict[str, Any], peers: Peers) -> None:
         """As ``check``, for settings that name other hosts (a balancer's app servers)."""
+
+    def status(self, role: RoleContext) -> dict[str, Probe]:
+        """What `fab status` shows of the role's part, by label (see ``status``)."""
 
 
 @dataclass

@@ -69,6 +69,10 @@ def batch_fault(spec: object) -> str:
     return ""
 
 
+# What each member's state means in the deploy history (an unchanged run is not noted).
+OUTCOMES = {"live": "ok", "back": "gone back", "failed": "failed", "ready": "not switched"}
+
+
 @dataclass
 class Member:
     """One host of the run, and how far it got."""
@@ -107,6 +111,7 @@ class Rollout:
             else:
                 self.rollback()
         finally:
+            in_parallel(self.members, self.record)
             for m in self.members:
                 if m.run is not None and m.state == "failed":
                     # already reported; a lock held by a lost connection went with it
@@ -119,6 +124,13 @@ class Rollout:
         tallies = {m.name: m.tally for m in self.members}
         self.out.recap(tallies)
         return tallies
+
+    def record(self, m: Member) -> None:
+        """The app server's part in the app's deploy history, when it had one."""
+        result = OUTCOMES.get(m.state)
+        if m.run is not None and result:
+            with contextlib.suppress(*ERRORS):  # a host that cannot be written to said so
+                m.run.record(result, m.tally.errors[0] if m.tally.errors else "")
 
     def each(self, members: list[Member], work: Callable[[Member], None]) -> None:
         """``work`` on every member at once; one that fails is reported and left behind."""

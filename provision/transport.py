@@ -111,6 +111,18 @@ class Session:
     def run_as_root(self, text: str, stdin: bytes | None = None) -> Result:
         return self.run(as_root(text, self.target.user), stdin)
 
+    def interact(self, text: str, tty: bool = False) -> int:
+        """Run ``text`` as root with its output streamed to this terminal as it comes (and
+        with ``tty``, a terminal on the host that this one's keys reach); its exit status.
+        """
+        try:
+            result = self._conn.run(as_root(text, self.target.user), pty=tty, warn=True,
+                                    hide=False, in_stream=None if tty else False)  # fmt: skip
+        except (OSError, EOFError, paramiko.SSHException) as e:
+            raise ConnectError(f"{self.target.name}: the SSH connection was lost ({e})") from e
+        self.round_trips += 1
+        return result.exited
+
     def start_as_root(self, text: str) -> paramiko.Channel:
         """Start a command that runs for as long as its channel stays open (see ``lock``)."""
         return self._exec(as_root(text, self.target.user))

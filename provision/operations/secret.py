@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ..command import Command
-from ..facts import PathInfo, PathState, SecretTemplateDigest
+from ..facts import Fact, PathInfo, PathState
 from .base import Change, FileDiff, NoChange, Operation, OperationError, notify_names, octal
 from .files import ownership
 
@@ -29,6 +30,44 @@ for placeholder, secret in zip(pairs[::2], pairs[1::2]):
     text = text.replace(placeholder, value)
 open(path, "w").write(text)
 """
+
+
+# Prints the sha256 of a file with every secret's value put back as its placeholder;
+# nothing when the file is missing. Arguments: the file, then placeholder and secret path
+# pairs. A missing secret leaves its placeholder unmatched.
+_UNSUBSTITUTED = """
+import hashlib, sys
+path, pairs = sys.argv[1], sys.argv[2:]
+try:
+    text = open(path).read()
+except FileNotFoundError:
+    sys.exit(0)
+for placeholder, secret in zip(pairs[::2], pairs[1::2]):
+    try:
+        value = open(secret).read()
+    except FileNotFoundError:
+        continue
+    if value:
+        text = text.replace(value, placeholder)
+print(hashlib.sha256(text.encode()).hexdigest())
+"""
+
+
+@dataclass(frozen=True)
+class SecretTemplateDigest(Fact[str | None]):
+    """The sha256 of a file that carries server-made secrets, taken with each secret's
+    value replaced by its placeholder: comparable with the template's own digest, while
+    the secrets never leave the server. None when the file is missing."""
+
+    path: str
+    secrets: tuple[tuple[str, str], ...]  # (placeholder, secret file)
+
+    def command(self) -> str:
+        pairs = [part for pair in self.secrets for part in pair]
+        return Command.of("python3", "-I", "-c", _UNSUBSTITUTED, self.path, *pairs).render()
+
+    def parse(self, output: str) -> str | None:
+        return output.strip() or None
 
 
 def generated(

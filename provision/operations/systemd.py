@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..command import Command
-from ..facts import UnitState
+from ..facts import FileNames, UnitState
 from .base import Change, NoChange, Operation
 
 
@@ -38,6 +38,29 @@ def service(name: str, running: bool | None = True, enabled: bool = True) -> Ope
         return Change(commands, " and ".join(str(c.parts[1]) for c in commands))
 
     return Operation(f"service {name}", {"unit": UnitState(name)}, decide)
+
+
+UNITS = "/etc/systemd/system"
+
+
+def units_absent(pattern: str, keep: list[str], name: str) -> Operation:
+    """Of the unit files in /etc/systemd/system that match ``pattern``, those not in
+    ``keep`` are stopped, disabled and removed (units a role made for settings since taken
+    out of the inventory).
+
+    Example: ``units_absent("hello-process-*", ["hello-process-worker.service"], "processes")``
+    """
+
+    def decide(found: tuple[str, ...]) -> Change | NoChange:
+        gone = [unit for unit in found if unit not in keep]
+        if not gone:
+            return NoChange(f"no other {pattern} units")
+        commands = [Command.of("systemctl", "disable", "--now", *gone),
+                    Command.of("rm", "-f", *(f"{UNITS}/{unit}" for unit in gone)),
+                    Command.of("systemctl", "daemon-reload")]  # fmt: skip
+        return Change(commands, f"removed {', '.join(gone)}")
+
+    return Operation(name, {"found": FileNames(UNITS, pattern)}, decide)
 
 
 def _action(verb: str, unit: str | None = None) -> Operation:

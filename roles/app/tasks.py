@@ -7,11 +7,12 @@ import re
 from provision.command import Command
 from provision.layout import Layout, inside
 from provision.operations import files, secret, server, shell
-from provision.phases import as_app
+from provision.phases import in_release
 from provision.plan import Hooks, Step
 from provision.roles import RoleError
 from provision.rollout import batch_fault
 from provision.schema import SchemaError
+from provision.status import DiskProbe
 
 SERVES = ("all", "app", "balancer")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -76,6 +77,12 @@ def shared_paths(v):
     return found[0], found[1]
 
 
+def status(role):
+    """Free disk where the releases are (on a balancer: the root filesystem)."""
+    v = role.vars
+    return {"disk": DiskProbe("/" if v["serves"] == "balancer" else v["app_root"])}
+
+
 def secrets(role):
     return [str(value) for value in role.vars["app_env"].values()]
 
@@ -91,25 +98,6 @@ def dotenv(settings):
     )
 
 
-# Runs COMMAND as a shell command line in RELEASE, with the release's virtualenv first on
-# PATH and the settings of ENV_FILE (KEY="json string" lines, as dotenv() writes them).
-RUN_IN_RELEASE = """
-import json, os, sys
-env_file, root, release, command = sys.argv[1:5]
-env = {"PATH": release + "/venv/bin:/usr/local/bin:/usr/bin:/bin", "HOME": root,
-       "VIRTUAL_ENV": release + "/venv", "LANG": "C.UTF-8"}
-try:
-    for line in open(env_file):
-        key, sep, value = line.rstrip("\\n").partition("=")
-        if sep and not line.startswith("#"):
-            env[key] = json.loads(value)
-except FileNotFoundError:
-    pass
-os.chdir(release)
-os.execvpe("sh", ["sh", "-c", command], env)
-"""
-
-
 def release(role):
     """The release command, as a step before the new release is checked."""
     v = role.vars
@@ -119,8 +107,7 @@ def release(role):
     layout = Layout(v["app_root"])
 
     def commands(ctx):
-        run = as_app(v["app_user"], "python3", "-I", "-c", RUN_IN_RELEASE,
-                     f"{layout.shared}/.env", layout.root, ctx.release_dir, command)  # fmt: skip
+        run = in_release(layout, v["app_user"], ctx.release_dir, command)
         return [Command.script("{run} 2>&1", run=run, label=command)]
 
     # Once per deploy: several app servers share one database.

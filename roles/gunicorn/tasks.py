@@ -13,6 +13,7 @@ from provision.operations import NoChange, Operation, apt, files, skip_if, syste
 from provision.plan import ReleasePlan
 from provision.roles import RoleError
 from provision.schema import SchemaError
+from provision.status import ServiceProbe
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
@@ -209,6 +210,13 @@ def logs(role):
     if role.vars["serves"] == "balancer":
         return {}
     return {"web": LogSource(unit=role.vars["app_name"])}
+
+
+def status(role):
+    """The app's service: its master's state, its workers, memory, restarts, uptime."""
+    if role.vars["serves"] == "balancer":
+        return {}
+    return {"web": ServiceProbe(role.vars["app_name"], children="workers")}
 
 
 def listen(role):

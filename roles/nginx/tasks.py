@@ -8,6 +8,7 @@ from provision.logview import LogSource
 from provision.operations import apt, files, only_if, shell, systemd
 from provision.roles import RoleError
 from provision.schema import SchemaError, closest
+from provision.status import CertificateProbe, ServiceProbe
 
 WEBROOT = "/var/www/letsencrypt"
 CA_BUNDLE = "/etc/provision/acme-ca.pem"
@@ -50,6 +51,16 @@ def logs(role):
         return {}
     return {"nginx-access": LogSource(path="/var/log/nginx/access.log"),
             "nginx-error": LogSource(path="/var/log/nginx/error.log")}  # fmt: skip
+
+
+def status(role):
+    """nginx, and the certificate's days to expiry when the site has a domain."""
+    v = role.vars
+    found = {"nginx": ServiceProbe("nginx")} if v["serves"] != "app" else {}
+    if v["app_domain"] and v["serves"] != "app":
+        cert = f"/etc/letsencrypt/live/{v['app_domain']}/fullchain.pem"
+        found["certificate"] = CertificateProbe(cert)
+    return found
 
 
 def tasks(role):

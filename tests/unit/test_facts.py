@@ -12,18 +12,19 @@ from provision.facts import (
     AptListsAge,
     DebPackages,
     FileContent,
+    FileNames,
     GroupInfo,
     HostFacts,
     HostInfo,
     NetworkHome,
     PathInfo,
     PathState,
-    SecretTemplateDigest,
     Succeeds,
     UnitState,
     UserInfo,
     UserState,
 )
+from provision.operations.secret import SecretTemplateDigest
 from provision.release import ReleaseInfo, Releases, ReleaseState
 
 FIXTURES = Path(__file__).parent / "facts"
@@ -56,6 +57,10 @@ CASES = [
     ("unit-missing", UnitState("nothing-here.service"),
      {"LoadState": "not-found", "ActiveState": "inactive", "UnitFileState": "",
       "NeedDaemonReload": "no"}),
+    ("file-names", FileNames("/etc/systemd/system", "hello-job-*"),
+     ("hello-job-broken.service", "hello-job-broken.timer", "hello-job-tick.service",
+      "hello-job-tick.timer")),
+    ("file-names-none", FileNames("/etc/systemd/system", "nothing-*"), ()),
     ("succeeds-yes", Succeeds("test -d /srv/hello"), True),
     ("succeeds-no", Succeeds("test -d /srv/nothing-here"), False),
     ("secret-template-digest",

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from provision import artifact
+from provision import artifact, phases
 from provision.deploy import DEPLOY, DeployOptions
 from provision.engine import Project
 from provision.flow import stages
@@ -143,6 +143,35 @@ def test_a_host_failing_its_gate_stops_the_rollout_and_the_switched_go_back(book
     assert "[web3] changed   release: not switched" in out
     assert all(t.failed for t in tallies.values())
     assert not [c for _, c in sent if "rm -rf /srv/hello/venvs/.[!.]*" in c]  # no clean
+
+
+@pytest.fixture
+def history(monkeypatch):
+    """{host's app root: [entry, ...]}: what each deploy noted in the deploy history."""
+    notes = []
+    record = phases.record
+
+    def noting(layout, entry):
+        notes.append(entry)
+        return record(layout, entry)
+
+    monkeypatch.setattr(phases, "record", noting)
+    return notes
+
+
+def test_each_host_notes_its_part_in_the_deploy_history(book, history):
+    sent = []
+    rollout(book, fleet(sent, "web2"), deploy_batch=[1])
+    [rid] = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
+    assert sorted((e["result"], e["release"], e["from"], e["action"]) for e in history) == [
+        ("failed", rid, OLD, "deploy"), ("gone back", rid, OLD, "deploy"),
+        ("not switched", rid, OLD, "deploy")]  # fmt: skip
+    [failed] = [e for e in history if e["result"] == "failed"]
+    assert failed["why"].startswith("verify: `wait until http://127.0.0.1:8000/health")
+    assert len([c for _, c in sent if ">> /srv/hello/deploys.log" in c]) == 3
+    history.clear()
+    rollout(book, fleet(sent))
+    assert {e["result"] for e in history} == {"ok"} and len(history) == 3
 
 
 def test_below_max_fail_the_rollout_goes_on(book):

@@ -1,0 +1,190 @@
+"""Background processes, scheduled jobs, `fab status` and `fab exec` on a real host.
+
+The app (tests/apps/worker) has a worker that takes jobs from a table in a SQLite database
+kept in shared/, and a scheduled job that notes each run there.
+"""
+
+import contextlib
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import sys
+import time
+
+import pytest
+import yaml
+
+from tests.helpers import ROOT
+
+WORKER = {"command": "python worker.py", "stop_timeout": 60}
+SCHEDULE = {
+    "tick": {"command": "python tick.py", "on_calendar": "*:*:0/2"},
+    "broken": {"command": "python -c 'raise SystemExit(3)'", "on_calendar": "*:*:0/2"},
+}
+
+
+@pytest.fixture(scope="module")
+def site(bootstrapped_host, tmp_path_factory):
+    """The module's host with the worker app deployed, and ``site.settings(**vars)`` to
+    change what the inventory says."""
+    app = tmp_path_factory.mktemp("worker") / "app"
+    shutil.copytree(ROOT / "tests" / "apps" / "worker", app)
+    inventory = yaml.safe_load(bootstrapped_host.inventory.read_text())
+
+    def settings(**changes):
+        inventory["vars"] = {"app_source": str(app), "app_shared_dirs": ["data"],
+                             "app_processes": {"worker": WORKER}, "app_schedule": SCHEDULE,
+                             "nginx_rate": "100000r/s", **changes}  # fmt: skip
+        bootstrapped_host.inventory.write_text(yaml.safe_dump(inventory))
+
+    settings()
+    bootstrapped_host.settings = settings
+    done = bootstrapped_host.fab("deploy")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return bootstrapped_host
+
+
+def fab_exec(site, *command, check=True):
+    done = site.fab("exec", "--", *command)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def jobs(site):
+    return json.loads(fab_exec(site, "python -m jobs show").stdout)
+
+
+def until(what, condition, within=60):
+    """``condition()``'s value once it is true; fails after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {within} s: {what}"
+        time.sleep(0.5)
+
+
+def live_release(site):
+    return site.testinfra().check_output("basename $(readlink /srv/hello/current)")
+
+
+def release_switch_with_a_job_in_hand(site, *fab_args):
+    """Add a job of 6 s, wait until the worker took it, run `fab *fab_args`: the job is
+    finished by the release that took it, and the next one by the new release."""
+    before = live_release(site)
+    job = int(fab_exec(site, "python -m jobs add 6").stdout)
+    until("the worker took the job", lambda: jobs(site)["jobs"][job - 1][1] == "working")
+    done = site.fab(*fab_args)
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = live_release(site)
+    assert after != before
+    assert "restart processes" in done.stdout and "hello-process-worker.service: running" in (
+        done.stdout
+    )
+    assert jobs(site)["jobs"][job - 1] == [job, "done", before, before]
+    second = int(fab_exec(site, "python -m jobs add 0").stdout)
+    until("the next job is done", lambda: jobs(site)["jobs"][second - 1][1] == "done")
+    assert jobs(site)["jobs"][second - 1] == [second, "done", after, after]
+
+
+def test_a_deploy_restarts_the_worker_on_the_new_release_after_its_job(site):
+    release_switch_with_a_job_in_hand(site, "deploy", "--force")
+
+
+def test_a_rollback_restarts_the_worker_on_the_old_release_after_its_job(site):
+    release_switch_with_a_job_in_hand(site, "rollback")
+
+
+def test_a_timer_runs_on_schedule_and_status_shows_each_result(site):
+    ticks = until("the job ran", lambda: jobs(site)["ticks"][0] >= 2)
+    assert ticks
+    status = until("both jobs ran", lambda: _ran(site))
+    tick, broken = status["tick"], status["broken"]
+    assert tick["result"] == "ok" and tick["last_run"] and tick["next_run"], tick
+    assert broken["result"].startswith("failed") and broken["exit_status"] == 3, broken
+    web, worker, release = status["web"], status["worker"], status["release"]
+    assert web["active"] and web["children"] >= 1 and web["memory_mb"] > 0, web
+    assert worker["active"] and worker["pid"], worker
+    assert release["live"] == live_release(site) and release["history"], release
+    assert release["history"][-1]["result"] == "ok", release
+    text = site.fab("status")
+    print(text.stdout)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert any(line.startswith("[target] broken") and "failed" in line for line in lines), lines
+    assert any(line.startswith("[target] web ") and "workers" in line for line in lines), lines
+    logs = site.fab("logs", "--process", "tick", "--grep", "tick from")
+    assert logs.returncode == 0 and "[target] " in logs.stdout and "tick from" in logs.stdout
+
+
+def _ran(site):
+    done = site.fab("status", "--json")
+    assert done.returncode == 0, done.stderr
+    fields = json.loads(done.stdout)["target"]
+    return fields if fields["tick"]["last_run"] and fields["broken"]["last_run"] else None
+
+
+def test_exec_passes_output_and_exit_status_through(site):
+    done = fab_exec(site, "echo out; echo err >&2; pwd; id -un; exit 7", check=False)
+    assert done.returncode == 7, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["out", f"/srv/hello/releases/{live_release(site)}", "app"]
+    assert "err" in done.stderr
+    env = fab_exec(site, "python -c 'import sys, fastapi; print(sys.prefix)'")
+    assert env.stdout.strip().endswith("/venv"), env.stdout
+
+
+def test_a_process_that_does_not_start_fails_the_deploy_and_rolls_back(site):
+    before = live_release(site)
+    site.settings(app_processes={"worker": WORKER, "crash": "python -c 'import nothing_here'"})
+    try:
+        done = site.fab("deploy", "--force")
+        print(done.stdout, done.stderr)
+        assert done.returncode == 1
+        assert "hello-process-crash.service did not stay up" in done.stdout
+        assert "No module named 'nothing_here'" in done.stdout
+        assert f"rolled back to {before}" in done.stdout
+        assert live_release(site) == before
+    finally:
+        site.settings()
+    done = site.fab("deploy", "--force")
+    assert done.returncode == 0, done.stdout + done.stderr
+    units = site.testinfra().run("ls /etc/systemd/system/").stdout.split()
+    assert "hello-process-crash.service" not in units and "hello-process-worker.service" in units
+
+
+def test_exec_with_a_tty_is_a_terminal_session(site):
+    """`fab exec --tty -- python`: an interactive interpreter in the live release."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: fab, on the pseudo-terminal
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "fabric", "-H", "target", "exec", "--tty",
+                                  "--inventory", str(site.inventory), "--", "python"])  # fmt: skip
+    seen = b""
+
+    def read_until(text, within=60):
+        nonlocal seen
+        deadline = time.monotonic() + within
+        while text not in seen:
+            assert time.monotonic() < deadline, f"no {text!r} in {seen[-500:]!r}"
+            ready, _, _ = select.select([terminal], [], [], 1)
+            if ready:
+                seen += os.read(terminal, 4096)
+
+    try:
+        read_until(b">>> ")
+        os.write(terminal, b"import os; print(os.getcwd(), 6 * 7)\r")
+        read_until(f"/srv/hello/releases/{live_release(site)} 42".encode())
+        os.write(terminal, b"raise SystemExit(5)\r")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 5
+    finally:
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+        os.close(terminal)

@@ -1,0 +1,106 @@
+"""Background processes and scheduled jobs (roles/processes): the units they become, the
+restart a deploy runs, and the settings refused before any connection."""
+
+import pytest
+
+from provision.inventory import InventoryError
+from provision.layout import Layout
+from provision.plan import HookContext
+from tests.unit.test_topology import context, preflight, project
+
+WORKER = {"worker": {"command": "arq app.worker.WorkerSettings", "stop_signal": "SIGINT",
+                     "stop_timeout": 120}}  # fmt: skip
+SCHEDULE = {
+    "cleanup": {"command": "python -m app.cleanup --older-than 30%", "on_calendar": "daily"}
+}
+
+
+def files(ctx):
+    """{path: text} of the files the role writes."""
+    return {op.name.removeprefix("file "): op for op in ctx.tasks() if op.name.startswith("file ")}
+
+
+def test_a_process_is_a_service_in_the_live_release_with_its_stop_signal_and_timeout(tmp_path):
+    ctx = context(project(tmp_path), "processes", "solo", app_processes=WORKER)
+    unit = ctx.template("process.service.j2", process="worker", stop_signal="SIGINT",
+                        stop_timeout=120, exec_start=ctx.role.module.exec_start(
+                            ctx.vars, WORKER["worker"]["command"]))  # fmt: skip
+    assert "ExecStart=/usr/bin/python3 -I /usr/local/lib/provision/run_in_release.py " \
+           '"/srv/hello/shared/.env" "/srv/hello" "/srv/hello/current" ' \
+           '"arq app.worker.WorkerSettings"\n' in unit  # fmt: skip
+    for line in (
+        "User=app",
+        "KillSignal=SIGINT",
+        "TimeoutStopSec=120",
+        "Restart=always",
+        "ConditionPathExists=/srv/hello/current",
+        "SyslogIdentifier=hello-worker",
+    ):
+        assert f"\n{line}\n" in unit, line
+    names = [op.name for op in ctx.tasks()]
+    assert "file /etc/systemd/system/hello-process-worker.service" in names
+    assert names[-2:] == ["processes", "scheduled jobs"]  # the units no longer asked removed
+
+
+@pytest.mark.parametrize("text, quoted", [
+    ('python -c "print(1)"', '"python -c \\"print(1)\\""'),
+    ("echo $HOME 100%", '"echo $$HOME 100%%"'),
+    ("a\\b", '"a\\\\b"'),
+])  # fmt: skip
+def test_a_command_reaches_the_shell_as_written(tmp_path, text, quoted):
+    ctx = context(project(tmp_path), "processes", "solo")
+    assert ctx.role.module.systemd_quote(text) == quoted
+
+
+def test_a_job_is_a_timer_and_a_oneshot_service_never_rate_limited(tmp_path):
+    ctx = context(project(tmp_path), "processes", "solo", app_schedule=SCHEDULE)
+    timer = ctx.template("job.timer.j2", process="cleanup", on_calendar="daily")
+    assert "\nOnCalendar=daily\n" in timer and "\nPersistent=true\n" in timer
+    service = ctx.template("job.service.j2", process="cleanup", exec_start="x", timeout=0)
+    for line in ("Type=oneshot", "StartLimitIntervalSec=0", "TimeoutStartSec=infinity"):
+        assert f"\n{line}\n" in service, line
+    names = [op.name for op in ctx.tasks()]
+    assert "service hello-job-cleanup.timer" in names
+    logs = ctx.role.module.logs(ctx)
+    assert logs["cleanup"].unit == "hello-job-cleanup.service"
+
+
+def test_a_deploy_restarts_the_processes_after_verify_and_after_a_rollback(tmp_path):
+    ctx = context(project(tmp_path), "processes", "solo", app_processes=WORKER,
+                  app_process_settle=4)  # fmt: skip
+    hooks = ctx.role.module.release(ctx).steps
+    assert set(hooks) == {"after_verify", "after_rollback"}
+    [step] = hooks["after_verify"]
+    [command] = step.commands(HookContext(Layout("/srv/hello"), "r2", "r1"))
+    assert command.display() == "systemctl restart hello-process-worker.service (each must stay up)"
+    text = command.render()
+    assert text.endswith(" restart hello-process-worker.service'")
+    assert "-ge 4 ]" in text and "journalctl -u" in text
+
+
+def test_no_processes_no_steps_and_a_balancer_runs_none(tmp_path):
+    fleet = project(tmp_path)
+    assert fleet.roles["processes"].module.release(context(fleet, "processes", "solo")) is None
+    lb = context(fleet, "processes", "lb", app_processes=WORKER, app_schedule=SCHEDULE)
+    assert lb.tasks() == [] and lb.role.module.logs(lb) == {}
+
+
+@pytest.mark.parametrize("setting, value, error", [
+    ("app_processes", {"Worker": "x"}, "app_processes: Worker: a name is lowercase letters"),
+    ("app_processes", {"web": "x"}, "app_processes: web: web is the name of another log"),
+    ("app_processes", {"w": {"comand": "x"}}, "app_processes: w: unknown key 'comand'; did you "
+                                              "mean 'command'?"),
+    ("app_processes", {"w": {"command": "x", "stop_signal": "TERM"}},
+     "app_processes: w: stop_signal: a signal's name, SIGTERM say; got 'TERM'"),
+    ("app_processes", {"w": {"command": "x", "stop_timeout": 0}},
+     "app_processes: w: stop_timeout: a number of seconds, above 0; got 0"),
+    ("app_processes", {"w": ""}, "app_processes: w: command: a shell command line, on one line"),
+    ("app_schedule", {"j": {"command": "x"}}, "app_schedule: j: on_calendar: a systemd calendar"),
+    ("app_schedule", {"worker": {"command": "x", "on_calendar": "daily"}},
+     "app_schedule: worker: also in app_processes"),
+])  # fmt: skip
+def test_settings_are_checked_before_connecting(tmp_path, setting, value, error):
+    changes = {"app_processes": WORKER, setting: value}
+    with pytest.raises(InventoryError) as e:
+        preflight(project(tmp_path), "solo", **changes)
+    assert str(e.value).startswith(f"--set {error}"), str(e.value)

@@ -1,0 +1,103 @@
+"""`fab status`: each probe read from a real host's output, the lines a person reads, and
+what each role shows."""
+
+from pathlib import Path
+
+import pytest
+
+from provision.status import (
+    CertificateProbe,
+    DiskProbe,
+    ReleaseProbe,
+    ServiceProbe,
+    TimerProbe,
+    history_lines,
+    span,
+)
+from tests.unit.test_topology import context, project
+
+FIXTURES = Path(__file__).parent / "facts"
+
+
+def read(probe, name):
+    return probe.parse((FIXTURES / f"status-{name}.txt").read_text())
+
+
+def test_a_service_gives_its_state_workers_memory_restarts_and_uptime():
+    probe = ServiceProbe("hello", children="workers")
+    fields = read(probe, "web")
+    assert fields == {"state": "active (running)", "active": True, "pid": 570, "children": 5,
+                      "memory_mb": 250.0, "restarts": 0, "up_seconds": 34}  # fmt: skip
+    assert probe.line(fields) == "active (running), pid 570, 5 workers, 250 MB, 0 restarts, up 34 s"
+
+
+def test_a_process_is_not_said_to_have_workers_and_a_stopped_unit_says_little():
+    worker = ServiceProbe("hello-process-worker")
+    assert worker.line(read(worker, "worker")).startswith("active (running), pid 583, 14 MB, 0 ")
+    stopped = ServiceProbe("nothing-here")
+    fields = read(stopped, "stopped")
+    assert fields["pid"] is None and fields["up_seconds"] is None and not fields["active"]
+    assert stopped.line(fields) == "inactive (dead), 0 restarts"
+
+
+@pytest.mark.parametrize(
+    "name, result, status, next_run",
+    [
+        ("timer-ok", "running", 0, None),  # a run going on: its result is not known yet
+        ("timer-failed", "failed (exit-code, exit 3)", 3, "2026-11-26T06:56:00Z"),
+        ("timer-never", "not run yet", 0, None),
+    ],
+)
+def test_a_timer_gives_its_last_run_and_result_and_its_next(name, result, status, next_run):
+    fields = read(TimerProbe("hello-job-x"), name)
+    assert (fields["result"], fields["exit_status"], fields["next_run"]) == (
+        result, status, next_run)  # fmt: skip
+
+
+def test_the_release_the_disk_and_a_missing_certificate():
+    release = read(ReleaseProbe("/srv/hello"), "release")
+    assert release["live"] == "20261126-065516-9891a21"
+    assert release["by"] == "root@vm" and release["since"] == "2026-11-26T06:55:27Z"
+    [line] = history_lines(release)
+    assert line == "2026-11-26T06:55:27Z  deploy   20261126-065516-9891a21  ok  (root@vm)"
+    disk = DiskProbe("/srv/hello")
+    assert disk.line(read(disk, "disk")) == "83.0 GB free of 270.6 GB (/srv/hello)"
+    cert = CertificateProbe("/etc/letsencrypt/live/x/fullchain.pem")
+    assert cert.line(read(cert, "certificate-none")).startswith("none at /etc/letsencrypt")
+
+
+def test_a_certificate_gives_its_days_to_expiry():
+    output = "notAfter=Feb 24 06:00:00 2027 GMT\nsubject=CN = example.com\nNow=1795676157\n"
+    fields = CertificateProbe("/c.pem").parse(output)
+    assert fields["expires"] == "2027-02-24T06:00:00Z" and fields["days_left"] == 89
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (40, "40 s"),
+        (300, "5 min"),
+        (7500, "2 h 5 min"),
+        (3 * 86400 + 4 * 3600, "3 d 4 h"),
+        (86400, "1 d"),
+    ],
+)
+def test_a_span_reads_at_a_glance(seconds, text):
+    assert span(seconds) == text
+
+
+def test_each_host_shows_what_it_runs(tmp_path):
+    fleet = project(tmp_path)
+    shown = {}
+    for host in ("solo", "app1", "lb"):
+        shown[host] = []
+        for role in ("app", "gunicorn", "processes", "nginx"):
+            ctx = context(fleet, role, host, app_processes={"worker": "arq w"},
+                          app_schedule={"tick": {"command": "t", "on_calendar": "daily"}},
+                          app_domain="example.com", acme_email="ops@example.com")  # fmt: skip
+            shown[host] += list(ctx.role.module.status(ctx))
+    assert shown == {
+        "solo": ["disk", "web", "worker", "tick", "nginx", "certificate"],
+        "app1": ["disk", "web", "worker", "tick"],
+        "lb": ["disk", "nginx", "certificate"],
+    }
