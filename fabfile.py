@@ -7,6 +7,7 @@ fab rollback -H web1               back to the previous good release
 fab releases -H web1               list releases, marking the live one
 fab status -H web1 [--json]       the live release, services, jobs, certificate, disk, deploys
 fab exec -H web1 -- alembic current  a command in the live release, as the app (--tty: python)
+fab doctor [-H web1]               common production mistakes: the app's source, then the servers
 fab backup -H web1                 back up the app's PostgreSQL database now
 fab logs -H web1 [-n 50] [--grep X]  the app's log (--process nginx-access: nginx's)
 fab sandbox [--deploy]             a local Debian test server (root); --deploy: the example app too
@@ -140,6 +141,12 @@ def exec_(c, one=False, tty=False, set=None, inventory="inventory.yaml", verbose
     command = REMAINDER[0] if REMAINDER else ""
     _exit(cli.oneoff(c, ROOT, command, Options(), one=one, tty=tty, inventory=inventory,
                      sets=set, verbose=verbose))  # fmt: skip
+
+
+@task(iterable=["set"], help=COMMON, auto_shortflags=False)
+def doctor(c, set=None, inventory="inventory.yaml", verbose=False):
+    """Common production mistakes in the app's source (and on the servers, with -H)."""
+    _exit(cli.doctor(c, ROOT, Options(), inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)

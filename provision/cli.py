@@ -11,6 +11,9 @@ from typing import Any, TextIO
 
 from . import deploy as releases
 from .actions import run_action
+from .appcheck import Finding
+from .artifact import ArtifactError
+from .doctor import server_work, show, source_findings
 from .engine import (
     Options,
     Playbook,
@@ -25,7 +28,7 @@ from .logview import LogQuery, show_logs
 from .oneoff import oneoff_fault, run_oneoff
 from .output import Output, Tally
 from .preflight import check_settings
-from .roles import RoleError
+from .roles import RoleError, resolve_vars
 from .rollout import Rollout
 from .status import show_status
 from .transport import Session
@@ -206,3 +209,57 @@ def oneoff(c: Any, root: Path, command: str, options: Options, one: bool = False
     code = run(c, root, "exec", "deploy", options, hosts, preflight=False, stream=sys.stderr,
                **kw)  # fmt: skip
     return code or status
+
+
+def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
+    """The app's source, read for common production mistakes; with -H, its servers too.
+    1 when an error was found, 0 with warnings only."""
+    config = getattr(c, "config", None)
+    found: list[Finding] = []
+
+    def read_source(book: Playbook, settings: dict[str, Any], out: Output) -> None:
+        where = f"{settings['app_source']}/"
+        out.line(f"-- the app's source: {where} (app_module {settings.get('app_module')}, "
+                 f"app_health_path {settings['app_health_path']})")  # fmt: skip
+        findings = source_findings(book.roles, settings, root)
+        show(out, where, findings)
+        found.extend(findings)
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        seen = set()
+        for t in targets:
+            settings = resolve_vars(book.every_role, t.vars, options.overrides)
+            key = tuple(str(settings.get(k)) for k in ("app_source", "app_ref", "app_module",
+                                                      "app_health_path", "serves"))  # fmt: skip
+            if key not in seen and settings.get("serves") != "balancer":
+                seen.add(key)
+                read_source(book, settings, out)
+        out.line("-- the servers")
+        work = server_work(book, out, options.overrides, found)
+        tallies = for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
+        _summary(found, out)
+        errors = any(f.level == "error" for f in found)
+        return {**tallies, "the app's source": Tally(failed=errors)}
+
+    if getattr(c, "original_host", None):
+        return run(c, root, "doctor", "deploy", options, hosts, preflight=False, **kw)
+    try:  # no host: the source alone, with the inventory's settings for every host
+        project = Project.load(root, kw.get("inventory", "inventory.yaml"))
+        options.overrides = parse_overrides(kw.get("sets") or [])
+        book = project.play("deploy", options.overrides)
+        settings = resolve_vars(book.every_role, project.inventory.data.get("vars") or {},
+                                options.overrides)  # fmt: skip
+        out = Output(verbose=kw.get("verbose", False))
+        read_source(book, settings, out)
+    except (InventoryError, RoleError, ArtifactError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _summary(found, out)
+    return 1 if any(f.level == "error" for f in found) else 0
+
+
+def _summary(found: list[Finding], out: Output) -> None:
+    errors = sum(f.level == "error" for f in found)
+    warnings = len(found) - errors
+    out.line(f"doctor: {errors} error{'s' * (errors != 1)}, "
+             f"{warnings} warning{'s' * (warnings != 1)}")  # fmt: skip

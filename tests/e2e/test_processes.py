@@ -188,3 +188,27 @@ def test_exec_with_a_tty_is_a_terminal_session(site):
             os.kill(pid, signal.SIGTERM)
             os.waitpid(pid, 0)
         os.close(terminal)
+
+
+def test_doctor_reads_the_source_and_the_server(site):
+    listener = site.testinfra()
+    listener.run_test("systemd-run --unit provision-test-listener python3 -m http.server 9999 "
+                      "--bind 0.0.0.0")  # fmt: skip
+    try:
+        until("the listener is up", lambda: listener.socket("tcp://0.0.0.0:9999").is_listening)
+        done = site.fab("doctor")
+        print(done.stdout, done.stderr)
+        assert done.returncode == 0, done.stdout + done.stderr  # warnings only
+        lines = done.stdout.splitlines()
+        assert (
+            "-- the app's source: " in done.stdout
+            and "[target] port 9999: warning: port "
+            "9999 listens on every address: reachable from anywhere no firewall stops it"
+            in lines
+        )
+        assert not [line for line in lines if ": error: " in line], lines
+    finally:
+        listener.run("systemctl stop provision-test-listener")
+    seeded = site.fab("doctor", "--set", f"app_source={ROOT / 'tests' / 'apps' / 'mistakes'}")
+    assert seeded.returncode == 1, seeded.stdout + seeded.stderr
+    assert "mistakes/main.py:20: error: `time.sleep` blocks the event loop" in seeded.stdout
