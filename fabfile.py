@@ -98,8 +98,9 @@ def releases(c, set=None, inventory="inventory.yaml", verbose=False):
     "n": "how many lines, the last ones (default 100)",
     "since": "only lines from this long ago: 30s, 10m, 2h, 1d",
     "grep": "only lines that contain this text",
-    "follow": "then print new lines as they come, until Ctrl-C (one host)",
-    "process": "which log: web (the app, default), nginx-access, nginx-error",
+    "follow": "then print new lines as they come, from every host, until Ctrl-C",
+    "process": "which log: web (the app, default), a process or job by name, nginx-access, "
+               "nginx-error",
 })  # fmt: skip
 def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
          inventory="inventory.yaml", verbose=False):  # fmt: skip

@@ -24,7 +24,7 @@ from .engine import (
     parse_overrides,
 )
 from .inventory import InventoryError, Target
-from .logview import LogQuery, show_logs
+from .logview import LogQuery, follow_each, show_logs
 from .oneoff import oneoff_fault, run_oneoff
 from .output import Output, Tally
 from .preflight import check_settings
@@ -139,13 +139,11 @@ def logs(c: Any, root: Path, query: LogQuery, options: Options, **kw: Any) -> in
         return 2
 
     def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
-        if query.follow and len(targets) > 1:
-            out.error("logs", "--follow reads one host at a time (-H one host)")
-            return {"logs": Tally(failed=1)}
         lacking: list[str] = []
         several = lacking if len(targets) > 1 else None
         work = show_logs(book, query, out, options.overrides, several)
-        tallies = for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
+        each = follow_each if query.follow and several is not None else for_each_host
+        tallies = each(targets, lambda t: guarded(t, out, config, work), out, False)
         if len(lacking) == len(targets):
             out.error("logs", f"no host has a log named {query.source!r}")
             return {"logs": Tally(failed=1)}

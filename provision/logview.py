@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .command import Command
 from .engine import Host, Playbook, Work
+from .inventory import Target
 from .output import Output, Tally
 from .roles import RoleContext, RoleError
 from .schema import closest
@@ -85,6 +88,23 @@ def sources(book: Playbook, host: Host) -> dict[str, LogSource]:
         if make is not None:
             found.update(make(RoleContext(role, host.vars, host.facts, host.peers)))
     return found
+
+
+def follow_each(
+    targets: list[Target], one: Callable[[Target], Tally], out: Output, recap: bool = False
+) -> dict[str, Tally]:
+    """``one`` (a host's --follow) on every target at once, until Ctrl-C: each in a thread
+    of its own that ends with the program, as the channels it reads close with it."""
+    tallies: dict[str, Tally] = {}
+    threads = [threading.Thread(target=lambda t=t: tallies.update({t.name: one(t)}),
+                                daemon=True) for t in targets]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    with contextlib.suppress(KeyboardInterrupt):
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)  # in steps, so that Ctrl-C gets through
+    return {t.name: tallies.get(t.name, Tally()) for t in targets}
 
 
 def show_logs(

@@ -6,10 +6,13 @@ The module's fleet is bootstrapped and deployed once; each test starts from ther
 
 import contextlib
 import json
+import queue
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -151,6 +154,42 @@ def test_the_balancer_sends_to_every_app_server_which_listens_on_its_private_add
     listed = ok(fleet.fab("releases", "web"))
     assert "[lb] no app runs here" in listed
     assert all(f"[{name}] {fleet.live(name)}" in listed for name in APPS), listed
+
+
+def test_logs_follow_status_and_exec_across_the_group(fleet):
+    token = f"/follow-{time.monotonic_ns()}"
+    command = [sys.executable, "-m", "fabric", "-H", "app", "logs", "--follow", "--grep", token,
+               "--inventory", str(fleet.inventory)]  # fmt: skip
+    follower = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in follower.stdout], daemon=True).start()
+    try:
+        assert lines.get(timeout=60).startswith("logs -> app1 (")
+        seen, deadline = set(), time.monotonic() + 60
+        while len(seen) < 2:  # lines from several hosts, each marked with its own
+            assert time.monotonic() < deadline, f"lines only from {seen}"
+            request("GET", token)
+            with contextlib.suppress(queue.Empty):
+                line = lines.get(timeout=1)
+                assert token in line, line
+                seen.add(line.split("]")[0].lstrip("["))
+        assert seen <= set(APPS) and follower.poll() is None
+        follower.send_signal(signal.SIGINT)  # Ctrl-C ends every host's follow
+        assert follower.wait(timeout=30) == 0
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+    status = json.loads(ok(fleet.fab("status", "web", "--json")))
+    assert set(status) == {*APPS, "lb"}
+    assert all(status[name]["web"]["active"] for name in APPS) and "web" not in status["lb"]
+    assert {status[name]["release"]["live"] for name in APPS} == {fleet.live("app1")}
+    ran = fleet.fab("exec", "web", "--", "hostname")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.split() == list(APPS)  # each in turn; the balancer has no app
+    assert "[lb] no app runs here: passed over" in ran.stderr
+    one = fleet.fab("exec", "app", "--one", "--", "hostname; exit 4")
+    assert (one.returncode, one.stdout) == (4, "app1\n"), one.stdout + one.stderr
 
 
 def test_rolling_deploys_and_rollbacks_under_load_drop_no_request(fleet):
