@@ -1,7 +1,8 @@
 """Time `fab bootstrap`, `fab deploy` and `fab rollback` on a local test host.
 
 Run as root from the repository root:  .venv/bin/python benchmarks/bench.py [--runs 5]
-With --fleet: the same commands on 1, 3 and 6 hosts at once, on a private network.
+With --fleet: the same commands on 1, 3 and 6 hosts at once, on a private network, and
+`fab status` and `fab logs -n 100` there too.
 
 Boots a fresh Debian 12 host with systemd-nspawn (as the tests do), times each command
 end to end as a user would see it (process start to exit, SSH connect included): a cold
@@ -161,16 +162,20 @@ def fleet_figures(runs, sizes=(1, 3, 6)):
         source = ("--set", f"app_source={app}")
         timed(*every[:2], "deploy", *every[2:], *source)
         print("| hosts | `fab bootstrap`, nothing to change | code-only `fab deploy` | "
-              "`fab rollback` |")  # fmt: skip
-        print("|---|---|---|---|")
+              "`fab rollback` | `fab status` | `fab logs -n 100` |")  # fmt: skip
+        print("|---|---|---|---|---|---|")
         for size in sizes:
             group = ("-H", f"g{size}")
             noop = [timed(*group, "bootstrap", "--inventory", str(inv))[0] for _ in range(runs)]
             deploys = code_only(app, runs, *group, "deploy", "--inventory", str(inv), *source)
             rollbacks = [settled(*group, "rollback", "--inventory", str(inv))[0]
                          for _ in range(runs - 1)]  # fmt: skip
+            status = [timed(*group, "status", "--inventory", str(inv))[0] for _ in range(runs)]
+            logs = [timed(*group, "logs", "-n", "100", "--inventory", str(inv))[0]
+                    for _ in range(runs)]  # fmt: skip
             print(f"| {size} | {statistics.median(noop):.2f} | {statistics.median(deploys):.2f} "
-                  f"| {statistics.median(rollbacks):.2f} |")  # fmt: skip
+                  f"| {statistics.median(rollbacks):.2f} | {statistics.median(status):.2f} "
+                  f"| {statistics.median(logs):.2f} |")  # fmt: skip
     finally:
         for machine in machines:
             machine.stop()

@@ -61,12 +61,17 @@ class LogQuery:
 def log_command(source: LogSource, query: LogQuery) -> Command:
     """The command that prints the lines ``query`` asks of ``source``."""
     if source.unit:
-        args = ["journalctl", "-u", source.unit, "--no-pager", "-o", "short-iso",
-                "-n", str(query.lines)]  # fmt: skip
+        args = ["journalctl", "-u", source.unit, "--no-pager", "-o", "short-iso"]
         if query.since:
             args.append(f"--since=-{query.since}")
         if query.grep:
             args += ["--grep", re.escape(query.grep)]
+        if query.grep and not query.follow:
+            # the last matching lines, oldest first (with -n, journalctl's --grep gives them
+            # newest first)
+            return Command.script("{journal} | tail -n {n}", journal=Command.of(*args),
+                                  n=str(query.lines))  # fmt: skip
+        args += ["-n", str(query.lines)]
         if query.follow:
             args.append("--follow")
         return Command.of(*args)

@@ -14,8 +14,11 @@ ACCESS = LogSource(path="/var/log/nginx/access.log")
     "source, query, command",
     [
         (APP, LogQuery(), "journalctl -u hello --no-pager -o short-iso -n 100"),
-        (APP, LogQuery(lines=5, since="10m", grep="GET /a.b"),
-         "journalctl -u hello --no-pager -o short-iso -n 5 --since=-10m --grep 'GET\\ /a\\.b'"),
+        (APP, LogQuery(lines=5, since="10m", grep="GET /a.b"),  # the last 5, oldest first
+         "sh -c 'journalctl -u hello --no-pager -o short-iso --since=-10m --grep "
+         "'\"'\"'GET\\ /a\\.b'\"'\"' | tail -n 5'"),
+        (APP, LogQuery(grep="x", follow=True),
+         "journalctl -u hello --no-pager -o short-iso --grep x -n 100 --follow"),
         (APP, LogQuery(follow=True), "journalctl -u hello --no-pager -o short-iso -n 100 "
          "--follow"),
         (ACCESS, LogQuery(lines=3), "tail -n 3 /var/log/nginx/access.log"),
