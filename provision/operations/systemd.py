@@ -43,6 +43,19 @@ def service(name: str, running: bool | None = True, enabled: bool = True) -> Ope
 UNITS = "/etc/systemd/system"
 
 
+def directives(*layers: dict[str, object], **more: object) -> str:
+    """``Key=value`` lines of a unit section: each layer over the one before, in order; a
+    None value leaves its key out.
+
+    Example: ``directives({"ProtectSystem": "strict", "PrivateUsers": "yes"},
+    {"PrivateUsers": None})`` -> ``"ProtectSystem=strict\n"``
+    """
+    merged: dict[str, object] = {}
+    for layer in (*layers, more):
+        merged.update(layer)
+    return "".join(f"{key}={value}\n" for key, value in merged.items() if value is not None)
+
+
 def units_absent(pattern: str, keep: list[str], name: str) -> Operation:
     """Of the unit files in /etc/systemd/system that match ``pattern``, those not in
     ``keep`` are stopped, disabled and removed (units a role made for settings since taken

@@ -97,10 +97,19 @@ def tasks(role):
     unit = f"/etc/systemd/system/{v['app_name']}.service"
     # A changed unit takes effect only on a restart (a reload keeps the old process
     # settings): that one restart is the price of changing it.
-    yield files.file(unit, role.template("app.service.j2"), notify=["daemon-reload", "restart app"])
+    text = role.template("app.service.j2", sandbox=sandbox(v))
+    yield files.file(unit, text, notify=["daemon-reload", "restart app"])
     yield systemd.service(v["app_name"], running=None, enabled=True)
     if v["serves"] == "app":
         yield from app_port(role)
+
+
+def sandbox(v):
+    """The sandbox directives of the app's units (settings of roles/app)."""
+    writable = [f"{v['app_root']}/shared", *map(str, v["app_writable_paths"])]
+    return systemd.directives(
+        v["app_sandbox"], v["app_sandbox_changes"], ReadWritePaths=" ".join(writable)
+    )
 
 
 def app_port(role):

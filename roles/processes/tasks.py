@@ -86,6 +86,14 @@ def jobs(v):
     return {name: (f"{app}-job-{name}", entry) for name, entry in v["app_schedule"].items()}
 
 
+def sandbox(v):
+    """The sandbox directives the web service has too (settings of roles/app)."""
+    writable = [f"{v['app_root']}/shared", *map(str, v["app_writable_paths"])]
+    return systemd.directives(
+        v["app_sandbox"], v["app_sandbox_changes"], ReadWritePaths=" ".join(writable)
+    )
+
+
 def systemd_quote(text):
     """One ExecStart argument: quoted, with systemd's own expansions ($, %) escaped."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
@@ -107,7 +115,8 @@ def tasks(role):
         yield files.directory("/usr/local/lib/provision", mode=0o755)
         yield files.file(LAUNCHER, RUN_IN_RELEASE, mode=0o644)
     for name, (unit, command, signal, timeout) in processes(v).items():
-        text = role.template("process.service.j2", process=name, exec_start=exec_start(v, command),
+        run = exec_start(v, command)
+        text = role.template("process.service.j2", process=name, exec_start=run, sandbox=sandbox(v),
                              stop_signal=signal, stop_timeout=timeout)  # fmt: skip
         yield files.file(f"{systemd.UNITS}/{unit}", text,
                          notify=["daemon-reload", f"restart {unit}"])  # fmt: skip
@@ -118,7 +127,7 @@ def tasks(role):
     for name, (unit, entry) in jobs(v).items():
         run = exec_start(v, entry["command"])
         service = role.template("job.service.j2", process=name, exec_start=run,
-                                timeout=entry.get("timeout", 0))  # fmt: skip
+                                timeout=entry.get("timeout", 0), sandbox=sandbox(v))  # fmt: skip
         yield files.file(f"{systemd.UNITS}/{unit}.service", service, notify="daemon-reload")
         timer = role.template("job.timer.j2", process=name, on_calendar=entry["on_calendar"])
         yield files.file(f"{systemd.UNITS}/{unit}.timer", timer,

@@ -212,3 +212,29 @@ def test_doctor_reads_the_source_and_the_server(site):
     seeded = site.fab("doctor", "--set", f"app_source={ROOT / 'tests' / 'apps' / 'mistakes'}")
     assert seeded.returncode == 1, seeded.stdout + seeded.stderr
     assert "mistakes/main.py:20: error: `time.sleep` blocks the event loop" in seeded.stdout
+
+
+def exposure(host, unit):
+    """The overall exposure `systemd-analyze security` gives ``unit``."""
+    text = host.check_output(f"systemd-analyze security --no-pager {unit}")
+    [line] = [x for x in text.splitlines() if x.startswith("→ Overall exposure level")]
+    return float(line.split()[5]), line
+
+
+@pytest.mark.parametrize("unit", ["hello.service", "hello-process-worker.service",
+                                  "hello-job-tick.service"])  # fmt: skip
+def test_the_apps_units_are_sandboxed_to_systemds_ok_band(site, unit):
+    score, line = exposure(site.testinfra(), unit)
+    print(line)
+    assert score <= 2.0, line
+
+
+def test_the_app_cannot_write_its_code(site):
+    host = site.testinfra()
+    release = f"/srv/hello/releases/{live_release(site)}"
+    tried = fab_exec(site, f"touch {release}/main.py", check=False)
+    assert tried.returncode != 0 and "Read-only file system" in tried.stderr or (
+        "Permission denied" in tried.stderr), tried.stderr
+    written = host.run("systemd-run --wait --pipe -p User=app -p ProtectSystem=strict "
+                       f"touch {release}/x")  # fmt: skip
+    assert written.rc != 0

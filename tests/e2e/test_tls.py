@@ -91,6 +91,15 @@ def test_deploy_obtains_a_certificate_and_serves_https(served, acme, host):
     assert headers["Server"] == "nginx"
 
 
+def test_status_gives_the_certificates_days_to_expiry(served, bootstrapped_host):
+    done = bootstrapped_host.fab("status", "--set", f"app_domain={DOMAIN}", "--set",
+                                 f"acme_email=ops@{DOMAIN}")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = [x for x in done.stdout.splitlines() if x.startswith("[target] certificate")]
+    days = int(line.split()[2])
+    assert days > 30 and "days left (expires " in line, line
+
+
 def test_http_redirects_to_https_except_the_challenge(served, acme, host):
     status, headers, _, _ = request(acme, "/some/page?x=1", port=80)
     assert status == 301

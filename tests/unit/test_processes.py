@@ -23,6 +23,7 @@ def files(ctx):
 def test_a_process_is_a_service_in_the_live_release_with_its_stop_signal_and_timeout(tmp_path):
     ctx = context(project(tmp_path), "processes", "solo", app_processes=WORKER)
     unit = ctx.template("process.service.j2", process="worker", stop_signal="SIGINT",
+                        sandbox=ctx.role.module.sandbox(ctx.vars),
                         stop_timeout=120, exec_start=ctx.role.module.exec_start(
                             ctx.vars, WORKER["worker"]["command"]))  # fmt: skip
     assert "ExecStart=/usr/bin/python3 -I /usr/local/lib/provision/run_in_release.py " \
@@ -56,7 +57,13 @@ def test_a_job_is_a_timer_and_a_oneshot_service_never_rate_limited(tmp_path):
     ctx = context(project(tmp_path), "processes", "solo", app_schedule=SCHEDULE)
     timer = ctx.template("job.timer.j2", process="cleanup", on_calendar="daily")
     assert "\nOnCalendar=daily\n" in timer and "\nPersistent=true\n" in timer
-    service = ctx.template("job.service.j2", process="cleanup", exec_start="x", timeout=0)
+    service = ctx.template(
+        "job.service.j2",
+        process="cleanup",
+        exec_start="x",
+        timeout=0,
+        sandbox=ctx.role.module.sandbox(ctx.vars),
+    )
     for line in ("Type=oneshot", "StartLimitIntervalSec=0", "TimeoutStartSec=infinity"):
         assert f"\n{line}\n" in service, line
     names = [op.name for op in ctx.tasks()]
@@ -104,3 +111,12 @@ def test_settings_are_checked_before_connecting(tmp_path, setting, value, error)
     with pytest.raises(InventoryError) as e:
         preflight(project(tmp_path), "solo", **changes)
     assert str(e.value).startswith(f"--set {error}"), str(e.value)
+
+
+def test_the_sandbox_is_changed_per_app(tmp_path):
+    changes = {"MemoryDenyWriteExecute": None, "UMask": "0077"}
+    ctx = context(project(tmp_path), "processes", "solo", app_writable_paths=["/run/hello"],
+                  app_sandbox_changes=changes)  # fmt: skip
+    text = ctx.role.module.sandbox(ctx.vars)
+    assert "MemoryDenyWriteExecute" not in text and "\nUMask=0077\n" in text
+    assert text.endswith("ReadWritePaths=/srv/hello/shared /run/hello\n")
