@@ -82,14 +82,23 @@ def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[
                "-exec", "sed", "-i", shebang, "{}", "+"]  # fmt: skip
     return [
         Command.of("rm", "-rf", aside),
+        Command.of("install", "-d", "-o", user, "-g", user, aside),
         as_app(user, "python3", "-m", "venv", aside),
         as_app(user, *pip),
         as_app(user, *scripts),
         as_app(user, "touch", f"{aside}/{DONE}"),
         Command.of("rm", "-rf", final),
         Command.of("mv", "-T", aside, final),
+        *handed_over(final),
         *link,
     ]
+
+
+def handed_over(path: str) -> list[Command]:
+    """``path`` made root's, readable by all and writable by none else: the app user built
+    it, and must not be able to change the code it runs."""
+    return [Command.of("chown", "-R", "root:root", path),
+            Command.of("chmod", "-R", "u+w,go-w,a+rX", path)]  # fmt: skip
 
 
 def link_shared(layout: Layout, user: str, rid: str, links: dict[str, str]) -> list[Command]:
@@ -155,11 +164,13 @@ def check(
 
 
 def switch(layout: Layout, user: str, rid: str) -> list[Command]:
-    """Point ``current`` at the release: a new symlink renamed over the old one."""
+    """Point ``current`` at the release: a new symlink renamed over the old one. The
+    release is handed to root first (its check wrote what its workers preload), and the
+    link is root's too: the app can change neither."""
     new = layout.path("current.provision-new")
     return [
+        *handed_over(layout.release(rid)),
         Command.of("ln", "-sfn", Layout.release_link(rid), new),
-        Command.of("chown", "-h", f"{user}:{user}", new),
         Command.of("mv", "-T", "-f", new, layout.current),
     ]
 

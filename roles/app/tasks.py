@@ -37,9 +37,10 @@ def tasks(role):
     yield server.group(user)
     yield server.user(user, group=user, home=root, shell="/usr/sbin/nologin", system=True)
     layout = Layout(root)
-    yield files.directory(root, owner=user, group=user, mode=0o755)
+    # The app's code is root's: the app reads it and writes only in shared/.
+    yield files.directory(root, owner="root", group="root", mode=0o755)
     for sub in Layout.DIRECTORIES:
-        yield files.directory(layout.path(sub), owner=user, group=user, mode=0o755)
+        yield files.directory(layout.path(sub), owner="root", group="root", mode=0o755)
     yield files.directory(layout.shared, owner=user, group=user, mode=0o750)
     yield env_file(v, f"{layout.shared}/.env")
     dirs, kept_files = shared_paths(v)

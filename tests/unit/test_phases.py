@@ -33,6 +33,7 @@ CASES = [
     ]),
     ("venv-built", phases.venv(L, "app", "r2", "abc", built=False), [
         "rm -rf '/srv/my app/venvs/.abc.r2'",
+        "install -d -o app -g app '/srv/my app/venvs/.abc.r2'",
         f"{APP} python3 -m venv '/srv/my app/venvs/.abc.r2'",
         f"{APP} '/srv/my app/venvs/.abc.r2/bin/pip' install --quiet --no-index --no-deps "
         "--disable-pip-version-check --find-links '/srv/my app/wheels' "
@@ -42,6 +43,8 @@ CASES = [
         f"{APP} touch '/srv/my app/venvs/.abc.r2/.provision-complete'",
         "rm -rf '/srv/my app/venvs/abc'",
         "mv -T '/srv/my app/venvs/.abc.r2' '/srv/my app/venvs/abc'",
+        "chown -R root:root '/srv/my app/venvs/abc'",  # the app cannot change its code
+        "chmod -R u+w,go-w,a+rX '/srv/my app/venvs/abc'",
         f"{APP} ln -sfn ../../venvs/abc '/srv/my app/releases/r2/venv'",
     ]),
     ("link", phases.link_shared(L, "app", "r2", {".env": "shared/.env",
@@ -54,15 +57,17 @@ CASES = [
         f"{APP} touch '/srv/my app/releases/r2/.provision-complete'",
     ]),
     ("switch", phases.switch(L, "app", "r2"), [
+        "chown -R root:root '/srv/my app/releases/r2'",
+        "chmod -R u+w,go-w,a+rX '/srv/my app/releases/r2'",
         "ln -sfn releases/r2 '/srv/my app/current.provision-new'",
-        "chown -h app:app '/srv/my app/current.provision-new'",
         "mv -T -f '/srv/my app/current.provision-new' '/srv/my app/current'",
     ]),
     ("roll-back", phases.roll_back(L, "app", "r2", "r1"), [
         "touch '/srv/my app/releases/r2/.provision-rolled-back'",
         "rm -f '/srv/my app/releases/r1/.provision-rolled-back'",
+        "chown -R root:root '/srv/my app/releases/r1'",
+        "chmod -R u+w,go-w,a+rX '/srv/my app/releases/r1'",
         "ln -sfn releases/r1 '/srv/my app/current.provision-new'",
-        "chown -h app:app '/srv/my app/current.provision-new'",
         "mv -T -f '/srv/my app/current.provision-new' '/srv/my app/current'",
     ]),
     ("mark-bad", phases.mark_bad(L, "r2"), ["touch '/srv/my app/releases/r2/.provision-bad'"]),
