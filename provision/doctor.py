@@ -18,9 +18,10 @@ from .appcheck import Finding, check_source
 from .command import sh
 from .engine import Host, Playbook, Work
 from .output import Output, Tally
+from .probes import CertificateProbe, Fields, Probe, ServiceProbe
 from .roles import Role
 from .runner import gather
-from .status import CertificateProbe, Fields, Probe, ServiceProbe, probes
+from .status import probes
 from .transport import Session
 
 WEB_PORTS = (80, 443)

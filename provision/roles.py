@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .actions import Action
     from .logview import LogSource
     from .plan import Hooks, ReleasePlan
-    from .status import Probe
+    from .probes import Probe
 
 
 class RoleError(Exception):

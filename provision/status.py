@@ -1,214 +1,27 @@
 """`fab status`: how each host's app is doing, read in one round trip after connecting.
 
 Roles say what is worth showing (``RoleModule.status``): probes of systemd services and
-timers, certificates, disks. The engine adds the live release and the deploy history,
-reads every probe at once, and prints a line each (or JSON for scripts).
+timers, certificates, disks (``probes``). The engine adds the live release and the deploy
+history, reads every probe at once, and prints a line each (or JSON for scripts).
 
-Example: ``ServiceProbe("hello", children="workers").parse(output)["memory_mb"]``
+Example: ``show_status(book, out, {}, None)`` is what ``guarded`` runs on each host.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from .command import sh
 from .engine import Host, Playbook, Work
-from .facts import Fact
 from .layout import Layout
 from .output import Output, Tally
+from .probes import Fields, Probe, when
 from .release_run import release_plan
 from .roles import RoleContext
 from .runner import gather
 from .transport import Session
-
-Fields = dict[str, Any]
-
-
-class Probe(Fact[Fields]):
-    """A fact read for `fab status`: JSON-able fields, and ``line`` to say them."""
-
-    def line(self, fields: Fields) -> str:
-        raise NotImplementedError
-
-
-def _pairs(output: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
-
-
-def _int(text: str | None) -> int | None:
-    return int(text) if text and text.lstrip("-").isdigit() else None
-
-
-# Prints NAME=<seconds since the epoch> for a timestamp property of a unit (empty when
-# unset): `systemctl show` of systemd 252 prints them in the server's time zone only.
-STAMP = (
-    """stamp() { v=$(systemctl show -p "$2" --value "$1"); printf '%s=' "$2"; """
-    """case "$v" in ''|n/a) echo ;; *) date -d "$v" +%s ;; esac; }; """
-)
-
-
-def _stamp(text: str | None) -> int | None:
-    return _int(text)
-
-
-def _iso(seconds: int | None) -> str | None:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds)) if seconds else None
-
-
-def when(iso: str | None) -> str:
-    """An ISO time as ``06:56:06 UTC (12 s ago)`` or ``... (in 2 min)``, the date shown
-    when it is not today."""
-    if not iso:
-        return "never"
-    at = time.mktime(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-    delta = time.time() - at
-    shown = iso.replace("T", " ").removesuffix("Z")
-    today = time.strftime("%Y-%m-%d", time.gmtime())
-    shown = shown.removeprefix(f"{today} ")
-    relative = f"{span(delta)} ago" if delta >= 0 else f"in {span(-delta)}"
-    return f"{shown} UTC ({relative})"
-
-
-def span(seconds: float) -> str:
-    """``3 d 4 h``, ``2 h 5 min``, ``5 min``, ``40 s``: an age at a glance."""
-    s = int(seconds)
-    for big, name, small, small_name in ((86400, "d", 3600, "h"), (3600, "h", 60, "min")):
-        if s >= big:
-            rest = (s % big) // small
-            return f"{s // big} {name}" + (f" {rest} {small_name}" if rest else "")
-    return f"{s // 60} min" if s >= 60 else f"{s} s"
-
-
-@dataclass(frozen=True)
-class ServiceProbe(Probe):
-    """A systemd service: state, main pid, child processes (``children`` names them, as
-    "workers"; empty: not counted), memory, restarts, uptime."""
-
-    unit: str
-    children: str = ""
-
-    def command(self) -> str:
-        return STAMP + sh(
-            "systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p MemoryCurrent "
-            "{u}; stamp {u} ActiveEnterTimestamp; pid=$(systemctl show -p MainPID --value {u}); "
-            'echo Children=$(ps -o pid= --ppid "$pid" 2>/dev/null | wc -l); '
-            # without memory accounting (some containers), what its processes hold
-            'echo Rss=$(ps -o rss= -p "$pid" --ppid "$pid" 2>/dev/null '
-            "| awk '{{s+=$1}} END {{print s+0}}'); "
-            "echo Now=$(date +%s)", u=self.unit)  # fmt: skip
-
-    def parse(self, output: str) -> Fields:
-        p = _pairs(output)
-        memory, now = _int(p.get("MemoryCurrent")), _int(p.get("Now"))
-        if memory is None and _int(p.get("Rss")):
-            memory = _int(p.get("Rss")) * 1024  # type: ignore[operator]
-        since = _stamp(p.get("ActiveEnterTimestamp"))
-        active = p.get("ActiveState") == "active"
-        return {
-            "state": f"{p.get('ActiveState', 'unknown')} ({p.get('SubState', '?')})",
-            "active": active,
-            "pid": _int(p.get("MainPID")) or None,
-            "children": _int(p.get("Children")) if self.children and active else None,
-            "memory_mb": round(memory / 2**20, 1) if memory is not None else None,
-            "restarts": _int(p.get("NRestarts")),
-            "up_seconds": now - since if active and since and now else None,
-        }
-
-    def line(self, f: Fields) -> str:
-        parts = [f["state"]]
-        if f["pid"]:
-            parts.append(f"pid {f['pid']}")
-        if f["children"] is not None:
-            parts.append(f"{f['children']} {self.children}")
-        if f["memory_mb"] is not None:
-            parts.append(f"{f['memory_mb']:.0f} MB")
-        if f["restarts"] is not None:
-            parts.append(f"{f['restarts']} restart{'' if f['restarts'] == 1 else 's'}")
-        if f["up_seconds"] is not None:
-            parts.append(f"up {span(f['up_seconds'])}")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class TimerProbe(Probe):
-    """A systemd timer and its service: the last run and its result, the next run."""
-
-    unit: str  # without its .timer/.service suffix
-
-    def command(self) -> str:
-        return STAMP + sh("stamp {u}.timer LastTriggerUSec; "
-                          "stamp {u}.timer NextElapseUSecRealtime; "
-                          "systemctl show -p Result -p ExecMainStatus -p ActiveState {u}.service",
-                          u=self.unit)  # fmt: skip
-
-    def parse(self, output: str) -> Fields:
-        p = _pairs(output)
-        last = _stamp(p.get("LastTriggerUSec"))
-        result = p.get("Result", "")
-        if last is None:
-            outcome = "not run yet"
-        elif p.get("ActiveState") == "activating":
-            outcome = "running"
-        elif result == "success":
-            outcome = "ok"
-        else:
-            outcome = f"failed ({result}, exit {p.get('ExecMainStatus', '?')})"
-        return {"last_run": _iso(last), "result": outcome,
-                "exit_status": _int(p.get("ExecMainStatus")),
-                "next_run": _iso(_stamp(p.get("NextElapseUSecRealtime")))}  # fmt: skip
-
-    def line(self, f: Fields) -> str:
-        last = f"last run {when(f['last_run'])}: {f['result']}" if f["last_run"] else f["result"]
-        return f"{last}; next {when(f['next_run']) if f['next_run'] else 'once this run ends'}"
-
-
-@dataclass(frozen=True)
-class CertificateProbe(Probe):
-    """A certificate file: when it expires, in days."""
-
-    path: str
-
-    def command(self) -> str:
-        return sh("openssl x509 -noout -enddate -subject -in {p} 2>/dev/null; "
-                  "echo Now=$(date +%s)", p=self.path)  # fmt: skip
-
-    def parse(self, output: str) -> Fields:
-        p = _pairs(output)
-        if "notAfter" not in p:
-            return {"path": self.path, "expires": None, "days_left": None}
-        expires = time.mktime(time.strptime(p["notAfter"].replace(" GMT", ""), "%b %d %H:%M:%S %Y"))
-        expires -= time.timezone  # the date is GMT
-        now = _int(p.get("Now")) or time.time()
-        return {"path": self.path, "expires": _iso(int(expires)),
-                "days_left": int((expires - now) // 86400)}  # fmt: skip
-
-    def line(self, f: Fields) -> str:
-        if f["expires"] is None:
-            return f"none at {f['path']} (yet)"
-        return f"{f['days_left']} days left (expires {when(f['expires'])})"
-
-
-@dataclass(frozen=True)
-class DiskProbe(Probe):
-    """Free space on the filesystem that holds ``path``."""
-
-    path: str
-
-    def command(self) -> str:
-        return sh("df -P -B1 {p} | tail -n 1", p=self.path)
-
-    def parse(self, output: str) -> Fields:
-        fields = output.split()
-        total, free = (int(fields[1]), int(fields[3])) if len(fields) >= 4 else (0, 0)
-        gb = {"free_gb": round(free / 1e9, 1), "total_gb": round(total / 1e9, 1)}
-        return {"path": self.path, **gb}
-
-    def line(self, f: Fields) -> str:
-        return f"{f['free_gb']} GB free of {f['total_gb']} GB ({f['path']})"
-
 
 HISTORY_SHOWN = 5
 

@@ -9,10 +9,10 @@ from provision.layout import Layout, inside
 from provision.operations import files, secret, server, shell
 from provision.phases import in_release
 from provision.plan import Hooks, Step
+from provision.probes import DiskProbe
 from provision.roles import RoleError
 from provision.rollout import batch_fault
 from provision.schema import SchemaError
-from provision.status import DiskProbe
 
 SERVES = ("all", "app", "balancer")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

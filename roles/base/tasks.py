@@ -1,8 +1,17 @@
-"""Packages every server of the stack needs."""
+"""Packages every server of the stack needs, and automatic security updates."""
 
-from provision.operations import apt
+from provision.operations import apt, files
+from provision.probes import UpdatesProbe
 
 
 def tasks(role):
     v = role.vars
-    yield apt.packages(v["base_packages"], cache_valid_time=v["apt_cache_valid_time"])
+    packages = [*v["base_packages"], *(["unattended-upgrades"] if v["security_updates"] else [])]
+    yield apt.packages(packages, cache_valid_time=v["apt_cache_valid_time"])
+    # read after Debian's 20auto-upgrades and 50unattended-upgrades: these settings win
+    yield files.file("/etc/apt/apt.conf.d/90provision-upgrades", role.template("auto-upgrades.j2"))
+
+
+def status(role):
+    """Pending package updates, security ones among them, and whether a reboot is due."""
+    return {"updates": UpdatesProbe()}

@@ -11,9 +11,9 @@ from provision.layout import inside
 from provision.logview import LogSource
 from provision.operations import NoChange, Operation, apt, files, skip_if, systemd
 from provision.plan import ReleasePlan
+from provision.probes import ServiceProbe
 from provision.roles import RoleError
 from provision.schema import SchemaError
-from provision.status import ServiceProbe
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip

@@ -6,9 +6,9 @@ from provision.command import Command, sh
 from provision.facts import Succeeds
 from provision.logview import LogSource
 from provision.operations import apt, files, only_if, shell, systemd
+from provision.probes import CertificateProbe, ServiceProbe
 from provision.roles import RoleError
 from provision.schema import SchemaError, closest
-from provision.status import CertificateProbe, ServiceProbe
 
 WEBROOT = "/var/www/letsencrypt"
 CA_BUNDLE = "/etc/provision/acme-ca.pem"

@@ -11,8 +11,8 @@ from provision.logview import LogSource
 from provision.operations import files, only_if, systemd
 from provision.phases import RUN_IN_RELEASE
 from provision.plan import Hooks, Step
+from provision.probes import ServiceProbe, TimerProbe
 from provision.schema import SchemaError, closest
-from provision.status import ServiceProbe, TimerProbe
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SIGNAL = re.compile(r"^SIG[A-Z0-9+]+$")

@@ -117,13 +117,29 @@ def test_packages_installed_and_nginx_running(host):
 
 
 @pytest.mark.parametrize(
-    "path, mode",
-    [("/srv/hello", 0o755), ("/srv/hello/releases", 0o755), ("/srv/hello/shared", 0o750)],
-)
-def test_directory_layout(host, path, mode):
+    "path, owner, mode",
+    [("/srv/hello", "root", 0o755), ("/srv/hello/releases", "root", 0o755),
+     ("/srv/hello/venvs", "root", 0o755), ("/srv/hello/shared", "app", 0o750)],
+)  # fmt: skip
+def test_directory_layout(host, path, owner, mode):
+    """The code's directories are root's (the app only reads them); shared/ is the app's."""
     d = host.file(path)
     assert d.is_directory
-    assert (d.user, d.group, d.mode) == ("app", "app", mode)
+    assert (d.user, d.group, d.mode) == (owner, owner, mode)
+
+
+def test_security_updates_are_automatic_and_their_dry_run_succeeds(host, converged):
+    assert host.package("unattended-upgrades").is_installed
+    conf = host.check_output("apt-config dump")
+    for line in ('APT::Periodic::Unattended-Upgrade "1";',
+                 'Unattended-Upgrade::Automatic-Reboot "false";'):  # fmt: skip
+        assert line in conf, line
+    dry = host.run("unattended-upgrade --dry-run --debug")
+    assert dry.rc == 0, dry.stdout + dry.stderr
+    # the security archive only
+    assert ("Allowed origins are: origin=Debian,codename=bookworm,label=Debian-Security, "
+            "origin=Debian,codename=bookworm-security,label=Debian-Security\n") in (
+        dry.stdout + dry.stderr)  # fmt: skip
 
 
 def test_sshd_is_key_only(host):

@@ -35,7 +35,8 @@ def test_first_deploy_serves_the_app(fresh, deploy, host):
     rid = live_release()
     assert host.file("/srv/hello/current").linked_to == f"/srv/hello/releases/{rid}"
     for path in ("main.py", "static/hello.txt", "gunicorn.conf.py", "REVISION"):
-        assert host.file(f"/srv/hello/current/{path}").user == "app"
+        shipped = host.file(f"/srv/hello/current/{path}")
+        assert shipped.user == "root" and shipped.mode & 0o044 == 0o044  # the app reads it
     assert get("/static/hello.txt") == (200, "hello from provision's example app\n")
     assert f"release: switch  (nothing -> {rid}" in done.stdout
     assert "release: reload  (systemctl start hello" in done.stdout

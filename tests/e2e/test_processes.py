@@ -108,6 +108,8 @@ def test_a_timer_runs_on_schedule_and_status_shows_each_result(site):
     tick, broken = status["tick"], status["broken"]
     assert tick["result"] == "ok" and tick["last_run"] and tick["next_run"], tick
     assert broken["result"].startswith("failed") and broken["exit_status"] == 3, broken
+    updates = status["updates"]
+    assert updates["pending"] >= 0 and updates["reboot_required"] is False, updates
     web, worker, release = status["web"], status["worker"], status["release"]
     assert web["active"] and web["children"] >= 1 and web["memory_mb"] > 0, web
     assert worker["active"] and worker["pid"], worker

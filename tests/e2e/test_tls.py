@@ -11,6 +11,8 @@ import json
 import shutil
 import socket
 import ssl
+import subprocess
+import sys
 import time
 
 import pytest
@@ -98,6 +100,28 @@ def test_status_gives_the_certificates_days_to_expiry(served, bootstrapped_host)
     [line] = [x for x in done.stdout.splitlines() if x.startswith("[target] certificate")]
     days = int(line.split()[2])
     assert days > 30 and "days left (expires " in line, line
+
+
+# What sslyze holds against the test CA, not against the server: pebble's root is not a
+# public one, and its certificates live five years.
+TEST_CA_ONLY = {"certificate_path_validation", "maximum_certificate_lifespan"}
+
+
+def test_sslyze_finds_no_server_side_failure_against_mozilla_intermediate(served):
+    scan = subprocess.run([sys.executable, "-m", "sslyze", "--mozilla_config=intermediate",
+                           f"{DOMAIN}:443{{{Web.address}}}"], capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    print(scan.stdout, scan.stderr)
+    section = scan.stdout.split("Compliance against TLS configuration", 1)[1]
+    assert f"{DOMAIN}:443" in section and "ERROR" not in section, section
+    failed = {line.split("*", 1)[1].split(":", 1)[0].strip() for line in section.splitlines()
+              if line.strip().startswith("* ")}  # fmt: skip
+    assert failed <= TEST_CA_ONLY, section  # no curve, cipher, version or vulnerability
+
+
+def test_no_stapling_error_in_nginxs_log(served, host):
+    log = host.file("/var/log/nginx/error.log").content_string
+    assert "stapling" not in log and "OCSP" not in log, log
 
 
 def test_http_redirects_to_https_except_the_challenge(served, acme, host):

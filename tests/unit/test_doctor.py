@@ -5,7 +5,7 @@ import pytest
 
 from provision.appcheck import check_source
 from provision.doctor import ServerProbe, judge_role_probe, judge_server, open_ports
-from provision.status import CertificateProbe, ServiceProbe
+from provision.probes import CertificateProbe, ServiceProbe
 from tests.helpers import ROOT
 
 MISTAKES = ROOT / "tests" / "apps" / "mistakes"

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from provision.status import (
+from provision.probes import (
     CertificateProbe,
     DiskProbe,
-    ReleaseProbe,
     ServiceProbe,
     TimerProbe,
-    history_lines,
+    UpdatesProbe,
     span,
 )
+from provision.status import ReleaseProbe, history_lines
 from tests.unit.test_topology import context, project
 
 FIXTURES = Path(__file__).parent / "facts"
@@ -101,3 +101,11 @@ def test_each_host_shows_what_it_runs(tmp_path):
         "app1": ["disk", "web", "worker", "tick"],
         "lb": ["disk", "nginx", "certificate"],
     }
+
+
+def test_updates_give_the_pending_the_security_ones_and_a_reboot():
+    probe = UpdatesProbe()
+    fields = read(probe, "updates")
+    assert fields == {"pending": 0, "security": 0, "reboot_required": False}
+    assert probe.line({"pending": 3, "security": 2, "reboot_required": True}) == (
+        "3 pending (2 security); a reboot is required")  # fmt: skip

@@ -141,3 +141,20 @@ def test_settings_of_several_servers_are_checked_before_connecting(tmp_path, set
     with pytest.raises(InventoryError) as e:
         preflight(project(tmp_path), "lb", "bootstrap", **{setting: value})
     assert str(e.value).startswith(error)
+
+
+def test_the_https_site_offers_mozillas_intermediate_curves_and_exempts_trusted_clients(
+    tmp_path,
+):
+    exempt = ["10.0.0.0/8", "192.0.2.7"]
+    ctx = context(project(tmp_path), "nginx", "solo", app_domain="example.com",
+                  acme_email="ops@example.com", nginx_rate_exempt=exempt)  # fmt: skip
+    site = ctx.template("site.conf.j2", tls=True, upstreams=ctx.role.module.upstreams(ctx))
+    assert "    ssl_ecdh_curve X25519:prime256v1:secp384r1;\n" in site  # no secp521r1, no X448
+    assert "ssl_stapling" not in site  # Let's Encrypt has no OCSP responder any more
+    assert "    10.0.0.0/8 1;\n    192.0.2.7 1;\n" in site
+    assert "limit_req_zone $limit_key_hello zone=hello_rate:10m rate=20r/s;" in site
+    stapled = context(project(tmp_path), "nginx", "solo", app_domain="example.com",
+                      acme_email="ops@example.com", nginx_ocsp_stapling=True)  # fmt: skip
+    text = stapled.template("site.conf.j2", tls=True, upstreams=[("127.0.0.1:8000", False)])
+    assert "ssl_stapling on;" in text
