@@ -1,8 +1,11 @@
 """The app's system user, its settings, the directory layout releases use, and the
 command each release runs before it goes live (migrations)."""
 
+import functools
 import json
+import os
 import re
+import subprocess
 
 from provision.command import Command
 from provision.layout import Layout, inside
@@ -26,6 +29,43 @@ def check(v, root):
         raise SchemaError("deploy_batch", fault)
     if v["deploy_max_fail"] < 0:
         raise SchemaError("deploy_max_fail", "a number of servers: 0 or more")
+    env_values(v)  # a secret that cannot be read stops the run here, before connecting
+
+
+def env_values(v):
+    """app_env, each value read from where it says: as written; ``{env: NAME}``, from the
+    environment of this machine; ``{command: CMD}``, what CMD prints here (a password
+    manager's CLI, `sops -d`), its final newline dropped."""
+    return {key: secret_value(key, value) for key, value in v["app_env"].items()}
+
+
+def secret_value(key, value):
+    if not isinstance(value, dict):
+        return str(value)
+    if set(value) == {"env"}:
+        if str(value["env"]) not in os.environ:
+            raise SchemaError("app_env", f"{key}: the environment variable {value['env']} is "
+                              "not set here")  # fmt: skip
+        return os.environ[str(value["env"])]
+    if set(value) == {"command"}:
+        rc, out, err = _run(str(value["command"]))
+        if rc != 0 or not out:
+            why = f"exited {rc}: {err.strip().splitlines()[-1] if err.strip() else 'no message'}"
+            raise SchemaError("app_env", f"{key}: `{value['command']}` "
+                              f"{why if rc else 'printed nothing'}")  # fmt: skip
+        return out.removesuffix("\n")
+    raise SchemaError("app_env", f"{key}: a value, {{env: NAME}} or {{command: CMD}}; got "
+                      f"keys {sorted(value)}")  # fmt: skip
+
+
+@functools.cache
+def _run(command):
+    """A secret's command, run once per run however many hosts and roles ask."""
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return 124, "", "did not finish within 120 s"
+    return done.returncode, done.stdout, done.stderr
 
 
 def tasks(role):
@@ -58,11 +98,11 @@ def env_file(v, path):
     server puts in (see roles/postgres)."""
     user = v["app_user"]
     if not v["postgres_enabled"]:
-        return files.file(path, dotenv(v["app_env"]), owner=user, group=user, mode=0o600,
+        return files.file(path, dotenv(env_values(v)), owner=user, group=user, mode=0o600,
                           sensitive=True)  # fmt: skip
     url = (f"{v['postgres_url_scheme']}://{v['postgres_user']}:{PASSWORD}"
            f"@localhost:5432/{v['postgres_database']}")  # fmt: skip
-    env = {v["postgres_url_variable"]: url, **v["app_env"]}
+    env = {v["postgres_url_variable"]: url, **env_values(v)}
     return secret.template(path, dotenv(env), {PASSWORD: v["postgres_password_file"]},
                            owner=user, group=user, mode=0o600)  # fmt: skip
 
@@ -85,7 +125,7 @@ def status(role):
 
 
 def secrets(role):
-    return [str(value) for value in role.vars["app_env"].values()]
+    return list(env_values(role.vars).values())
 
 
 def dotenv(settings):

@@ -246,3 +246,24 @@ def test_the_app_cannot_write_its_code(site):
         tried = fab_exec(site, attempt, check=False)
         assert tried.returncode != 0 and "Permission denied" in tried.stderr, (attempt, tried)
     fab_exec(site, "touch /srv/hello/shared/data/written && rm /srv/hello/shared/data/written")
+
+
+def test_secrets_come_from_the_environment_and_a_command_and_are_never_shown(site, monkeypatch):
+    monkeypatch.setenv("PROVISION_TEST_SECRET", "env-s3cr3t-value")
+    env = {"FROM_ENV": {"env": "PROVISION_TEST_SECRET"},
+           "FROM_COMMAND": {"command": "printf 'command-s3cr3t-value\\n'"}}  # fmt: skip
+    site.settings(app_env=env)
+    try:
+        done = site.fab("deploy", "--diff")
+        assert done.returncode == 0, done.stdout + done.stderr
+        shown = done.stdout + done.stderr
+        assert "file /srv/hello/shared/.env" in shown
+        assert "s3cr3t" not in shown, shown
+        read = fab_exec(site, 'printf "%s|%s" "$FROM_ENV" "$FROM_COMMAND"')
+        assert read.stdout == "env-s3cr3t-value|command-s3cr3t-value"
+        monkeypatch.delenv("PROVISION_TEST_SECRET")
+        refused = site.fab("deploy")
+        assert refused.returncode == 2 and "PROVISION_TEST_SECRET is not set here" in (
+            refused.stderr)  # fmt: skip
+    finally:
+        site.settings()

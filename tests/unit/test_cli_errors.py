@@ -107,6 +107,16 @@ DEPLOY_CASES = [
      r"inv.yaml:2: vars.app_source: no such directory 'nope' \(relative to "),
     ("missing-module", GOOD, ["--set", "app_module=api:app"],
      r"--set app_module: no module api in .*example-app \(looked for api.py, api/__init__.py"),
+    ("secret-not-in-environment",
+     "vars:\n  app_env:\n    SECRET_KEY: {env: PROVISION_TEST_UNSET}\n" + GOOD, [],
+     r"inv.yaml:2: vars.app_env: SECRET_KEY: the environment variable PROVISION_TEST_UNSET is "
+     r"not set here$"),
+    ("secret-command-fails",
+     "vars:\n  app_env:\n    DB: {command: 'echo s3cr3t; echo locked >&2; exit 3'}\n" + GOOD, [],
+     r"inv.yaml:2: vars.app_env: DB: `echo s3cr3t; echo locked >&2; exit 3` exited 3: locked$"),
+    ("secret-command-says-nothing",
+     "vars:\n  app_env:\n    DB: {command: 'true'}\n" + GOOD, [],
+     r"inv.yaml:2: vars.app_env: DB: `true` printed nothing$"),
 ]  # fmt: skip
 
 
