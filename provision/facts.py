@@ -247,6 +247,19 @@ class FileNames(Fact[tuple[str, ...]]):
         return tuple(line for line in output.splitlines() if line)
 
 
+@dataclass(frozen=True)
+class SshdPorts(Fact[tuple[int, ...]]):
+    """The TCP ports sshd listens on, as its running configuration says (``sshd -T``)."""
+
+    def command(self) -> str:
+        return 'sshd -T 2>/dev/null | awk \'$1 == "port" || $1 == "listenaddress" {print $2}\''
+
+    def parse(self, output: str) -> tuple[int, ...]:
+        ports = {int(word.rsplit(":", 1)[-1]) for word in output.split()
+                 if word.rsplit(":", 1)[-1].isdigit()}  # fmt: skip
+        return tuple(sorted(ports))
+
+
 # The initial network namespace's inode number: fixed (PROC_NET_INIT_INO) since Linux
 # 6.18; earlier kernels numbered it like any other namespace.
 INIT_NET_INODE = 0xEFFFFFF9

@@ -73,6 +73,13 @@ class Peers:
         hosts = self._inventory.data.get("hosts") or {}
         return [self._peer(t) for name in hosts for t in self._inventory.resolve(name)]
 
+    def naming_me(self, setting: str) -> list[Peer]:
+        """The hosts whose ``setting`` names a group this host is in (the balancers whose
+        ``balancer_upstream`` is this app server's group)."""
+        me = self.me.name
+        return [p for p in self.all() if p.vars.get(setting) and me in
+                [member.name for member in self.group(str(p.vars[setting])) or []]]  # fmt: skip
+
     def _peer(self, target: Target) -> Peer:
         return Peer(target.name, target.address, self._resolve(target))
 

@@ -1,7 +1,16 @@
 """Idempotent operations: each compares facts with the wanted state and yields commands."""
 
 from . import apt, files, secret, server, shell, systemd
-from .base import Change, NoChange, Operation, OperationError, Plan, only_if, skip_if
+from .base import (
+    Change,
+    NoChange,
+    Operation,
+    OperationError,
+    Plan,
+    made_from,
+    only_if,
+    skip_if,
+)
 
 __all__ = [
     "Change",
@@ -11,6 +20,7 @@ __all__ = [
     "Plan",
     "apt",
     "files",
+    "made_from",
     "only_if",
     "secret",
     "server",

@@ -87,6 +87,21 @@ def skip_if(op: Operation, fact: Fact[str]) -> Operation:
     return Operation(op.name, {"_why": fact, **op.facts}, decide, op.notify)
 
 
+def made_from(fact: Fact[Any], make: Callable[[Any], Operation], example: Any) -> Operation:
+    """The operation ``make(value)``, where ``value`` is what ``fact`` reads on the host when
+    it runs (a file whose content depends on the host's state). ``make`` must ask the same
+    facts whatever the value; ``example`` is a value to learn them from.
+
+    Example: ``made_from(SshdPorts(), lambda ports: files.file(path, rules(ports)), (22,))``
+    """
+    shape = make(example)
+
+    def decide(_value: Any, **values: Any) -> Plan:
+        return make(_value).decide(**values)
+
+    return Operation(shape.name, {"_value": fact, **shape.facts}, decide, shape.notify, shape.loud)
+
+
 def notify_names(notify: str | Iterable[str] | None) -> tuple[str, ...]:
     if notify is None:
         return ()

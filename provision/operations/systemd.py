@@ -96,6 +96,11 @@ def restart(unit: str) -> Operation:
     return _action("restart", unit)
 
 
+def reload_or_restart(unit: str) -> Operation:
+    """Reload a unit, or start it when it is not running (a handler's action)."""
+    return _action("reload-or-restart", unit)
+
+
 def try_restart(unit: str) -> Operation:
     """Restart a unit if it is running; leave it stopped otherwise (a handler's action)."""
     return _action("try-restart", unit)

@@ -1,15 +1,13 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
 import ast
-import ipaddress
 from pathlib import Path
 
 from provision.artifact import ArtifactError, dependencies, is_git_url
 from provision.command import Command
-from provision.facts import NetworkHome
 from provision.layout import inside
 from provision.logview import LogSource
-from provision.operations import NoChange, Operation, apt, files, skip_if, systemd
+from provision.operations import files, systemd
 from provision.plan import ReleasePlan
 from provision.probes import ServiceProbe
 from provision.roles import RoleError
@@ -100,8 +98,6 @@ def tasks(role):
     text = role.template("app.service.j2", sandbox=sandbox(v))
     yield files.file(unit, text, notify=["daemon-reload", "restart app"])
     yield systemd.service(v["app_name"], running=None, enabled=True)
-    if v["serves"] == "app":
-        yield from app_port(role)
 
 
 def sandbox(v):
@@ -112,48 +108,10 @@ def sandbox(v):
     )
 
 
-def app_port(role):
-    """On an app server: the app's port open only to its balancers, by nftables rules
-    loaded at boot; never in a container that shares its host's network."""
-    v = role.vars
-    name = f"provision-{v['app_name']}-port"
-    rules = f"/etc/provision/{name}.nft"
-    allowed = listen(role)[1][1:]
-    try:
-        addresses = [ipaddress.ip_address(a) for a in allowed]
-    except ValueError as e:
-        raise RoleError(f"private_address of a balancer: {e} (the firewall needs an IP)") from e
-    v4 = [str(a) for a in addresses if a.version == 4]
-    v6 = [str(a) for a in addresses if a.version == 6]
-    home = NetworkHome()
-    yield apt.packages(["nftables"], cache_valid_time=v["apt_cache_valid_time"])
-    yield files.directory("/etc/provision", mode=0o755)
-    text = role.template("app-port.nft.j2", v4=v4, v6=v6)
-    yield skip_if(files.file(rules, text, notify=f"load {name}"), home)
-    service = role.template("app-port.service.j2", rules=rules)
-    yield skip_if(files.file(f"/etc/systemd/system/{name}.service", service,
-                             notify=["daemon-reload", f"load {name}"]), home)  # fmt: skip
-    yield skip_if(systemd.service(name, running=True, enabled=True), home)
-    yield firewall_note(v["app_port"], allowed, home)
-
-
-def firewall_note(port, allowed, home):
-    """Says who may reach the app's port, or why no rule guards it."""
-
-    def decide(why):
-        if why:
-            return NoChange(f"no rules: {why}")
-        return NoChange(f"port {port}: this host and {', '.join(allowed) or 'no balancer'}")
-
-    return Operation("app port", {"why": home}, decide, loud=True)
-
-
 def handlers(role):
-    name = f"provision-{role.vars['app_name']}-port"
     return {
         "daemon-reload": systemd.daemon_reload(),
         "restart app": systemd.try_restart(role.vars["app_name"]),
-        f"load {name}": systemd.try_restart(name),
     }
 
 
@@ -236,11 +194,9 @@ def listen(role):
     port = v["app_port"]
     if v["serves"] != "app":
         return [f"127.0.0.1:{port}"], ["127.0.0.1"]
-    me = role.peers.me
-    private = v["private_address"] or me.address
-    balancers = [p.private_address for p in role.peers.all() if p.vars["serves"] == "balancer"
-                 and me.name in [a.name for a in role.peers.group(p.vars["balancer_upstream"])
-                                 or []]]  # fmt: skip
+    private = v["private_address"] or role.peers.me.address
+    balancers = [p.private_address for p in role.peers.naming_me("balancer_upstream")
+                 if p.vars["serves"] == "balancer"]  # fmt: skip
     return [f"127.0.0.1:{port}", f"{private}:{port}"], ["127.0.0.1", *balancers]
 
 

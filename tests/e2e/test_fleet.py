@@ -143,8 +143,9 @@ def test_the_balancer_sends_to_every_app_server_which_listens_on_its_private_add
     with pytest.raises(OSError):
         socket.create_connection((address, 8000), timeout=3).close()
     app1 = fleet.hosts["app1"].testinfra()
-    assert app1.service("provision-hello-port").is_enabled
-    assert fleet.hosts["lb"].address in app1.check_output("nft list table inet provision_hello")
+    assert app1.service("provision-firewall").is_enabled
+    table = app1.check_output("nft list table inet provision_firewall")
+    assert f"ip saddr {fleet.hosts['lb'].address} tcp dport 8000 accept" in table, table
     # the app's log from every app server; the balancer has none and says so
     logged = ok(fleet.fab("logs", "web", "-n", "2"))
     assert all(f"[{name}] " in logged for name in APPS), logged
@@ -154,6 +155,51 @@ def test_the_balancer_sends_to_every_app_server_which_listens_on_its_private_add
     listed = ok(fleet.fab("releases", "web"))
     assert "[lb] no app runs here" in listed
     assert all(f"[{name}] {fleet.live(name)}" in listed for name in APPS), listed
+
+
+def test_a_port_the_firewall_does_not_open_is_unreachable_from_another_host(fleet):
+    app1, lb = fleet.hosts["app1"].testinfra(), fleet.hosts["lb"].testinfra()
+    address = fleet.hosts["app1"].address
+    app1.run_test("systemd-run --unit provision-test-listener python3 -m http.server 9999 "
+                  "--bind 0.0.0.0")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not app1.socket("tcp://0.0.0.0:9999").is_listening:
+            assert time.monotonic() < deadline, "the test listener never listened"
+        assert (
+            app1.run(
+                'python3 -c "import urllib.request as u; u.urlopen('
+                "'http://127.0.0.1:9999/', timeout=5)\""
+            ).rc
+            == 0
+        )  # it answers there
+        reach = ("python3 -c \"import socket; socket.create_connection(('{a}', {p}), "
+                 "timeout=3).close()\"")  # fmt: skip
+        assert lb.run(reach.format(a=address, p=9999)).rc != 0  # dropped: not let in
+        assert lb.run(reach.format(a=address, p=22)).rc == 0  # SSH is
+    finally:
+        app1.run("systemctl stop provision-test-listener")
+
+
+def test_a_burst_of_failed_ssh_logins_is_cut_off_while_the_operators_key_works(fleet):
+    """From the balancer, 80 logins to app2 at once without a key it accepts: those within
+    the burst of 60 are refused, the rest get no answer; the operator's key still gets in."""
+    lb = fleet.hosts["lb"].testinfra()
+    address = fleet.hosts["app2"].address
+    login = (
+        "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=5 "
+        f"-o IdentitiesOnly=yes -i /dev/null root@{address} true 2>&1 | tail -n 1"
+    )
+    burst = lb.run(f"seq 80 | xargs -P 80 -I{{}} sh -c '{login}'")
+    lines = burst.stdout.splitlines()
+    assert len(lines) == 80, burst.stdout
+    refused = [line for line in lines if "Permission denied" in line]
+    cut = [line for line in lines if "Connection timed out" in line]  # no answer at all
+    # sshd answered those within the burst (refused, or turned away by its own MaxStartups);
+    # the firewall dropped the rest
+    assert refused and len(cut) >= 10, burst.stdout
+    # the operator: a new connection from this machine, by key
+    assert ok(fleet.fab("status", "app2")).count("[app2] web ") == 1
 
 
 def test_logs_follow_status_and_exec_across_the_group(fleet):

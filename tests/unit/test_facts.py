@@ -19,6 +19,7 @@ from provision.facts import (
     NetworkHome,
     PathInfo,
     PathState,
+    SshdPorts,
     Succeeds,
     UnitState,
     UserInfo,
@@ -61,6 +62,7 @@ CASES = [
      ("hello-job-broken.service", "hello-job-broken.timer", "hello-job-tick.service",
       "hello-job-tick.timer")),
     ("file-names-none", FileNames("/etc/systemd/system", "nothing-*"), ()),
+    ("sshd-ports", SshdPorts(), (22,)),  # `port 22` and two listen addresses on port 22
     ("succeeds-yes", Succeeds("test -d /srv/hello"), True),
     ("succeeds-no", Succeeds("test -d /srv/nothing-here"), False),
     ("secret-template-digest",
