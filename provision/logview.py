@@ -22,7 +22,7 @@ from .command import Command
 from .engine import Host, Playbook, Work
 from .inventory import Target
 from .output import Output, Tally
-from .roles import RoleContext, RoleError
+from .roles import RoleError, merged
 from .schema import closest
 from .transport import Session
 
@@ -87,12 +87,7 @@ def log_command(source: LogSource, query: LogQuery) -> Command:
 
 def sources(book: Playbook, host: Host) -> dict[str, LogSource]:
     """Every log the roles name on this host."""
-    found: dict[str, LogSource] = {}
-    for role in book.roles:
-        make = getattr(role.module, "logs", None)
-        if make is not None:
-            found.update(make(RoleContext(role, host.vars, host.facts, host.peers)))
-    return found
+    return merged(book.roles, "logs", host.vars, host.facts, host.peers)
 
 
 def follow_each(

@@ -187,6 +187,19 @@ class RoleContext:
         return dict(make(self)) if make else {}
 
 
+def merged(
+    roles: Iterable[Role], hook: str, vars: dict[str, Any], host: HostFacts, peers: Peers
+) -> dict[str, Any]:
+    """What each role's optional ``hook(role)`` returns (a dict by name: the logs it names,
+    the probes it shows), merged in the roles' order."""
+    found: dict[str, Any] = {}
+    for role in roles:
+        make = getattr(role.module, hook, None)
+        if make is not None:
+            found.update(make(RoleContext(role, vars, host, peers)))
+    return found
+
+
 def _template_line(error: Exception, filename: str | None) -> int | str:
     line: int | str = "?"
     for frame, lineno in traceback.walk_tb(error.__traceback__):

@@ -19,7 +19,7 @@ from .layout import Layout
 from .output import Output, Tally
 from .probes import Fields, Probe, when
 from .release_run import release_plan
-from .roles import RoleContext
+from .roles import merged
 from .runner import gather
 from .transport import Session
 
@@ -72,11 +72,7 @@ def probes(book: Playbook, host: Host) -> dict[str, Probe]:
     plan = release_plan(book.roles, host)
     if plan is not None:
         found["release"] = ReleaseProbe(plan.root)
-    for role in book.roles:
-        make = getattr(role.module, "status", None)
-        if make is not None:
-            found.update(make(RoleContext(role, host.vars, host.facts, host.peers)))
-    return found
+    return {**found, **merged(book.roles, "status", host.vars, host.facts, host.peers)}
 
 
 def show_status(
