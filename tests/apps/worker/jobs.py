@@ -17,7 +17,8 @@ def connect() -> sqlite3.Connection:
     db = sqlite3.connect(DB, timeout=30, isolation_level=None)
     db.execute("CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, seconds REAL, "
                "state TEXT DEFAULT 'queued', started_by TEXT, finished_by TEXT)")  # fmt: skip
-    db.execute("CREATE TABLE IF NOT EXISTS ticks (id INTEGER PRIMARY KEY, release TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS ticks (id INTEGER PRIMARY KEY, release TEXT, "
+               "overlapped INTEGER)")  # fmt: skip
     return db
 
 
@@ -28,7 +29,7 @@ def main(args: list[str]) -> None:
         print(cursor.lastrowid)
     elif args[0] == "show":
         rows = db.execute("SELECT id, state, started_by, finished_by FROM jobs ORDER BY id")
-        ticks = db.execute("SELECT count(*), max(release) FROM ticks").fetchone()
+        ticks = db.execute("SELECT count(*), max(release), sum(overlapped) FROM ticks").fetchone()
         print(json.dumps({"jobs": [list(r) for r in rows], "ticks": list(ticks)}))
 
 
