@@ -206,7 +206,15 @@ def test_logs_follow_status_and_exec_across_the_group(fleet):
     token = f"/follow-{time.monotonic_ns()}"
     command = [sys.executable, "-m", "fabric", "-H", "app", "logs", "--follow", "--grep", token,
                "--inventory", str(fleet.inventory)]  # fmt: skip
-    follower = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it (a shell that ran these tests in the background may
+    # have left SIGINT ignored, and a child inherits that)
+    follower = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in follower.stdout], daemon=True).start()
     try:
