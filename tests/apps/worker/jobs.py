@@ -17,8 +17,9 @@ def connect() -> sqlite3.Connection:
     db = sqlite3.connect(DB, timeout=30, isolation_level=None)
     db.execute("CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, seconds REAL, "
                "state TEXT DEFAULT 'queued', started_by TEXT, finished_by TEXT)")  # fmt: skip
-    db.execute("CREATE TABLE IF NOT EXISTS ticks (id INTEGER PRIMARY KEY, release TEXT, "
-               "overlapped INTEGER)")  # fmt: skip
+    db.execute("CREATE TABLE IF NOT EXISTS ticks (id INTEGER PRIMARY KEY, release TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, overlapped INTEGER, "
+               "done INTEGER DEFAULT 0)")  # fmt: skip
     return db
 
 
@@ -29,8 +30,10 @@ def main(args: list[str]) -> None:
         print(cursor.lastrowid)
     elif args[0] == "show":
         rows = db.execute("SELECT id, state, started_by, finished_by FROM jobs ORDER BY id")
-        ticks = db.execute("SELECT count(*), max(release), sum(overlapped) FROM ticks").fetchone()
-        print(json.dumps({"jobs": [list(r) for r in rows], "ticks": list(ticks)}))
+        ticks = db.execute("SELECT count(*), max(release) FROM ticks").fetchone()
+        runs = db.execute("SELECT count(*), sum(overlapped) FROM runs WHERE done = 1").fetchone()
+        print(json.dumps({"jobs": [list(r) for r in rows], "ticks": list(ticks),
+                          "slow": list(runs)}))  # fmt: skip
 
 
 if __name__ == "__main__":
