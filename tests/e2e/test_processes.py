@@ -99,6 +99,8 @@ def test_a_deploy_restarts_the_worker_on_the_new_release_after_its_job(site):
 
 
 def test_a_rollback_restarts_the_worker_on_the_old_release_after_its_job(site):
+    done = site.fab("deploy", "--force")  # a release to go back from, run alone or not
+    assert done.returncode == 0, done.stdout + done.stderr
     release_switch_with_a_job_in_hand(site, "rollback")
 
 
