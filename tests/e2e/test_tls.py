@@ -112,7 +112,7 @@ def test_sslyze_finds_no_server_side_failure_against_mozilla_intermediate(served
                            f"{DOMAIN}:443{{{Web.address}}}"], capture_output=True, text=True,
                           timeout=600)  # fmt: skip
     print(scan.stdout, scan.stderr)
-    section = scan.stdout.split("Compliance against TLS configuration", 1)[1]
+    section = scan.stdout.split("COMPLIANCE AGAINST TLS CONFIGURATION", 1)[1]
     assert f"{DOMAIN}:443" in section and "ERROR" not in section, section
     failed = {line.split("*", 1)[1].split(":", 1)[0].strip() for line in section.splitlines()
               if line.strip().startswith("* ")}  # fmt: skip
