@@ -15,6 +15,7 @@ fab sandbox --hosts 3              a fleet of three, on a private network of the
 """
 
 import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +28,9 @@ from provision import cli, fleet
 from provision import sandbox as sb
 from provision.deploy import DeployOptions
 from provision.engine import Options
+from provision.inventory import KNOWN_HOSTS
 from provision.logview import LogQuery
+from provision.oneoff import command_line
 
 ROOT = Path(__file__).resolve().parent
 SANDBOX = Path(os.environ.get("PROVISION_SANDBOX_DIR", ROOT / ".sandbox"))
@@ -36,6 +39,7 @@ COMMON = {
     "set": "override a setting, NAME=VALUE (repeatable); wins over the inventory",
     "inventory": "inventory file (default: inventory.yaml)",
     "verbose": "also say why each unchanged task needed nothing",
+    "strict_host_keys": "refuse a server whose SSH key no known-hosts file holds yet",
 }
 CONVERGE = {
     **COMMON,
@@ -55,9 +59,10 @@ def _exit(code):
 
 
 @task(iterable=["set"], help=CONVERGE, auto_shortflags=False)
-def bootstrap(c, check=False, diff=False, set=None, inventory="inventory.yaml", verbose=False):
+def bootstrap(c, check=False, diff=False, set=None, inventory="inventory.yaml", verbose=False,
+              strict_host_keys=False):  # fmt: skip
     """First-time server setup: packages, the app's user and directories, SSH hardening."""
-    options = Options(check=check, diff=diff)
+    options = Options(check=check, diff=diff, strict_host_keys=strict_host_keys)
     _exit(cli.bootstrap(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
 
 
@@ -70,27 +75,28 @@ DEPLOY_HELP = {
 
 @task(iterable=["set"], help=DEPLOY_HELP, auto_shortflags=False)
 def deploy(c, diff=False, force=False, wait=0.0, take_over=False, set=None,
-           inventory="inventory.yaml", verbose=False):  # fmt: skip
+           inventory="inventory.yaml", verbose=False, strict_host_keys=False):  # fmt: skip
     """Ship the app: build, upload, check, switch, reload, verify; roll back if bad."""
-    options = DeployOptions(diff=diff, force=force, wait=float(wait), take_over=take_over)
+    options = DeployOptions(diff=diff, force=force, wait=float(wait), take_over=take_over,
+                            strict_host_keys=strict_host_keys)  # fmt: skip
     _exit(cli.deploy(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help={**RELEASE, "to": "the release to go back to (default: previous)"},
       auto_shortflags=False)  # fmt: skip
 def rollback(c, to=None, wait=0.0, take_over=False, set=None, inventory="inventory.yaml",
-             verbose=False):  # fmt: skip
+             verbose=False, strict_host_keys=False):  # fmt: skip
     """Make the previous good release (or --to RELEASE) live again, without downtime."""
-    options = DeployOptions(to=to, wait=float(wait), take_over=take_over)
+    options = DeployOptions(to=to, wait=float(wait), take_over=take_over,
+                            strict_host_keys=strict_host_keys)  # fmt: skip
     _exit(cli.rollback(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)
-def releases(c, set=None, inventory="inventory.yaml", verbose=False):
+def releases(c, set=None, inventory="inventory.yaml", verbose=False, strict_host_keys=False):
     """List the releases on the server, newest first, marking the live and previous ones."""
-    _exit(
-        cli.list_releases(c, ROOT, DeployOptions(), inventory=inventory, sets=set, verbose=verbose)
-    )
+    options = DeployOptions(strict_host_keys=strict_host_keys)
+    _exit(cli.list_releases(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], auto_shortflags=False, help={
@@ -103,17 +109,20 @@ def releases(c, set=None, inventory="inventory.yaml", verbose=False):
                "nginx-error",
 })  # fmt: skip
 def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
-         inventory="inventory.yaml", verbose=False):  # fmt: skip
+         inventory="inventory.yaml", verbose=False, strict_host_keys=False):  # fmt: skip
     """The app's log (or nginx's) from the server(s), each line marked with its host."""
     query = LogQuery(source=process, lines=int(n), since=since, grep=grep, follow=follow)
-    _exit(cli.logs(c, ROOT, query, Options(), inventory=inventory, sets=set, verbose=verbose))
+    options = Options(strict_host_keys=strict_host_keys)
+    _exit(cli.logs(c, ROOT, query, options, inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help={**COMMON, "json": "print one JSON object, by host, for scripts"},
       auto_shortflags=False)  # fmt: skip
-def status(c, json=False, set=None, inventory="inventory.yaml", verbose=False):
+def status(c, json=False, set=None, inventory="inventory.yaml", verbose=False,
+           strict_host_keys=False):  # fmt: skip
     """How the app is doing: live release, services, workers, jobs, certificate, disk, deploys."""
-    _exit(cli.status(c, ROOT, Options(), as_json=json, inventory=inventory, sets=set,
+    options = Options(strict_host_keys=strict_host_keys)
+    _exit(cli.status(c, ROOT, options, as_json=json, inventory=inventory, sets=set,
                      verbose=verbose))  # fmt: skip
 
 
@@ -123,7 +132,10 @@ class _Executor(Executor):
 
     def expand_calls(self, calls, apply_hosts=True):
         if any(call.task.name == "exec" for call in calls) and self.core.remainder:
-            REMAINDER.append(self.core.remainder)
+            # Invoke joined the words after `--` with spaces; the command line as typed
+            # has them one by one.
+            words = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
+            REMAINDER.append(command_line(words) if words else self.core.remainder)
             self.core.remainder = ""
         return super().expand_calls(calls, apply_hosts)
 
@@ -137,23 +149,27 @@ fab_program.executor_class = _Executor
     "one": "on the first host only (of a group)",
     "tty": "a terminal session, for a person: python, bash (one host)",
 })  # fmt: skip
-def exec_(c, one=False, tty=False, set=None, inventory="inventory.yaml", verbose=False):
+def exec_(c, one=False, tty=False, set=None, inventory="inventory.yaml", verbose=False,
+          strict_host_keys=False):  # fmt: skip
     """Run `-- COMMAND` in the live release as the app's user, with its virtualenv and .env."""
     command = REMAINDER[0] if REMAINDER else ""
-    _exit(cli.oneoff(c, ROOT, command, Options(), one=one, tty=tty, inventory=inventory,
+    options = Options(strict_host_keys=strict_host_keys)
+    _exit(cli.oneoff(c, ROOT, command, options, one=one, tty=tty, inventory=inventory,
                      sets=set, verbose=verbose))  # fmt: skip
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)
-def doctor(c, set=None, inventory="inventory.yaml", verbose=False):
+def doctor(c, set=None, inventory="inventory.yaml", verbose=False, strict_host_keys=False):
     """Common production mistakes in the app's source (and on the servers, with -H)."""
-    _exit(cli.doctor(c, ROOT, Options(), inventory=inventory, sets=set, verbose=verbose))
+    options = Options(strict_host_keys=strict_host_keys)
+    _exit(cli.doctor(c, ROOT, options, inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)
-def backup(c, set=None, inventory="inventory.yaml", verbose=False):
+def backup(c, set=None, inventory="inventory.yaml", verbose=False, strict_host_keys=False):
     """Back up the app's PostgreSQL database now (as the nightly timer does)."""
-    _exit(cli.action(c, ROOT, "backup", Options(), inventory=inventory, sets=set, verbose=verbose))
+    options = Options(strict_host_keys=strict_host_keys)
+    _exit(cli.action(c, ROOT, "backup", options, inventory=inventory, sets=set, verbose=verbose))
 
 
 @task(help={"stop": "halt the sandbox host(s) and remove their files",
@@ -166,7 +182,8 @@ def sandbox(c, stop=False, port=2222, deploy=False, hosts=0):
         if stop:
             print(fleet.stop_all(SANDBOX))
             return
-        print(fleet.start_fleet(SANDBOX, int(hosts)) if hosts else sb.start_sandbox(SANDBOX, port))
+        print(fleet.start_fleet(SANDBOX, int(hosts)) if hosts
+              else sb.start_sandbox(SANDBOX, ROOT / KNOWN_HOSTS, port))  # fmt: skip
     except sb.SandboxError as e:
         raise Exit(f"error: {e}", code=2) from e
     if deploy and not hosts:

@@ -6,6 +6,7 @@ import gc
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -71,6 +72,8 @@ def run(
     try:
         project = Project.load(root, inventory)
         targets = project.targets(target_pattern(c, project))
+        if options.strict_host_keys:
+            targets = [replace(t, host_keys=t.host_keys.strictly()) for t in targets]
         options.overrides = parse_overrides(sets or [])
         project.check_overrides(options.overrides)
         book = project.play(play, options.overrides)

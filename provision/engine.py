@@ -40,6 +40,8 @@ class Options:
     check: bool = False
     diff: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
+    # refuse a host whose key no known-hosts file holds, whatever the inventory says
+    strict_host_keys: bool = False
 
 
 @dataclass

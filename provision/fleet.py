@@ -47,7 +47,8 @@ def start_fleet(state: Path, hosts: int) -> str:
     net = Network.create(name, None, CACHE / "apt-cacher-ng", state / "network")
     names = [f"fleet{n + 1}" for n in range(hosts)]
     try:
-        machines = boot_on(net, names, base_rootfs(), state / "fleet", key)
+        machines = boot_on(net, names, base_rootfs(), state / "fleet", key,
+                           state / "known_hosts")  # fmt: skip
     except BaseException:
         net.remove()
         raise
@@ -69,15 +70,22 @@ def start_fleet(state: Path, hosts: int) -> str:
 
 
 def boot_on(
-    net: Network, names: list[str], rootfs: Path, workdir: Path, key: Path
+    net: Network,
+    names: list[str],
+    rootfs: Path,
+    workdir: Path,
+    key: Path,
+    known_hosts: Path | None = None,
 ) -> list[Machine]:
-    """A host per name on ``net``, at its addresses .11, .12, ... in order; if one fails to
-    boot, those already booted are stopped."""
+    """A host per name on ``net``, at its addresses .11, .12, ... in order, their keys
+    recorded in ``known_hosts`` (see ``boot``); if one fails to boot, those already booted
+    are stopped."""
     machines: list[Machine] = []
     try:
         for n, name in enumerate(names):
             address = net.address(FIRST + n)
-            machines.append(boot(name, rootfs, workdir, key, network=net, address=address))
+            machines.append(boot(name, rootfs, workdir, key, network=net, address=address,
+                                 known_hosts=known_hosts))  # fmt: skip
     except BaseException:
         for machine in machines:
             machine.stop()
@@ -108,6 +116,7 @@ def stop_fleet(state: Path) -> str:
     for path in ("fleet", "network"):
         shutil.rmtree(state / path, ignore_errors=True)
     (state / "fleet.yaml").unlink(missing_ok=True)
+    (state / "known_hosts").unlink(missing_ok=True)
     record.unlink()
     return f"fleet stopped and removed ({len(saved['hosts'])} host(s) and their network)"
 

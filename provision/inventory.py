@@ -10,11 +10,14 @@ from typing import Any
 
 import yaml
 
+from .hostkeys import CHECKING, STRICT, HostKeyCheck
 from .schema import SchemaError, check_vars, closest, type_name
 
 HOST_KEYS = {"address": str, "user": str, "port": int, "key": str, "vars": dict}
 GROUP_KEYS = {"hosts": list, "vars": dict}
-TOP_KEYS = {"vars": dict, "hosts": dict, "groups": dict}
+HOST_KEY_KEYS = {"checking": str, "file": str}
+TOP_KEYS = {"vars": dict, "hosts": dict, "groups": dict, "host_keys": dict}
+KNOWN_HOSTS = "known_hosts"  # the project's known-hosts file, beside the inventory
 ADHOC = re.compile(
     r"^(?:(?P<user>[^@\s]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:@\s]+)(?::(?P<port>\d+))?$"
 )
@@ -34,6 +37,8 @@ class Target:
     port: int = 22
     key: str | None = None
     vars: dict[str, Any] = field(default_factory=dict, compare=False)
+    # how its SSH host key is checked; by default strictly, against ~/.ssh/known_hosts
+    host_keys: HostKeyCheck = field(default_factory=HostKeyCheck, compare=False)
 
     def __str__(self) -> str:
         return f"{self.user}@{self.address}:{self.port}"
@@ -83,6 +88,12 @@ class Inventory:
         if not isinstance(self.data, dict):
             raise self.error((), f"expected a mapping at the top, got {type_name(self.data)}")
         self._check_mapping((), self.data, TOP_KEYS)
+        checking = self.data.get("host_keys") or {}
+        self._check_mapping(("host_keys",), checking, HOST_KEY_KEYS)
+        if checking.get("checking", CHECKING[0]) not in CHECKING:
+            given = str(checking["checking"])
+            raise self.error(("host_keys", "checking"), f"expected {' or '.join(CHECKING)}, "
+                             f"got {given!r}{closest(given, CHECKING)}")  # fmt: skip
         self._check_vars(("vars",), self.data.get("vars") or {}, schema)
         hosts = self.data.get("hosts") or {}
         for name, host in hosts.items():
@@ -136,6 +147,12 @@ class Inventory:
         expanded = os.path.expanduser(key)
         return str((self.path.parent / expanded).resolve())
 
+    def host_keys(self) -> HostKeyCheck:
+        """How this inventory's hosts have their SSH keys checked (``host_keys:``)."""
+        given = self.data.get("host_keys") or {}
+        record = Path(self._key_path(given.get("file") or KNOWN_HOSTS))
+        return HostKeyCheck(record=record, strict=given.get("checking") == STRICT)
+
     def names(self) -> list[str]:
         return [*(self.data.get("hosts") or {}), *(self.data.get("groups") or {})]
 
@@ -156,6 +173,7 @@ class Inventory:
                     user=adhoc["user"] or "root",
                     port=int(adhoc["port"] or 22),
                     vars=dict(self.data.get("vars") or {}),
+                    host_keys=self.host_keys(),
                 )
             ]
         known = ", ".join(self.names()) or "none"
@@ -182,6 +200,7 @@ class Inventory:
             port=int(host.get("port") or 22),
             key=key,
             vars=merged,
+            host_keys=self.host_keys(),
         )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import hostkeys
 from .inventory import Target
 from .transport import ConnectError, Session
 
@@ -85,9 +86,13 @@ class Machine:
     key: Path
     log: Path
     address: str = "127.0.0.1"
+    known_hosts: Path | None = None  # where boot recorded its host keys
 
     def target(self, user: str = "root") -> Target:
-        return Target(self.name, self.address, user=user, port=self.port, key=str(self.key))
+        """How to reach it; its host key is checked strictly against what boot recorded."""
+        check = hostkeys.HostKeyCheck(record=self.known_hosts, strict=True)
+        return Target(self.name, self.address, user=user, port=self.port, key=str(self.key),
+                      host_keys=check)  # fmt: skip
 
     def stop(self, remove: bool = True) -> None:
         stop(self.pid)
@@ -104,13 +109,16 @@ def boot(
     timeout: float = 90,
     network: Network | None = None,
     address: str = "",
+    known_hosts: Path | None = None,
 ) -> Machine:
     """Copy ``rootfs`` and boot it; return once sshd answers and boot has finished.
 
     Without ``network`` the host shares this machine's network (sshd on 127.0.0.1 at
     ``port``); with one, it has a namespace of its own and ``address`` on that network
     (sshd on port 22 there). Names of hosts on one network differ in their first 12
-    characters (systemd-nspawn names each host's link after them)."""
+    characters (systemd-nspawn names each host's link after them). The host's SSH keys,
+    read from its own files, are recorded in ``known_hosts`` (by default the file
+    ``known_hosts`` in ``workdir``) in place of any recorded before for its address."""
     _need("systemd-nspawn", "systemd-container")
     root = workdir / name
     shutil.rmtree(root, ignore_errors=True)
@@ -132,11 +140,14 @@ def boot(
         _join(root, network, address, name)
         args.append(f"--network-bridge={network.name}")
         port = 22
+    known_hosts = known_hosts or workdir / "known_hosts"
+    keys = hostkeys.public_keys(root / "etc/ssh")
+    hostkeys.set_keys(known_hosts, hostkeys.host_name(address, port), keys)
     log = workdir / f"{name}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    machine = Machine(name, root, proc.pid, port, key, log, address)
+    machine = Machine(name, root, proc.pid, port, key, log, address, known_hosts)
     try:
         _wait_ready(machine, proc, timeout)
     except BaseException:
@@ -229,14 +240,17 @@ def _reap(pid: int, comm: str) -> bool:
     return not is_process(pid, comm)
 
 
-def start_sandbox(state: Path, port: int = 2222) -> str:
-    """Boot the sandbox host in the background; its key and pid live in ``state``."""
+def start_sandbox(state: Path, known_hosts: Path, port: int = 2222) -> str:
+    """Boot the sandbox host in the background; its key and pid live in ``state``, its host
+    keys are recorded in ``known_hosts`` (the inventory's) until it stops."""
     pidfile = state / "pid"
     if pidfile.exists() and is_running(int(pidfile.read_text())):
         return f"the sandbox is already running (pid {pidfile.read_text().strip()})"
     key = keypair(state / "id_ed25519")
-    machine = boot("sandbox", base_rootfs(), state, key, port=port)
+    machine = boot("sandbox", base_rootfs(), state, key, port=port, known_hosts=known_hosts)
     pidfile.write_text(f"{machine.pid}\n")
+    recorded = hostkeys.host_name(machine.address, port)
+    (state / "recorded").write_text(f"{recorded}\n{known_hosts.resolve()}\n")
     return (
         f"sandbox up: Debian 12 with systemd, ssh root@127.0.0.1 -p {port} -i {key}\n"
         "next: fab bootstrap -H sandbox    (stop it with: fab sandbox --stop)"
@@ -254,4 +268,9 @@ def stop_sandbox(state: Path) -> str:
     stop(int(pidfile.read_text()))
     shutil.rmtree(state / "sandbox", ignore_errors=True)
     pidfile.unlink()
+    recorded = state / "recorded"
+    if recorded.exists():  # its keys go with it: another host may take its address later
+        name, known_hosts = recorded.read_text().splitlines()
+        hostkeys.set_keys(Path(known_hosts), name, [])
+        recorded.unlink()
     return "sandbox stopped and removed"

@@ -12,6 +12,7 @@ import paramiko
 from fabric import Config, Connection
 
 from .command import as_root
+from .hostkeys import HostKeyError
 from .inventory import Target
 
 CONNECT_TIMEOUT = 8.0
@@ -23,6 +24,11 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 class ConnectError(Exception):
     """The host could not be reached or refused us; the message names the host."""
+
+
+class HostKeyRefused(ConnectError):
+    """The host's key is not the one recorded (or, checking strictly, none is): nothing
+    was sent to it."""
 
 
 @dataclass(frozen=True)
@@ -73,15 +79,19 @@ class Session:
     def open(self) -> None:
         t = self.target
         where = f"{t.user}@{t.address}:{t.port}"
+        t.host_keys.prepare(self._conn.client, t.address, t.port)
         try:
             self._conn.open()
+        except HostKeyError as e:
+            raise HostKeyRefused(f"{t.name}: {e}") from e
+        except paramiko.BadHostKeyException as e:
+            changed = t.host_keys.changed(t.address, t.port, e.key)
+            raise HostKeyRefused(f"{t.name}: {changed}") from e
         except paramiko.AuthenticationException as e:
             raise ConnectError(
                 f"{t.name}: {where}: SSH authentication failed "
                 "(key refused, or this user may not log in)"
             ) from e
-        except paramiko.BadHostKeyException as e:
-            raise ConnectError(f"{t.name}: {where} host key does not match known_hosts") from e
         except TimeoutError as e:
             raise ConnectError(f"{t.name}: {where} did not answer in time") from e
         except (OSError, paramiko.SSHException, EOFError) as e:

@@ -20,6 +20,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+import paramiko
 import pytest
 import testinfra
 
@@ -108,9 +109,26 @@ class TestHost:
     def fab(self, task, *args, host="target", timeout=900):
         return fab("-H", host, task, "--inventory", str(self.inventory), *args, timeout=timeout)
 
+    @property
+    def known_hosts(self):
+        """The file where boot recorded the host's keys (the inventory's own)."""
+        return self.machine.known_hosts
+
     def testinfra(self, user="root"):
         spec = f"paramiko://{user}@{self.address}:{self.machine.port}"
-        return testinfra.get_host(spec, ssh_identity_file=str(self.key), sudo=user != "root")
+        host = testinfra.get_host(spec, ssh_identity_file=str(self.key), sudo=user != "root")
+        backend = vars(host.backend)
+        if "client" not in backend:  # testinfra's own client would take any host key
+            backend["client"] = self._checked_client(user)
+        return host
+
+    def _checked_client(self, user):
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(self.known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(self.address, self.machine.port, user, key_filename=str(self.key),
+                       timeout=30, allow_agent=False, look_for_keys=False)  # fmt: skip
+        return client
 
 
 @contextlib.contextmanager

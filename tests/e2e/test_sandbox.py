@@ -3,10 +3,10 @@
 import json
 import subprocess
 
-from provision import fleet, sandbox
+from provision import fleet, hostkeys, sandbox
 from provision.inventory import Target
 from provision.transport import Session
-from tests.helpers import fab, free_port, recap
+from tests.helpers import ROOT, fab, free_port, recap
 
 
 def test_sandbox_boots_answers_and_stops(rootfs, tmp_path, monkeypatch):
@@ -18,9 +18,13 @@ def test_sandbox_boots_answers_and_stops(rootfs, tmp_path, monkeypatch):
         assert up.returncode == 0, up.stdout + up.stderr
         assert f"ssh root@127.0.0.1 -p {port}" in up.stdout
         pid = int((state / "pid").read_text())
-        machine = sandbox.Machine(
-            "sandbox", state / "sandbox", pid, port, state / "id_ed25519", state
-        )
+        # its keys, read from its own files, are in the inventory's known-hosts file
+        known = ROOT / "known_hosts"
+        name = f"[127.0.0.1]:{port}"
+        keys = hostkeys.public_keys(state / "sandbox/etc/ssh")
+        assert {k.key for k in hostkeys.recorded([known], name)} == set(keys)
+        machine = sandbox.Machine("sandbox", state / "sandbox", pid, port, state / "id_ed25519",
+                                  state, known_hosts=known)  # fmt: skip
         with Session(machine.target()) as s:
             assert s.run("systemctl is-system-running").stdout.strip() == "running"
             assert s.run("cat /proc/1/comm").stdout.strip() == "systemd"
@@ -33,6 +37,7 @@ def test_sandbox_boots_answers_and_stops(rootfs, tmp_path, monkeypatch):
         assert "sandbox stopped and removed" in down.stdout
         assert not sandbox.is_running(pid)
         assert not (state / "sandbox").exists() and not (state / "pid").exists()
+        assert hostkeys.recorded([known], name) == []  # forgotten with the host
     finally:
         pidfile = state / "pid"
         if pidfile.exists():
@@ -52,7 +57,9 @@ def test_a_fleet_boots_on_its_own_network_with_an_inventory_and_stops(rootfs, tm
         assert len({h["address"] for h in hosts}) == 2
         for h in hosts:
             assert f"  {h['name']}  root@{h['address']}" in up.stdout
-            target = Target(h["name"], h["address"], key=str(state / "id_ed25519"))
+            check = hostkeys.HostKeyCheck(record=state / "known_hosts", strict=True)
+            target = Target(h["name"], h["address"], key=str(state / "id_ed25519"),
+                            host_keys=check)  # fmt: skip
             with Session(target) as s:
                 assert s.run("systemctl is-system-running").stdout.strip() == "running"
         # the inventory it wrote reaches both, as a group

@@ -72,8 +72,19 @@ def error_of(tmp_path, text):
             "- just\n- a list\n",
             "inventory.yaml: expected a mapping at the top, got a list",
         ),
+        (
+            "host_keys:\n  checking: strikt\n",
+            "inventory.yaml:2: host_keys.checking: expected accept-new or strict, got 'strikt'; "
+            "did you mean 'strict'?",
+        ),
+        (
+            "host_keys:\n  fille: known\n",
+            "inventory.yaml:2: host_keys.fille: unknown key; did you mean 'file'?",
+        ),
     ],
     ids=[
+        "host-keys-checking",
+        "host-keys-unknown-key",
         "yaml-syntax",
         "unknown-key",
         "wrong-type",
@@ -162,3 +173,18 @@ def test_overrides_parse_yaml_values():
 def test_override_without_equals_is_an_error():
     with pytest.raises(InventoryError, match="expected NAME=VALUE"):
         parse_overrides(["app_workers"])
+
+
+@pytest.mark.parametrize("text, record, strict", [
+    ("hosts: {}\n", "known_hosts", False),
+    ("host_keys: {checking: strict}\n", "known_hosts", True),
+    ("host_keys: {checking: accept-new, file: keys/hosts}\n", "keys/hosts", False),
+])  # fmt: skip
+def test_host_keys_are_checked_against_the_projects_file_beside_the_inventory(
+    tmp_path, text, record, strict
+):
+    inv = load(tmp_path, text + "vars: {}\n")
+    [target] = inv.resolve("root@10.0.0.5")
+    assert target.host_keys.record == tmp_path / record
+    assert target.host_keys.strict is strict
+    assert target.host_keys.strictly().strict
