@@ -39,6 +39,7 @@ class ArtifactError(Exception):
 class Source:
     path: Path
     commit: str | None
+    dirty: bool = False  # the working tree differs from ``commit``
 
 
 def checkout(source: str, ref: str, root: Path, workdir: Path) -> Source:
@@ -51,10 +52,12 @@ def checkout(source: str, ref: str, root: Path, workdir: Path) -> Source:
     path = (root / source).resolve()
     if not path.is_dir():
         raise ArtifactError(f"app_source: no such directory {source!r}")
-    commit = None
+    commit, dirty = None, False
     if (path / ".git").exists() or _inside_git(path):
         commit = _git("-C", str(path), "rev-parse", "--short", "HEAD", check=False) or None
-    return Source(path, commit)
+        changes = _git("-C", str(path), "status", "--porcelain", "--", ".", check=False)
+        dirty = commit is not None and bool(changes)
+    return Source(path, commit, dirty)
 
 
 def is_git_url(source: str) -> bool:
@@ -73,10 +76,14 @@ def _git(*args: str, check: bool = True) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def release_id(commit: str | None, now: float | None = None) -> str:
-    """``20261125-160501`` or, from git, ``20261125-160501-1a2b3c4``."""
+def release_id(commit: str | None, now: float | None = None, dirty: str = "") -> str:
+    """``20261125-160501`` or, from git, ``20261125-160501-1a2b3c4``; from a working tree
+    with uncommitted changes, ``20261125-160501-1a2b3c4-dirty-5e6f7a8``, ``dirty`` naming
+    its content (as ``git describe --dirty`` says so, and two such trees differ)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
-    return f"{stamp}-{commit}" if commit else stamp
+    if not commit:
+        return stamp
+    return f"{stamp}-{commit}-dirty-{dirty[:7]}" if dirty else f"{stamp}-{commit}"
 
 
 def files_of(path: Path) -> list[Path]:

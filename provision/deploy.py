@@ -79,10 +79,13 @@ def compare(r: Release) -> None:
         r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
                    "content (--force ships it again)", always=True)  # fmt: skip
         raise Done
-    r.rid = r.shared.once(("release id",), lambda: artifact.release_id(r.source.commit))
+    dirty = content if r.source.dirty else ""
+    r.rid = r.shared.once(
+        ("release id",), lambda: artifact.release_id(r.source.commit, dirty=dirty)
+    )
     while r.rid in state.ids():  # ids have one-second resolution
         time.sleep(0.2)
-        r.rid = artifact.release_id(r.source.commit)
+        r.rid = artifact.release_id(r.source.commit, dirty=dirty)
     r.files = {**generated, "REVISION": f"{r.rid}\n", CONTENT: f"{content}\n"}
 
 

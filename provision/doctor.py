@@ -17,6 +17,7 @@ from . import artifact
 from .appcheck import Finding, check_source
 from .command import sh
 from .engine import Host, Playbook, Work
+from .facts import NetworkHome
 from .output import Output, Tally
 from .probes import CertificateProbe, Fields, Probe, ServiceProbe
 from .roles import Role
@@ -71,7 +72,9 @@ def open_ports(listening: list[str], allowed: set[int]) -> list[int]:
     return sorted(found)
 
 
-def judge_server(fields: Fields, ssh_port: int, path: str) -> list[Finding]:
+def judge_server(fields: Fields, ssh_port: int, path: str, shared: str = "") -> list[Finding]:
+    """What is wrong with a server's reading; ``shared``: why its network is not its own
+    (``NetworkHome``), when it is not: then the ports listening are another machine's."""
     found = []
     if fields["free_gb"] < DISK_ERROR_GB:
         found.append(Finding("disk", "error", f"{fields['free_gb']:.2f} GB free under {path}: a "
@@ -89,7 +92,8 @@ def judge_server(fields: Fields, ssh_port: int, path: str) -> list[Finding]:
         found.append(Finding("clock", "warning", "the clock is not synchronised (NTP): "
                              "certificates, tokens and logs go by it",
                              "install and enable systemd-timesyncd or chrony"))  # fmt: skip
-    for port in open_ports(fields["listening"], {22, ssh_port, *WEB_PORTS}):
+    listening = [] if shared else fields["listening"]
+    for port in open_ports(listening, {22, ssh_port, *WEB_PORTS}):
         found.append(Finding(f"port {port}", "warning", f"port {port} listens on every address: "
                              "reachable from anywhere no firewall stops it",
                              "bind it to 127.0.0.1 or a private address"))  # fmt: skip
@@ -149,8 +153,11 @@ def server_work(book: Playbook, out: Output, overrides: dict, all_found: list) -
         path = v.get("app_root", "/")
         server = ServerProbe(path if v.get("serves") != "balancer" else "/")
         shown = probes(book, host)
-        values = gather(session, [server, *shown.values()])
-        found = judge_server(values[server], session.target.port, server.path)
+        home = NetworkHome()
+        values = gather(session, [server, home, *shown.values()])
+        found = judge_server(values[server], session.target.port, server.path, values[home])
+        if values[home]:
+            out.line(f"[{name}] ports not judged: {values[home]} (they are that machine's)")
         for label, probe in shown.items():
             found += judge_role_probe(label, probe, values[probe], host.facts.memory_mb)
         out.line("\n".join(f"[{name}] {f}" for f in found) or f"[{name}] no findings")

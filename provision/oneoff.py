@@ -10,9 +10,11 @@ Example: ``run_oneoff(book, targets, "alembic current", out, config, overrides)`
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from . import phases
+from .command import sh
 from .engine import ERRORS, Host, Playbook
 from .inventory import Target
 from .output import Output
@@ -20,6 +22,13 @@ from .release_run import release_plan
 from .transport import Session
 
 UNREACHED = 255  # as ssh says it: the command could not be run at all
+
+
+def command_line(args: list[str]) -> str:
+    """What `fab exec -- ARGS` runs: one argument is a shell command line, as typed inside
+    its quotes (``"alembic upgrade head && echo done"``); several reach the command each as
+    it was typed (``python -c 'import os; print(1)'``)."""
+    return args[0] if len(args) == 1 else shlex.join(args)
 
 
 def oneoff_fault(command: str, targets: int, one: bool, tty: bool) -> str:
@@ -79,7 +88,8 @@ def _one(
         return None
     layout = plan.layout
     script = phases.in_release(layout, plan.user, layout.current, command)
-    live = f"[ -e {layout.current} ] || {{ echo 'no release is live on {name}' >&2; exit 1; }}; "
+    live = sh("[ -e {current} ] || {{ echo {none} >&2; exit 1; }}; ", current=layout.current,
+              none=f"no release is live on {name}")  # fmt: skip
     if several:
         out.line(f"-- {name}: {command}")
     code = session.interact(live + script.render(), tty)

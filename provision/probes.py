@@ -8,6 +8,7 @@ Example: ``ServiceProbe("hello", children="workers").parse(output)["memory_mb"]`
 
 from __future__ import annotations
 
+import calendar
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -49,12 +50,17 @@ def _iso(seconds: int | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds)) if seconds else None
 
 
+def _utc(text: str, form: str) -> int:
+    """Seconds since the epoch of a time written in UTC (whatever this machine's zone)."""
+    return calendar.timegm(time.strptime(text, form))
+
+
 def when(iso: str | None) -> str:
     """An ISO time as ``06:56:06 UTC (12 s ago)`` or ``... (in 2 min)``, the date shown
     when it is not today."""
     if not iso:
         return "never"
-    at = time.mktime(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    at = _utc(iso, "%Y-%m-%dT%H:%M:%SZ")
     delta = time.time() - at
     shown = iso.replace("T", " ").removesuffix("Z")
     today = time.strftime("%Y-%m-%d", time.gmtime())
@@ -170,8 +176,7 @@ class CertificateProbe(Probe):
         p = pairs(output)
         if "notAfter" not in p:
             return {"path": self.path, "expires": None, "days_left": None}
-        expires = time.mktime(time.strptime(p["notAfter"].replace(" GMT", ""), "%b %d %H:%M:%S %Y"))
-        expires -= time.timezone  # the date is GMT
+        expires = _utc(p["notAfter"].replace(" GMT", ""), "%b %d %H:%M:%S %Y")
         now = _int(p.get("Now")) or time.time()
         return {"path": self.path, "expires": _iso(int(expires)),
                 "days_left": int((expires - now) // 86400)}  # fmt: skip

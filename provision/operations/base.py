@@ -71,7 +71,7 @@ def only_if(op: Operation, fact: Fact, why: str) -> Operation:
     def decide(_when: bool, **values: Any) -> Plan:
         return op.decide(**values) if _when else NoChange(f"skipped: not {why}")
 
-    return Operation(op.name, {"_when": fact, **op.facts}, decide, op.notify)
+    return Operation(op.name, {"_when": fact, **op.facts}, decide, op.notify, op.loud)
 
 
 def skip_if(op: Operation, fact: Fact[str]) -> Operation:
@@ -84,7 +84,7 @@ def skip_if(op: Operation, fact: Fact[str]) -> Operation:
     def decide(_why: str, **values: Any) -> Plan:
         return NoChange(f"skipped: {_why}") if _why else op.decide(**values)
 
-    return Operation(op.name, {"_why": fact, **op.facts}, decide, op.notify)
+    return Operation(op.name, {"_why": fact, **op.facts}, decide, op.notify, op.loud)
 
 
 def made_from(fact: Fact[Any], make: Callable[[Any], Operation], example: Any) -> Operation:

@@ -4,7 +4,7 @@ new release once the web app serves it."""
 
 import re
 
-from provision.command import Command
+from provision.command import Command, sh
 from provision.facts import Succeeds
 from provision.layout import Layout
 from provision.logview import LogSource
@@ -110,7 +110,7 @@ def tasks(role):
     v = role.vars
     if v["serves"] == "balancer":
         return
-    app, live = v["app_name"], Succeeds(f"test -e {Layout(v['app_root']).current}")
+    app, live = v["app_name"], Succeeds(sh("test -e {path}", path=Layout(v["app_root"]).current))
     if v["app_processes"] or v["app_schedule"]:
         yield files.directory("/usr/local/lib/provision", mode=0o755)
         yield files.file(LAUNCHER, RUN_IN_RELEASE, mode=0o644)

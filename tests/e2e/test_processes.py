@@ -55,6 +55,12 @@ def fab_exec(site, *command, check=True):
     return done
 
 
+def test_exec_passes_each_argument_as_typed_and_one_string_as_a_command_line(site):
+    words = ["python", "-c", "import os, sys; print(sys.argv[1:])", "a b", "it's", "$HOME"]
+    assert fab_exec(site, *words).stdout.strip() == "['a b', \"it's\", '$HOME']"
+    assert fab_exec(site, "echo one && echo two").stdout.split() == ["one", "two"]
+
+
 def jobs(site):
     return json.loads(fab_exec(site, "python -m jobs show").stdout)
 
@@ -104,7 +110,7 @@ def test_a_rollback_restarts_the_worker_on_the_old_release_after_its_job(site):
     release_switch_with_a_job_in_hand(site, "rollback")
 
 
-def test_a_timer_runs_on_schedule_and_status_shows_each_result(site):
+def test_a_timer_runs_on_schedule_and_status_shows_each_result(site, host):
     until("the job ran twice", lambda: jobs(site)["ticks"][0] >= 2)
     slow = until("the slow job ran twice", lambda: (runs := jobs(site)["slow"])[0] >= 2 and runs)
     assert slow[1] == 0, slow  # runs of 3 s every 2 s: never two at once
@@ -113,7 +119,10 @@ def test_a_timer_runs_on_schedule_and_status_shows_each_result(site):
     assert tick["result"] == "ok" and tick["last_run"] and tick["next_run"], tick
     assert broken["result"].startswith("failed") and broken["exit_status"] == 3, broken
     updates = status["updates"]
-    assert updates["pending"] >= 0 and updates["reboot_required"] is False, updates
+    simulated = host.check_output("apt-get -s -o Debug::NoLocking=1 upgrade | grep -c '^Inst' "
+                                  "|| true")  # fmt: skip
+    assert updates["pending"] == int(simulated), updates
+    assert updates["reboot_required"] is False, updates
     web, worker, release = status["web"], status["worker"], status["release"]
     assert web["active"] and web["children"] >= 1 and web["memory_mb"] > 0, web
     assert worker["active"] and worker["pid"], worker

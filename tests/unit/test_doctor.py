@@ -68,6 +68,8 @@ def test_a_server_reading_is_judged():
     assert fields["memtotal"] == 3930 and fields["ntp"] == "yes"
     assert [(f.where, f.level) for f in judge_server(fields, 22, "/srv/hello")] == [
         ("port 5432", "warning"), ("port 9999", "warning")]  # fmt: skip
+    shared = "a container (systemd-nspawn) that shares its host's network"
+    assert judge_server(fields, 22, "/srv/hello", shared) == []  # its ports: the host's
     low = {**fields, "free_gb": 0.5, "ntp": "no", "listening": [], "memavailable": 100}
     assert [(f.where, f.level) for f in judge_server(low, 22, "/srv/hello")] == [
         ("disk", "error"), ("memory", "warning"), ("clock", "warning")]  # fmt: skip

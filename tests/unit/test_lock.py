@@ -2,6 +2,7 @@
 
 import pytest
 
+from provision import lock as lock_module
 from provision.lock import BUSY, DeployLock, LockBusy
 from tests.fakes import FakeChannel, FakeSession
 
@@ -20,13 +21,15 @@ def test_a_held_lock_is_refused_with_who_and_since():
     assert "flock -n 9" in s.started[0] and "/run/lock/provision-hello.lock" in s.started[0]
 
 
-def test_waiting_says_for_whom_then_takes_the_lock():
+def test_waiting_says_for_whom_then_takes_the_lock(monkeypatch):
     told = []
     channel = FakeChannel(f"waiting\n{HOLDER_SHOWN}--\nlocked\n")
     s = FakeSession(channels=[channel])
+    clock = iter([100.0, 103.5])  # when the wait began, when the lock came
+    monkeypatch.setattr(lock_module.time, "monotonic", lambda: next(clock))
     with DeployLock(s, "hello", "deploy", wait=60, on_wait=told.append) as lock:
         assert told == ["alice@laptop (deploy), since 2026-11-25 10:00:00 UTC"]
-        assert lock.waited >= 0 and not channel.closed
+        assert lock.waited == 3.5 and not channel.closed
     assert channel.closed  # released
     assert "flock -w 60 9" in s.started[0]
 

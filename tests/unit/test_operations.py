@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from provision.facts import PathState, UserState
+from provision.facts import NetworkHome, PathState, Succeeds, UserState
 from provision.operations import (
     Change,
     NoChange,
@@ -15,6 +15,7 @@ from provision.operations import (
     shell,
     systemd,
 )
+from provision.operations.base import only_if, skip_if
 
 CONF = b"PasswordAuthentication no\n"
 SHA = hashlib.sha256(CONF).hexdigest()
@@ -261,3 +262,13 @@ def test_wrong_kind_of_path_is_an_error(op, state):
 def test_guarded_command_needs_exactly_one_guard():
     with pytest.raises(ValueError, match="exactly one guard"):
         shell.command("x", "true")
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda op: only_if(op, Succeeds("true"), "always"),
+    lambda op: skip_if(op, NetworkHome()),
+], ids=["only_if", "skip_if"])  # fmt: skip
+def test_a_guard_keeps_what_it_guards_loud(wrap):
+    guarded = wrap(shell.note("HTTPS", "no app_domain: HTTP only"))
+    assert guarded.loud
+    assert not wrap(files.directory("/srv/a")).loud

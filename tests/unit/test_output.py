@@ -4,6 +4,7 @@ import io
 import os
 
 from provision.command import MASK, Command, Secret, as_root
+from provision.oneoff import command_line
 from provision.output import Output, Tally
 from provision.runner import batches
 
@@ -71,3 +72,12 @@ def test_a_reader_that_goes_away_does_not_stop_the_run():
         out = Output(stream)
         out.line("first")  # the pipe is broken: nothing printed, nothing raised
         out.recap({"web1": Tally(ok=1)})
+
+
+def test_exec_runs_one_argument_as_a_command_line_and_quotes_several():
+    assert command_line(["alembic upgrade head && echo done"]) == (
+        "alembic upgrade head && echo done"
+    )
+    assert command_line(["python", "-c", "import os; print(1)"]) == (
+        "python -c 'import os; print(1)'"
+    )

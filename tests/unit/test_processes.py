@@ -120,3 +120,10 @@ def test_the_sandbox_is_changed_per_app(tmp_path):
     text = ctx.role.module.sandbox(ctx.vars)
     assert "MemoryDenyWriteExecute" not in text and "\nUMask=0077\n" in text
     assert text.endswith("ReadWritePaths=/srv/hello/shared /run/hello\n")
+
+
+def test_a_process_starts_only_once_a_release_is_live_whatever_the_apps_path(tmp_path):
+    ctx = context(project(tmp_path), "processes", "solo", app_processes=WORKER,
+                  app_root="/srv/my app")  # fmt: skip
+    [guard] = [op.facts["_when"] for op in ctx.tasks() if "_when" in op.facts]
+    assert guard.test == "test -e '/srv/my app/current'"

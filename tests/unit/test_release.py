@@ -138,3 +138,33 @@ def test_a_broken_pyproject_is_named(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project\n")
     with pytest.raises(artifact.ArtifactError, match=r"pyproject.toml: not valid TOML"):
         artifact.dependencies(tmp_path)
+
+
+def test_a_working_tree_with_uncommitted_changes_is_named_so_by_its_content(tmp_path):
+    repo = tmp_path / "repo"
+    app = repo / "app"
+    app.mkdir(parents=True)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(repo)]
+    (app / "main.py").write_text("v = 1\n")
+    (repo / "other.txt").write_text("outside the app\n")
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    clean = artifact.checkout("repo/app", "", tmp_path, tmp_path)
+    assert clean.commit and not clean.dirty
+    (repo / "other.txt").write_text("changed outside the app\n")
+    assert not artifact.checkout("repo/app", "", tmp_path, tmp_path).dirty
+
+    names = set()
+    for text in ("v = 2\n", "v = 3\n"):  # two different dirty trees: two names
+        (app / "main.py").write_text(text)
+        dirty = artifact.checkout("repo/app", "", tmp_path, tmp_path)
+        assert dirty.dirty and dirty.commit == clean.commit
+        content = artifact.content_digest(dirty.path, {})
+        name = artifact.release_id(dirty.commit, now=0, dirty=content)
+        assert name == f"19700101-000000-{clean.commit}-dirty-{content[:7]}"
+        names.add(name)
+    assert len(names) == 2
+    (app / "main.py").write_text("v = 1\n")
+    (app / "new.py").write_text("untracked\n")
+    assert artifact.checkout("repo/app", "", tmp_path, tmp_path).dirty

@@ -69,7 +69,8 @@ def book(tmp_path, monkeypatch):
         artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
     )
     ids = iter(range(100))  # a new id on every call: hosts must share one
-    monkeypatch.setattr(artifact, "release_id", lambda commit: f"20260101-0000{next(ids):02}")
+    monkeypatch.setattr(artifact, "release_id",
+                        lambda commit, dirty="": f"20260101-0000{next(ids):02}")  # fmt: skip
     inventory = tmp_path / "inventory.yaml"
     hosts = "".join(f"  web{i}: {{address: 10.0.0.{i}}}\n" for i in (1, 2, 3))
     inventory.write_text(f"hosts:\n{hosts}")

@@ -1,6 +1,7 @@
 """`fab status`: each probe read from a real host's output, the lines a person reads, and
 what each role shows."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from provision.probes import (
     TimerProbe,
     UpdatesProbe,
     span,
+    when,
 )
 from provision.status import ReleaseProbe, history_lines
 from tests.unit.test_topology import context, project
@@ -109,3 +111,21 @@ def test_updates_give_the_pending_the_security_ones_and_a_reboot():
     assert fields == {"pending": 0, "security": 0, "reboot_required": False}
     assert probe.line({"pending": 3, "security": 2, "reboot_required": True}) == (
         "3 pending (2 security); a reboot is required")  # fmt: skip
+
+
+@pytest.fixture
+def summer_in_berlin(monkeypatch):
+    """This machine in a zone that keeps daylight saving time, on a summer day."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    monkeypatch.setattr(time, "time", lambda: 1816754400.0)  # 2027-07-28T06:00:00Z
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_times_written_in_utc_are_read_as_utc_under_daylight_saving_time(summer_in_berlin):
+    output = "notAfter=Jul 30 06:00:00 2027 GMT\nsubject=CN = example.com\nNow=1816754400\n"
+    fields = CertificateProbe("/c.pem").parse(output)
+    assert fields["expires"] == "2027-07-30T06:00:00Z" and fields["days_left"] == 2
+    assert when("2027-07-28T05:59:48Z") == "2027-07-28 05:59:48 UTC (12 s ago)"
