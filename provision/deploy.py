@@ -23,6 +23,8 @@ from .output import Output, Tally
 from .release_run import DeployOptions, Release, release_plan
 from .runner import PhaseFailed, TaskFailed
 from .transport import Session
+from .undo import ROOT as UNDO
+from .undo import Undo
 
 __all__ = ["DEPLOY", "ROLLBACK", "DeployOptions", "deploy_one", "release_plan", "rollback_one"]
 
@@ -61,8 +63,10 @@ def lock(r: Release) -> str | None:
 
 
 def converge_roles(r: Release) -> None:
-    converge(r.host, r.book, r.options, r.out, r.tally)
+    r.undo = Undo(f"{UNDO}/{r.plan.service}")
+    r.handlers = converge(r.host, r.book, r.options, r.out, r.tally, undo=r.undo)
     if r.tally.failed:
+        r.restore()  # no half-configured server
         raise Done
 
 
@@ -75,6 +79,9 @@ def compare(r: Release) -> None:
     generated = {**r.plan.files, REQUIREMENTS: pins}  # what makes its content, but its id
     content = artifact.content_digest(r.source.path, generated)
     if content == state.content and not r.options.force:
+        if r.undo is not None and r.undo.paths:
+            r.execute([r.undo.discard()])
+        r.undo = None
         r.tally.ok += 1
         r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
                    "content (--force ships it again)", always=True)  # fmt: skip
@@ -138,7 +145,9 @@ def switch(r: Release) -> str:
 def clean(r: Release) -> str:
     state = r.read_state()
     old = state.removable(r.plan.keep)
-    r.execute(phases.clean(r.layout, state, r.rid, r.plan.keep))
+    kept = [r.undo.discard()] if r.undo is not None and r.undo.paths else []
+    r.execute([*phases.clean(r.layout, state, r.rid, r.plan.keep), *kept])
+    r.undo = None  # this deploy stands: nothing to put back
     return f"removed {len(old)} old release(s), {len(state.unused_venvs(old))} unused venv(s)"
 
 

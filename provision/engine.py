@@ -29,6 +29,7 @@ from .roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schem
 from .runner import PhaseFailed, Play, Task, TaskFailed, gather
 from .schema import SchemaError, check_vars, closest
 from .transport import ConnectError, Session
+from .undo import Undo
 
 PLAYED = "/var/lib/provision/played"  # a file per play that completed on the server
 
@@ -241,14 +242,22 @@ def guarded(target: Target, out: Output, config: Config | None, work: Work) -> T
 
 
 def converge(
-    host: Host, book: Playbook, options: Options, out: Output, tally: Tally, record: bool = False
-) -> None:
+    host: Host,
+    book: Playbook,
+    options: Options,
+    out: Output,
+    tally: Tally,
+    record: bool = False,
+    undo: Undo | None = None,
+) -> dict[str, Task]:
     """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
-    note on the server that the play completed."""
+    note on the server that the play completed; with ``undo``, keep the files it changes
+    as they were. Returns the play's handlers."""
     tasks, handlers = build_tasks(book.roles, host.vars, host.facts, out, host.peers)
     if record:
         tasks += played(book.name)
-    Play(host.session, out, tasks, handlers, options.check, options.diff, tally).run()
+    Play(host.session, out, tasks, handlers, options.check, options.diff, tally, undo).run()
+    return handlers
 
 
 def apply_one(

@@ -61,6 +61,10 @@ class HookPoint:
     failure: Failure
 
 
+class StepFailed(PhaseFailed):
+    """A role's hook step failed; its message carries the step's own output."""
+
+
 class Done(Exception):
     """Ends a flow early with nothing left to do (say, the live release is this one)."""
 
@@ -121,7 +125,10 @@ class FlowRun:
             if step.once and not self.first:
                 continue
             commands = step.commands(self.hook_context())
-            self.guarded(f"{point}: {step.name}", lambda c=commands: self.shown(c), failure)
+            try:
+                self.phase(f"{point}: {step.name}", lambda c=commands: self.shown(c))
+            except PhaseFailed as e:
+                self.fail(failure, StepFailed(str(e)))
 
     def shown(self, commands: list[Command]) -> None:
         """Run commands one by one, showing what they printed (a role's hook step, a

@@ -17,13 +17,14 @@ from typing import Any, NoReturn
 from . import artifact, phases
 from .command import Command
 from .engine import Host, Options, Playbook
-from .flow import Failure, FlowRun
+from .flow import Failure, FlowRun, StepFailed
 from .logs import log_excerpt
 from .output import Output, Tally
 from .plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
 from .release import Releases, ReleaseState
 from .roles import Role, RoleContext, RoleError
-from .runner import PhaseFailed, gather
+from .runner import PhaseFailed, Play, Task, gather
+from .undo import Undo
 
 BY = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, in the deploy history
 
@@ -116,6 +117,8 @@ class Release(FlowRun):
         self.source: artifact.Source | None = None
         self.wheels = artifact.Wheels([], [])
         self.files: dict[str, str] = {}
+        self.undo: Undo | None = None  # the files this deploy's converge changed, as before
+        self.handlers: dict[str, Task] = {}  # the play's, to run again once they are back
 
     def read_state(self) -> Releases:
         self.state = gather(self.session, [ReleaseState(self.plan.root)])[
@@ -128,6 +131,8 @@ class Release(FlowRun):
 
     # -- what failures mean ---------------------------------------------------------
     def fail(self, failure: Failure, error: PhaseFailed) -> NoReturn:
+        if failure is not Failure.ROLL_BACK:
+            self.restore()
         if failure is Failure.NEVER_LIVE:
             self.execute(phases.mark_bad(self.layout, self.rid))
             still = f"{self.live} is still live" if self.live else "no release was live before"
@@ -138,19 +143,23 @@ class Release(FlowRun):
         raise error
 
     def roll_back_bad(self, error: PhaseFailed) -> NoReturn:
-        bad, live, mark = self.rid, self.live, self.mark
+        bad, live = self.rid, self.live
+        # a role's step failed with its own output; else the app's log tells why
+        log = "" if isinstance(error, StepFailed) else self.log_tail(self.mark)
+        shown = f"\n--- the app's log:\n{log}" if log else ""
         if live is None:
             self.execute(phases.mark_bad(self.layout, bad))
+            self.restore()
             raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
-                              f"back to.\n--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
+                              f"back to.{shown}")  # fmt: skip
         self.go_back(hooks=False)
         then = ""
         try:
             self.hook("after_rollback", Failure.STOP)
         except PhaseFailed as e:  # back and serving: the steps after it failed as well
             then = f"\nthen, after the rollback: {e}"
-        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.{then}\n"
-                          f"--- the app's log:\n{self.log_tail(mark)}")  # fmt: skip
+        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.{then}"
+                          f"{shown}")  # fmt: skip
 
     def go_back(self, hooks: bool = True) -> None:
         """Make the release live before this run serve again, marking this run's bad (a
@@ -165,8 +174,24 @@ class Release(FlowRun):
         ]
         self.phase("rollback", lambda: f"{bad} -> {live}, " + self.go_live(back))
         self.phase("verify", self.verify, changes=False)
+        self.restore()
         if hooks:
             self.hook("after_rollback", Failure.STOP)
+
+    def restore(self) -> None:
+        """The files this deploy's converge changed put back as they were before it, and
+        the handlers their tasks notified run again (units read again, restarted)."""
+        undo, self.undo = self.undo, None
+        if undo is None or not undo.paths:
+            return
+
+        def put_back() -> str:
+            self.execute(undo.restore())
+            again = [self.handlers[name] for name in undo.notified if name in self.handlers]
+            Play(self.session, self.out, again, {}, tally=Tally()).run()
+            return f"{len(undo.paths)} file(s) as they were before this deploy"
+
+        self.phase("restore", put_back)
 
     # -- helpers the phases share ---------------------------------------------------
     def switch_to(self, rid: str, away_from: str | None) -> str:

@@ -17,6 +17,7 @@ from .facts import Fact, FileContent
 from .operations import Change, Operation, OperationError
 from .output import Output, Tally
 from .transport import Session
+from .undo import Undo
 
 STEP = "@@provision-step"
 
@@ -101,6 +102,7 @@ class Play:
         check: bool = False,
         diff: bool = False,
         tally: Tally | None = None,
+        undo: Undo | None = None,
     ) -> None:
         self.session = session
         self.host = session.target.name
@@ -110,6 +112,7 @@ class Play:
         self.check = check
         self.diff = diff
         self.tally = tally if tally is not None else Tally()  # counts add to a caller's
+        self.undo = undo  # where the files it changes are kept as they were, if anywhere
 
     def run(self) -> Tally:
         notified: set[str] = set()
@@ -138,7 +141,10 @@ class Play:
                     continue
                 show_diff = self._prepare(plan)
                 if not self.check:
-                    execute(self.session, plan.commands)
+                    keep = []
+                    if self.undo is not None and plan.diff is not None:
+                        keep = self.undo.save(plan.diff.path, task.op.notify)
+                    execute(self.session, [*keep, *plan.commands])
                     values = None
                 status = "would-chg" if self.check else "changed"
                 self.out.task(self.host, status, task.role, task.op.name, plan.summary)

@@ -120,7 +120,9 @@ def tasks(role):
                              stop_signal=signal, stop_timeout=timeout)  # fmt: skip
         yield files.file(f"{systemd.UNITS}/{unit}", text,
                          notify=["daemon-reload", f"restart {unit}"])  # fmt: skip
-        # started by the deploy that makes the first release live, or here after that
+        # enabled at once (it waits for a release: ConditionPathExists); started by the
+        # deploy that makes the first release live, or here after that
+        yield systemd.service(unit, running=None, enabled=True)
         yield only_if(systemd.service(unit, running=True), live, "no release is live yet")
     yield systemd.units_absent(f"{app}-process-*", [p[0] for p in processes(v).values()],
                                "processes")  # fmt: skip

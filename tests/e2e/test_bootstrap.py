@@ -161,6 +161,22 @@ def test_second_run_changes_nothing(test_host, converged):
     assert "reload ssh" not in done.stdout
 
 
+@pytest.mark.parametrize("settings", [
+    ["--set", "app_name=bookmarks"],
+    ["--set", "app_name=bookmarks", "--set", "app_user=bookmarks"],
+    ["--set", "app_name=bookmarks", "--check"],
+], ids=["other-app", "other-app-and-user", "check"])  # fmt: skip
+def test_a_server_holding_another_app_is_refused_before_anything_changes(
+    test_host, host, converged, settings
+):
+    done = test_host.fab("bootstrap", *settings)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "this server holds another app: hello (in /srv/hello)" in done.stdout
+    assert recap(done.stdout)["target"]["changed"] == 0, done.stdout
+    assert not host.file("/srv/bookmarks").exists and not host.user("bookmarks").exists
+    assert host.file("/var/lib/provision/app").content_string == "hello /srv/hello\n"
+
+
 def test_noop_run_costs_two_round_trips(test_host, converged):
     project = Project.load(ROOT, test_host.inventory)
     [target] = project.targets("target")

@@ -17,7 +17,7 @@ import time
 import pytest
 import yaml
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, recap
 
 WORKER = {"command": "python worker.py", "stop_timeout": 60}
 SCHEDULE = {
@@ -53,6 +53,52 @@ def fab_exec(site, *command, check=True):
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
     return done
+
+
+def test_the_first_deploy_enables_each_process_and_a_second_changes_nothing(site, host):
+    assert host.service("hello-process-worker").is_enabled
+    again = site.fab("deploy")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert recap(again.stdout)["target"]["changed"] == 0, again.stdout
+
+
+def units(site):
+    """{unit: (its file, its state, the release its process runs in)} of every unit of
+    the app, and the live release."""
+    host = site.testinfra()
+    found = {}
+    for path in sorted(host.check_output("ls /etc/systemd/system/hello*").split()):
+        unit, text = path.rsplit("/", 1)[1], host.file(path).content_string
+        if "-job-" in unit and unit.endswith(".service"):  # runs every 2 s: its text alone
+            found[unit] = (text, "", "")
+            continue
+        state = host.check_output(f"systemctl show -p ActiveState --value {unit}")
+        pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
+        process = "-process-" in unit and pid != "0"  # the web's release: the live one
+        cwd = host.check_output(f"readlink /proc/{pid}/cwd") if process else ""
+        found[unit] = (text, state, cwd)
+    return found, live_release(site)
+
+
+def test_a_failed_deploy_leaves_every_unit_of_the_app_as_it_was(site):
+    before = units(site)
+    assert before[0]["hello-process-worker.service"][1:] == (
+        "active",
+        f"/srv/hello/releases/{before[1]}",
+    )
+    site.settings(app_processes={"worker": {**WORKER, "command": "python -m wroker"}})
+    try:
+        done = site.fab("deploy", "--force")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"rolled back to {before[1]}" in done.stdout
+        assert "restore" in done.stdout and "as they were before this deploy" in done.stdout
+        # the process's own lines, and not the web app's start-up lines
+        failure = done.stdout[done.stdout.index("did not stay up") :]
+        assert "No module named wroker" in failure, failure
+        assert "--- the app's log" not in failure and "Booting worker" not in failure
+        until("the units are as before", lambda: units(site) == before, within=30)
+    finally:
+        site.settings()
 
 
 def test_exec_passes_each_argument_as_typed_and_one_string_as_a_command_line(site):

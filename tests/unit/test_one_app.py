@@ -1,0 +1,46 @@
+"""roles/one_app: a server that holds another app is refused before anything changes."""
+
+import pytest
+import yaml
+
+from provision.operations import NoChange, OperationError
+from tests.helpers import ROOT
+from tests.unit.test_topology import context, project
+
+HELD = "hello /srv/hello\n/srv/hello/releases\n"
+
+
+def one_app(ctx):
+    [check, *_] = ctx.tasks()
+    return check
+
+
+@pytest.mark.parametrize("output, reason", [
+    ("", "no app here yet"),
+    (HELD, "this server holds hello alone"),
+])  # fmt: skip
+def test_a_server_with_no_app_or_this_one_goes_on(tmp_path, output, reason):
+    check = one_app(context(project(tmp_path), "one_app", "solo"))
+    apps = check.facts["apps"].parse(output)
+    assert check.plan({"apps": apps}) == NoChange(reason)
+
+
+@pytest.mark.parametrize("output, settings, named", [
+    (HELD, {"app_name": "bookmarks"}, "hello (in /srv/hello)"),
+    (HELD, {"app_name": "bookmarks", "app_user": "bookmarks"}, "hello (in /srv/hello)"),
+    # set up before the note existed: its releases name it
+    ("/srv/shop/releases\n", {}, "shop (in /srv/shop)"),
+])  # fmt: skip
+def test_a_server_that_holds_another_app_is_refused(tmp_path, output, settings, named):
+    check = one_app(context(project(tmp_path), "one_app", "solo", **settings))
+    apps = check.facts["apps"].parse(output)
+    with pytest.raises(OperationError) as refused:
+        check.plan({"apps": apps})
+    message = str(refused.value)
+    assert f"this server holds another app: {named}" in message
+    assert "a server of its own" in message
+
+
+def test_every_play_checks_first():
+    plays = yaml.safe_load((ROOT / "roles/plays.yaml").read_text())
+    assert all(play["roles"][0] == "one_app" for play in plays.values())
