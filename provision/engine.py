@@ -57,6 +57,11 @@ class Playbook:
     after: str | None = None
     peers: Peers = NO_PEERS
 
+    def on_server(self) -> list[Role]:
+        """The play's roles, then every other: what a server set up by any play may run
+        (PostgreSQL, say, which bootstrap installs), for what status and logs read."""
+        return [*self.roles, *(r for r in self.every_role if r not in self.roles)]
+
 
 class Project:
     """A repository's roles, plays and inventory, loaded and checked before any connection."""

@@ -87,7 +87,7 @@ def log_command(source: LogSource, query: LogQuery) -> Command:
 
 def sources(book: Playbook, host: Host) -> dict[str, LogSource]:
     """Every log the roles name on this host."""
-    return merged(book.roles, "logs", host.vars, host.facts, host.peers)
+    return merged(book.on_server(), "logs", host.vars, host.facts, host.peers)
 
 
 def follow_each(

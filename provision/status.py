@@ -72,7 +72,7 @@ def probes(book: Playbook, host: Host) -> dict[str, Probe]:
     plan = release_plan(book.roles, host)
     if plan is not None:
         found["release"] = ReleaseProbe(plan.root)
-    return {**found, **merged(book.roles, "status", host.vars, host.facts, host.peers)}
+    return {**found, **merged(book.on_server(), "status", host.vars, host.facts, host.peers)}
 
 
 def show_status(

@@ -3,10 +3,13 @@ with a password made on the server (SCRAM), and nightly backups."""
 
 import dataclasses
 import re
+import time
 
 from provision.actions import Action
 from provision.command import Command, sh
+from provision.logview import LogSource
 from provision.operations import apt, files, secret, shell, systemd
+from provision.probes import STAMP, Probe, ServiceProbe, pairs, when
 from provision.roles import RoleError
 from provision.schema import SchemaError
 
@@ -118,3 +121,113 @@ def actions(role):
         db=v["postgres_database"],
     )  # fmt: skip
     return {"backup": Action(f"database {v['postgres_database']}", [take])}
+
+
+def status(role):
+    """The database server (its state, the database's size, its connections) and the
+    backups (the last run and its result, the newest dump, the next run)."""
+    v = role.vars
+    version = VERSIONS.get(role.host.os_codename)
+    if not v["postgres_enabled"] or version is None:
+        return {}
+    db = v["postgres_database"]
+    return {"postgres": DatabaseProbe(f"postgresql@{version}-main", database=db),
+            "backup": BackupProbe(backup_unit(v), v["postgres_backup_dir"], db)}  # fmt: skip
+
+
+def logs(role):
+    """PostgreSQL's own log (Debian writes it to a file), and the backups' journal."""
+    v = role.vars
+    version = VERSIONS.get(role.host.os_codename)
+    if not v["postgres_enabled"] or version is None:
+        return {}
+    return {"postgres": LogSource(path=f"/var/log/postgresql/postgresql-{version}-main.log"),
+            "backup": LogSource(unit=f"{backup_unit(v)}.service")}  # fmt: skip
+
+
+# what the database holds and who is connected, read as postgres (psql quotes :'db')
+SIZE = (
+    "select 'Size=' || pg_database_size(:'db');\n"
+    "select 'Connections=' || count(*) from pg_stat_activity where datname = :'db';\n"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseProbe(ServiceProbe):
+    """The PostgreSQL cluster's service, and the app's database: its size, connections."""
+
+    database: str = ""
+
+    def command(self):
+        return super().command() + "; " + sh(
+            "cd / && printf %s {sql} | runuser -u postgres -- psql -XtAq -v db={db} "
+            "2>/dev/null", sql=SIZE, db=self.database)  # fmt: skip
+
+    def parse(self, output):
+        size, connections = _number(pairs(output), "Size"), _number(pairs(output), "Connections")
+        return {**super().parse(output), "database": self.database,
+                "size_mb": round(size / 2**20, 1) if size is not None else None,
+                "connections": connections}  # fmt: skip
+
+    def line(self, f):
+        if f["size_mb"] is None:
+            return super().line(f)
+        return (f"{super().line(f)}; database {f['database']} {f['size_mb']} MB, "
+                f"{f['connections']} connection(s)")  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class BackupProbe(Probe):
+    """The last backup (when it ended, its result, the newest dump), and the next one."""
+
+    unit: str  # without its .timer/.service suffix
+    folder: str
+    database: str
+
+    def command(self):
+        return STAMP + sh(
+            "stamp {u}.service ExecMainExitTimestamp; stamp {u}.timer NextElapseUSecRealtime; "
+            "systemctl show -p Result -p ExecMainStatus -p ActiveState {u}.service; "
+            "ls -1t {dir}/{db}-*.dump 2>/dev/null | head -n 1 | "
+            "xargs -r stat -c 'Newest=%n %s %Y'",
+            u=self.unit, dir=self.folder, db=self.database)  # fmt: skip
+
+    def parse(self, output):
+        p = pairs(output)
+        ended, result = _number(p, "ExecMainExitTimestamp"), p.get("Result", "")
+        if p.get("ActiveState") == "activating":
+            outcome = "running"
+        elif ended is None:
+            outcome = "not run yet"
+        else:
+            outcome = "ok" if result == "success" else (
+                f"failed ({result}, exit {p.get('ExecMainStatus', '?')})")  # fmt: skip
+        newest = p.get("Newest", "").rsplit(" ", 2)
+        dump = None
+        if len(newest) == 3 and newest[1].isdigit() and newest[2].isdigit():
+            dump = {"path": newest[0], "bytes": int(newest[1]), "at": _iso(int(newest[2]))}
+        return {"last_run": _iso(ended), "result": outcome, "newest": dump,
+                "next_run": _iso(_number(p, "NextElapseUSecRealtime"))}  # fmt: skip
+
+    def line(self, f):
+        last = f"last {when(f['last_run'])}: {f['result']}" if f["last_run"] else f["result"]
+        d = f["newest"]
+        newest = f"newest {d['path'].rsplit('/', 1)[-1]} ({_size(d['bytes'])})" if d else (
+            "no dump yet")  # fmt: skip
+        return f"{last}; {newest}; next {when(f['next_run'])}"
+
+
+def _number(p, key):
+    value = p.get(key, "")
+    return int(value) if value.isdigit() else None
+
+
+def _iso(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds)) if seconds else None
+
+
+def _size(n):
+    for unit, big in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= big:
+            return f"{n / big:.1f} {unit}"
+    return f"{n} B"

@@ -16,7 +16,7 @@ from provision.schema import SchemaError, closest
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SIGNAL = re.compile(r"^SIG[A-Z0-9+]+$")
-TAKEN = ("web", "nginx-access", "nginx-error")  # the names of other logs
+TAKEN = ("web", "nginx-access", "nginx-error", "postgres", "backup")  # other logs' names
 LAUNCHER = "/usr/local/lib/provision/run_in_release.py"
 KEYS = {"app_processes": {"command", "stop_signal", "stop_timeout"},
         "app_schedule": {"command", "on_calendar", "timeout"}}  # fmt: skip

@@ -142,6 +142,29 @@ def test_master_preloads_the_libraries_and_not_the_app(deploy, app, host):
     assert "fresh master" not in log
 
 
+def test_a_reload_with_uvloop_installed_loses_nothing_and_logs_no_error(deploy, app, host):
+    """uvicorn[standard] brings uvloop: the workers still drain (they run on asyncio's
+    loop), and their shutdown logs no "Error while closing socket"."""
+    with (app / "requirements.txt").open("a") as f:
+        f.write("uvloop\n")
+    deployed(deploy)
+    cursor = journal_cursor(host)
+    old = set(host.check_output("ps -o pid= --ppid $(systemctl show -p MainPID --value hello)")
+              .split())  # fmt: skip
+    with Load(Web.address, 80, clients=4) as load:
+        deployed(deploy)  # a reload: the old workers shut down
+    assert load.failed == 0 and load.total > 50, (load.counts, load.failures)
+    deadline = time.monotonic() + 30
+    while not all(f"Finished server process [{pid}]" in journal_after(host, cursor) for pid in old):
+        assert time.monotonic() < deadline, journal_after(host, cursor)
+        time.sleep(0.2)
+    log = journal_after(host, cursor)
+    assert "Shutting down" in log and "uvloop" in host.check_output(
+        "ls /srv/hello/current/venv/lib/python3*/site-packages"
+    )
+    assert "Error while closing socket" not in log, log
+
+
 def test_dependency_upgrade_under_load_gets_a_fresh_master(deploy, app, host):
     with_humanize(app, "4.9.0")
     before = deployed(deploy)

@@ -140,6 +140,10 @@ def test_migrations_run_once_per_release_before_it_serves_with_no_failed_request
     assert host.file("/srv/hello/current").linked_to == v1
     rows = items()
     assert {r["id"] for r in rows} >= set(kept) and "note" not in rows[0]
+    # as the README says: the schema is ahead of the code gone back to
+    current = fab(target, "exec", "--", "alembic current")
+    assert current.returncode != 0
+    assert "Can't locate revision identified by '0002'" in current.stdout + current.stderr
 
 
 def test_a_failing_migration_leaves_the_live_release_serving(target, db_app, host):
@@ -177,6 +181,19 @@ def test_a_backup_restores_into_a_fresh_database(target, db_app, host):
         r"\| backup (/var/backups/postgresql/hello/hello-\S+\.dump) \(", done.stdout
     )
     assert host.file(path).user == "postgres" and host.file(path).mode == 0o600
+    # fab status shows the database and the backup just taken; fab logs has both logs
+    status = fab(target, "status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    shown = json.loads(status.stdout)["target"]
+    db, backup = shown["postgres"], shown["backup"]
+    assert db["active"] and db["database"] == "hello" and db["size_mb"] > 0, db
+    assert isinstance(db["connections"], int), db
+    assert backup["result"] == "ok" and backup["newest"]["path"] == path, backup
+    assert backup["last_run"] and backup["next_run"], backup
+    logged = fab(target, "logs", "--process", "backup", "-n", "20")
+    assert f"backup {path} " in logged.stdout, logged.stdout
+    logged = fab(target, "logs", "--process", "postgres", "-n", "20")
+    assert logged.returncode == 0 and "LOG:" in logged.stdout, logged.stdout
     # The README's restore, into a fresh database
     restore = host.run(
         "cd / && runuser -u postgres -- dropdb --if-exists hello_restored && "

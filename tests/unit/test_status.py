@@ -129,3 +129,34 @@ def test_times_written_in_utc_are_read_as_utc_under_daylight_saving_time(summer_
     fields = CertificateProbe("/c.pem").parse(output)
     assert fields["expires"] == "2027-07-30T06:00:00Z" and fields["days_left"] == 2
     assert when("2027-07-28T05:59:48Z") == "2027-07-28 05:59:48 UTC (12 s ago)"
+
+
+def test_postgres_shows_its_service_database_and_backups_and_names_their_logs(tmp_path):
+    off = context(project(tmp_path), "postgres", "solo")
+    assert off.role.module.status(off) == {} and off.role.module.logs(off) == {}
+    ctx = context(project(tmp_path), "postgres", "solo", postgres_enabled=True)
+    probes, logs = ctx.role.module.status(ctx), ctx.role.module.logs(ctx)
+    assert list(probes) == ["postgres", "backup"] and list(logs) == ["postgres", "backup"]
+    assert logs["backup"].unit == "hello-pg-backup.service"
+    assert logs["postgres"].path.startswith("/var/log/postgresql/postgresql-")
+
+    db = read(probes["postgres"], "postgres")
+    assert (db["active"], db["size_mb"], db["connections"]) == (True, 7.3, 0)
+    assert probes["postgres"].line(db).endswith("; database hello 7.3 MB, 0 connection(s)")
+    backup = read(probes["backup"], "backup")
+    assert backup["result"] == "ok" and backup["last_run"] == "2026-11-30T18:57:42Z"
+    assert backup["newest"] == {"path": "/var/backups/postgresql/hello/"
+                                "hello-20261130-185742.363.dump", "bytes": 857,
+                                "at": "2026-11-30T18:57:42Z"}  # fmt: skip
+    line = probes["backup"].line(backup)
+    assert ": ok; newest hello-20261130-185742.363.dump (857 B); next 2026-12-01 " in line
+    none = read(probes["backup"], "backup-none")
+    assert none["newest"] is None and "no dump yet" in probes["backup"].line(none)
+
+
+def test_status_and_logs_read_every_role_a_server_runs(tmp_path):
+    fleet = project(tmp_path)
+    book = fleet.play("deploy")
+    names = [r.name for r in book.on_server()]
+    assert names[: len(book.roles)] == [r.name for r in book.roles]
+    assert "postgres" in names and "postgres" not in [r.name for r in book.roles]

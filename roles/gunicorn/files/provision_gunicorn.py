@@ -112,6 +112,11 @@ def release_id():
 
 
 class DrainingUvicornWorker(UvicornWorker):
+    # asyncio's event loop, even where uvloop is installed (uvicorn[standard] brings it):
+    # the drain above stops watching the listening socket, which uvloop's server cannot
+    # do, so that its workers took new connections until they closed them (502s).
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "loop": "asyncio"}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Bounded even when no master is left to kill this worker (see restart_in_place).
@@ -121,7 +126,10 @@ class DrainingUvicornWorker(UvicornWorker):
         self.config.app = ReleaseHeader(self.wsgi, release_id())
         server = DrainingServer(config=self.config)
         self._install_sigquit_handler()
-        await server.serve(sockets=self.sockets)
+        # uvicorn is given the sockets themselves, not gunicorn's wrappers, so that the
+        # loop that closes one closes it once (uvloop closed the descriptor, then the
+        # wrapper again: "Error while closing socket [Errno 9] Bad file descriptor").
+        await server.serve(sockets=[getattr(s, "sock", s) for s in self.sockets])
         if not server.started:
             from gunicorn.arbiter import Arbiter
 
