@@ -229,8 +229,9 @@ def list_releases(
     previous = state.previous()
     if not state.releases:
         out.line(f"[{name}] no releases yet")
+    width = max([26, *(len(rel.id) for rel in state.releases)])
     for rel in reversed(state.releases):
         flags = {"live": rel.id == state.current, "previous": rel.id == previous,
                  "bad": rel.bad, "rolled back": rel.rolled_back}  # fmt: skip
         marks = [mark for mark, on in flags.items() if on]
-        out.line(f"[{name}] {rel.id:<26} {', '.join(marks):<16} venv {rel.venv}")
+        out.line(f"[{name}] {rel.id:<{width}} {', '.join(marks):<16} venv {rel.venv}")

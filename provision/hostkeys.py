@@ -84,12 +84,12 @@ class HostKeyCheck:
         lines = [
             f"the host key of {name} has CHANGED: refused, nothing was sent",
             f"  the server presented: {presented.get_name()} {presented.fingerprint}",
-            *(f"  recorded: {k.describe()} at {k.file}:{k.line}" for k in old),
+            *(f"  recorded: {k.describe()} at {shown(k.file)}:{k.line}" for k in old),
             "  Either the server was reinstalled or its keys were replaced, or another machine",
             "  answers at its address (a man in the middle). Check the new key on the server",
             "  itself (its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then",
             "  forget the old one and run again (the new key is then recorded):",
-            *sorted({f"    ssh-keygen -R '{name}' -f {k.file}" for k in old}),
+            *sorted({f"    ssh-keygen -R '{name}' -f {shown(k.file)}" for k in old}),
         ]
         return HostKeyError("\n".join(lines))
 
@@ -105,22 +105,28 @@ class _Unknown(paramiko.MissingHostKeyPolicy):
     ) -> None:
         check = self.check
         if check.strict or check.record is None:
-            files = ", ".join(str(f) for f in check.files())
+            files = ", ".join(shown(f) for f in check.files())
             raise HostKeyError(
                 f"{hostname} is not a known host (in {files}) and host key checking is strict:"
                 f" refused, nothing was sent\n"
                 f"  the server presented: {key.get_name()} {key.fingerprint}\n"
                 f"  If that is the server's key (check it on its console), add this line to "
-                f"{check.record or check.files()[0]}:\n"
+                f"{shown(check.record or check.files()[0])}:\n"
                 f"    {hostname} {key.get_name()} {key.get_base64()}"
             )
         append(check.record, hostname, [key])
         print(
             f"{hostname}: a new host; its key {key.get_name()} {key.fingerprint} is recorded in"
-            f" {check.record} and checked from now on",
+            f" {shown(check.record)} and checked from now on",
             file=sys.stderr,
             flush=True,
         )
+
+
+def shown(path: Path) -> str:
+    """A file as the operator finds it: relative to where they run, when it is below."""
+    here = Path.cwd()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def host_name(address: str, port: int) -> str:

@@ -252,7 +252,8 @@ def start_sandbox(state: Path, known_hosts: Path, port: int = 2222) -> str:
     recorded = hostkeys.host_name(machine.address, port)
     (state / "recorded").write_text(f"{recorded}\n{known_hosts.resolve()}\n")
     return (
-        f"sandbox up: Debian 12 with systemd, ssh root@127.0.0.1 -p {port} -i {key}\n"
+        f"sandbox up: Debian 12 with systemd, ssh root@127.0.0.1 -p {port} -i "
+        f"{hostkeys.shown(key.resolve())}\n"
         "next: fab bootstrap -H sandbox    (stop it with: fab sandbox --stop)"
     )
 

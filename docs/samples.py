@@ -1,0 +1,199 @@
+"""Write the README's output samples from a real run: `python docs/samples.py` (as root).
+
+Each sample in README.md between ``<!-- sample NAME -->`` and ``<!-- /sample -->`` is
+the output of a real command, run here on the sandbox (`fab sandbox`, the repository's
+own inventory), shortened only where the README elides lines (``...``). The script boots
+the sandbox itself (and stops it at the end): no sandbox may be running before.
+
+tests/unit/test_readme.py checks the samples against what the code produces.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from provision import hostkeys  # noqa: E402
+from provision.engine import Project  # noqa: E402
+from provision.transport import Session  # noqa: E402
+
+README = ROOT / "README.md"
+MARK = re.compile(r"^<!-- sample (\S+) -->\n(.*?)^<!-- /sample -->\n", re.M | re.S)
+Keep = Callable[[list[str]], list[str]]
+
+
+def fab(*args: str) -> str:
+    """`fab ARGS` from the repository root, as a person types it: what it printed, in
+    the order a terminal shows it (standard error and output together)."""
+    done = subprocess.run([sys.executable, "-m", "fabric", *args], cwd=ROOT, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    return done.stdout
+
+
+def everything(lines: list[str]) -> list[str]:
+    return lines
+
+
+def only(keep: Callable[[int, str], bool]) -> Keep:
+    """The lines ``keep(index, line)`` says, with ``...`` where others were left out."""
+
+    def pick(lines: list[str]) -> list[str]:
+        shown: list[str] = []
+        for i, line in enumerate(lines):
+            if keep(i, line):
+                shown.append(line)
+            elif not shown or shown[-1] != "...":
+                shown.append("...")
+        return shown
+
+    return pick
+
+
+def task_line(line: str) -> bool:
+    return bool(re.match(r"^\[\S+\] (ok|changed|would-chg|failed) ", line))
+
+
+def release_or_first(count: int) -> Keep:
+    """Every line but the roles' tasks: of those, the first ``count`` after a header."""
+
+    seen = [0]  # the roles' task lines since the last other line
+
+    def keep(i: int, line: str) -> bool:
+        if not task_line(line) or " release: " in line:
+            seen[0] = 0
+            return True
+        seen[0] += 1
+        return seen[0] <= count
+
+    return only(keep)
+
+
+def sample(shown: str, output: str, keep: Keep = everything) -> str:
+    lines = output.rstrip("\n").splitlines()
+    body = [f"$ {shown}", *keep(lines)]
+    return "".join(f"    {line}\n" if line else "\n" for line in body)
+
+
+class Run:
+    """The samples made so far, by name."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, str] = {}
+
+    def add(self, name: str, shown: str, output: str, keep: Keep = everything) -> None:
+        """Append a command and its output to sample ``name`` (a blank line between)."""
+        before = self.made.get(name)
+        self.made[name] = (f"{before}\n" if before else "") + sample(shown, output, keep)
+
+
+def on_sandbox(run: Run) -> None:
+    fab("sandbox", "--stop")
+    run.add("quickstart", "fab sandbox --deploy", fab("sandbox", "--deploy"),
+            release_or_first(3))  # fmt: skip
+    fab("sandbox", "--stop")
+
+    run.add("sandbox", "fab sandbox", fab("sandbox"))
+    run.add("bootstrap-check", "fab bootstrap -H sandbox --check",
+            fab("-H", "sandbox", "bootstrap", "--check"))  # fmt: skip
+    run.add("bootstrap", "fab bootstrap -H sandbox", fab("-H", "sandbox", "bootstrap"))
+    run.add("bootstrap", "fab bootstrap -H sandbox", fab("-H", "sandbox", "bootstrap"),
+            only(lambda i, line: not task_line(line)))  # fmt: skip
+    first = fab("-H", "sandbox", "deploy")
+    run.add("first-deploy-short", "fab deploy -H sandbox", first,
+            only(lambda i, line: not task_line(line)))  # fmt: skip
+    with urllib.request.urlopen("http://127.0.0.1/health", timeout=10) as answer:
+        run.made["first-deploy-short"] += sample("curl http://127.0.0.1/health",
+                                                 answer.read().decode())  # fmt: skip
+    run.add("deploy-rollback", "fab deploy -H sandbox", first)
+
+    main = ROOT / "example-app" / "main.py"
+    before = main.read_text()
+    try:
+        main.write_text(before + "# a change\n")
+        run.add("deploy-rollback", 'echo "# a change" >> example-app/main.py; fab deploy -H '
+                "sandbox", fab("-H", "sandbox", "deploy"), release_or_first(0))  # fmt: skip
+    finally:
+        main.write_text(before)
+    for shown, args in (("fab releases -H sandbox", ["releases"]),
+                        ("fab rollback -H sandbox", ["rollback"]),
+                        ("fab releases -H sandbox", ["releases"])):  # fmt: skip
+        run.add("deploy-rollback", shown, fab("-H", "sandbox", *args))
+    listed = run.made["deploy-rollback"].rsplit("$ fab releases", 1)[1]
+    live = re.search(r"(\S+)\s+live ", listed)[1]
+    run.add("deploy-rollback", f"fab rollback -H sandbox --to {live}",
+            fab("-H", "sandbox", "rollback", "--to", live))  # fmt: skip
+
+    drift(run)
+    host_keys(run)
+    postgres(run)
+    fab("sandbox", "--stop")
+
+
+def session() -> Session:
+    project = Project.load(ROOT)
+    [target] = project.targets("sandbox")
+    return Session(target)
+
+
+def drift(run: Run) -> None:
+    with session() as s:
+        s.run_as_root("chmod 0755 /srv/hello/shared && echo 'PasswordAuthentication yes' "
+                      ">> /etc/ssh/sshd_config.d/10-provision.conf")  # fmt: skip
+    run.add("drift", "fab bootstrap -H sandbox --check --diff",
+            fab("-H", "sandbox", "bootstrap", "--check", "--diff"))  # fmt: skip
+    fab("-H", "sandbox", "bootstrap")
+
+
+def host_keys(run: Run) -> None:
+    """Another machine at the sandbox's address: its keys made anew."""
+    with session() as s:
+        s.run_as_root("rm /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null")
+    run.add("host-key-changed", "fab status -H sandbox", fab("-H", "sandbox", "status"))
+    name = hostkeys.host_name("127.0.0.1", 2222)
+    forget = ["ssh-keygen", "-R", name, "-f", str(ROOT / "known_hosts")]
+    subprocess.run(forget, capture_output=True, check=True)
+    (ROOT / "known_hosts.old").unlink(missing_ok=True)  # ssh-keygen's copy of the file
+    run.add("host-key-new", "fab releases -H sandbox", fab("-H", "sandbox", "releases"))
+
+
+def postgres(run: Run) -> None:
+    on = ("--set", "postgres_enabled=true")
+    fab("-H", "sandbox", "bootstrap", *on)
+    run.add("backup", "fab backup -H sandbox", fab("-H", "sandbox", "backup", *on))
+    run.add("status-postgres", "fab status -H sandbox",
+            fab("-H", "sandbox", "status", *on))  # fmt: skip
+
+
+def write(made: dict[str, str]) -> list[str]:
+    """Put the samples into the README; the names it has that this run did not make."""
+    text = README.read_text()
+    missing = [name for name in MARK.findall(text) if name[0] not in made]
+
+    def fill(m: re.Match) -> str:
+        return f"<!-- sample {m[1]} -->\n{made.get(m[1], m[2])}<!-- /sample -->\n"
+
+    README.write_text(MARK.sub(fill, text))
+    return [name for name, _ in missing]
+
+
+def main() -> int:
+    run = Run()
+    try:
+        on_sandbox(run)
+    finally:
+        fab("sandbox", "--stop")
+    left = write(run.made)
+    print(f"wrote {len(run.made)} samples into README.md" +
+          (f"; not made here: {', '.join(left)}" if left else ""))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
