@@ -11,6 +11,7 @@ tests/unit/test_readme.py checks the samples against what the code produces.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -100,6 +101,7 @@ def on_sandbox(run: Run) -> None:
     fab("sandbox", "--stop")
 
     run.add("sandbox", "fab sandbox", fab("sandbox"))
+    run.add("never-bootstrapped", "fab deploy -H sandbox", fab("-H", "sandbox", "deploy"))
     run.add("bootstrap-check", "fab bootstrap -H sandbox --check",
             fab("-H", "sandbox", "bootstrap", "--check"))  # fmt: skip
     run.add("bootstrap", "fab bootstrap -H sandbox", fab("-H", "sandbox", "bootstrap"))
@@ -131,9 +133,16 @@ def on_sandbox(run: Run) -> None:
             fab("-H", "sandbox", "rollback", "--to", live))  # fmt: skip
 
     drift(run)
+    failures(run)
+    migrations(run)
+    process_fails(run)
     host_keys(run)
     postgres(run)
+    run.add("secret-unset", "fab deploy -H sandbox --set 'app_env={SECRET_KEY: {env: "
+            "APP_SECRET_KEY}}'", fab("-H", "sandbox", "deploy", "--set",
+                                     "app_env={SECRET_KEY: {env: APP_SECRET_KEY}}"))  # fmt: skip
     fab("sandbox", "--stop")
+    fleet(run)
 
 
 def session() -> Session:
@@ -151,6 +160,97 @@ def drift(run: Run) -> None:
     fab("-H", "sandbox", "bootstrap")
 
 
+def frames_and_roles_left_out(lines: list[str]) -> list[str]:
+    """A failure as the README shows it: the roles' task lines left out, and in each
+    traceback only the app's own frames (those of libraries: ``...``)."""
+    shown: list[str] = []
+    dropping = -1  # the indent of a library's frame being left out, or -1
+    for line in lines:
+        text = line.split("] ", 1)[-1]
+        indent = len(text) - len(text.lstrip())
+        if dropping >= 0 and indent > dropping:
+            continue  # that frame's source line and its carets
+        dropping = -1
+        if task_line(line) and " release: " not in line:
+            continue
+        stripped = text.strip()
+        if stripped.startswith('File "') and ("/site-packages/" in stripped
+                                              or "provision_gunicorn" in stripped):  # fmt: skip
+            dropping = indent
+            if not shown[-1].endswith(" ..."):
+                shown.append(line[: len(line) - len(text)] + " " * indent + "...")
+            continue
+        shown.append(line)
+    return shown
+
+
+def app_copy(path: str, change: Callable[[str], str]) -> str:
+    """A copy of the example app at ``path`` with ``main.py`` changed."""
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(ROOT / "example-app", path)
+    main = Path(path, "main.py")
+    main.write_text(change(main.read_text()))
+    return path
+
+
+def failures(run: Run) -> None:
+    bad = app_copy("/tmp/badapp", lambda text: text + "\nimport no_such_module  # noqa\n")
+    run.add("failed-check", f"fab deploy -H sandbox --set app_source={bad}",
+            fab("-H", "sandbox", "deploy", "--set", f"app_source={bad}"),
+            frames_and_roles_left_out)  # fmt: skip
+    healthy = '    return {"status": "ok", "release": RELEASE}'
+    failing = ('    if "PROVISION_RELEASE_DIR" not in __import__("os").environ:  # live\n'
+               '        raise RuntimeError("cannot reach the database")\n' + healthy)  # fmt: skip
+    bad2 = app_copy("/tmp/badapp2", lambda text: text.replace(healthy, failing))
+    run.add("failed-live", f"fab deploy -H sandbox --set app_source={bad2}",
+            fab("-H", "sandbox", "deploy", "--set", f"app_source={bad2}"),
+            frames_and_roles_left_out)  # fmt: skip
+    for path in (bad, bad2):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+MIGRATE = """import os
+
+print("INFO  migrating the database in", os.getcwd())
+print("INFO  Running upgrade  -> 1a2b3c, create items")
+"""
+
+
+def migrations(run: Run) -> None:
+    """A stand-in migrate.py that prints what Alembic would."""
+    path = ROOT / "example-app" / "migrate.py"
+    try:
+        path.write_text(MIGRATE)
+        run.add("release-command", "fab deploy -H sandbox --set 'app_release_command=python "
+                "migrate.py' --set 'app_smoke_paths=[/]'",
+                fab("-H", "sandbox", "deploy", "--set", "app_release_command=python migrate.py",
+                    "--set", "app_smoke_paths=[/]"), release_or_first(0))  # fmt: skip
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def process_fails(run: Run) -> None:
+    """The worker app with its process, then a deploy that adds one that cannot start."""
+    inventory = "docs/worker.yaml"
+    fab("-H", "sandbox", "deploy", "--inventory", inventory)
+    crash = "app_processes={worker: python worker.py, crash: python -m nothing_here}"
+    run.add("process-fails", f"fab deploy -H sandbox --inventory {inventory} --force --set "
+            f"'{crash}'", fab("-H", "sandbox", "deploy", "--inventory", inventory, "--force",
+                              "--set", crash),
+            release_or_first(0))  # fmt: skip
+
+
+def fleet(run: Run) -> None:
+    shown = ".sandbox/fleet.yaml"
+    run.add("fleet", "fab sandbox --hosts 3", fab("sandbox", "--hosts", "3"))
+    try:
+        run.add("fleet", f"fab bootstrap -H fleet --inventory {shown}",
+                fab("-H", "fleet", "bootstrap", "--inventory", shown),
+                only(lambda i, line: not task_line(line) and "->" not in line))  # fmt: skip
+    finally:
+        run.add("fleet", "fab sandbox --stop", fab("sandbox", "--stop"))
+
+
 def host_keys(run: Run) -> None:
     """Another machine at the sandbox's address: its keys made anew."""
     with session() as s:
@@ -165,7 +265,16 @@ def host_keys(run: Run) -> None:
 
 def postgres(run: Run) -> None:
     on = ("--set", "postgres_enabled=true")
-    fab("-H", "sandbox", "bootstrap", *on)
+    run.add("postgres-bootstrap", "fab bootstrap -H sandbox --set postgres_enabled=true",
+            fab("-H", "sandbox", "bootstrap", *on),
+            only(lambda i, line: not task_line(line) or "postgres" in line))  # fmt: skip
+    db_app = ("--set", "app_source=example-db-app", "--set", "app_module=app.main:app",
+              "--set", "app_release_command=alembic upgrade head",
+              "--set", "app_smoke_paths=[/items]")  # fmt: skip
+    run.add("postgres-deploy", "fab deploy -H sandbox   # example-db-app, its README's settings",
+            fab("-H", "sandbox", "deploy", *on, *db_app),
+            only(lambda i, line: not task_line(line) or "release: link" in line
+                 or "release: before_check" in line or "release: check" in line))  # fmt: skip
     run.add("backup", "fab backup -H sandbox", fab("-H", "sandbox", "backup", *on))
     run.add("status-postgres", "fab status -H sandbox",
             fab("-H", "sandbox", "status", *on))  # fmt: skip

@@ -147,9 +147,8 @@ class Release(FlowRun):
         # a role's step failed with its own output; else the app's log tells why
         log = "" if isinstance(error, StepFailed) else self.log_tail(self.mark)
         shown = f"\n--- the app's log:\n{log}" if log else ""
-        if live is None:
+        if live is None:  # it stays live, and the units stay as it needs them
             self.execute(phases.mark_bad(self.layout, bad))
-            self.restore()
             raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
                               f"back to.{shown}")  # fmt: skip
         self.go_back(hooks=False)

@@ -102,8 +102,23 @@ def reload_or_restart(unit: str) -> Operation:
 
 
 def try_restart(unit: str) -> Operation:
-    """Restart a unit if it is running; leave it stopped otherwise (a handler's action)."""
-    return _action("try-restart", unit)
+    """Restart a unit if it is running, so that it runs as its file now says; leave it
+    stopped otherwise; stop it if its file is gone (a failed deploy put the server back
+    as it was before the unit existed). A handler's action."""
+
+    def decide(state: dict[str, str]) -> Change | NoChange:
+        running = state.get("ActiveState") in ("active", "activating", "reloading")
+        if state.get("LoadState") == "not-found":  # and its enablement goes with the file
+            unlink = Command.script("rm -f {units}/*.wants/{unit}", units=UNITS, unit=unit)
+            if running:
+                stop = Command.of("systemctl", "stop", unit)
+                return Change([stop, unlink], "stop: its file is gone")
+            return Change([unlink], "its file is gone")
+        if not running:
+            return NoChange(f"{unit} is not running")
+        return Change([Command.of("systemctl", "try-restart", unit)], "")
+
+    return Operation(f"try-restart {unit}", {"state": UnitState(unit)}, decide)
 
 
 def daemon_reload() -> Operation:

@@ -168,6 +168,13 @@ def status(role):
 # with the process it started with. One that does not fails, with its log since then.
 RESTART = """
 start=$(date +%s)
+kept=""
+for unit in "$@"; do
+  if [ -e "/etc/systemd/system/$unit" ]; then kept="$kept $unit"; else
+    systemctl stop "$unit" 2>/dev/null; echo "$unit: stopped (its unit file is gone)"; fi
+done
+set -- $kept
+[ $# -eq 0 ] && exit 0
 systemctl restart "$@" || true
 up=$(date +%s)
 first=""

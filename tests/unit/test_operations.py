@@ -173,6 +173,31 @@ CASES = [
         ],
     ),
     (
+        "try-restart-running",
+        systemd.try_restart("x"),
+        {"state": {"LoadState": "loaded", "ActiveState": "active"}},
+        ["systemctl try-restart x"],
+    ),
+    (
+        "try-restart-stopped",
+        systemd.try_restart("x"),
+        {"state": {"LoadState": "loaded", "ActiveState": "inactive"}},
+        "x is not running",
+    ),
+    # a failed deploy removed the unit file its converge had made: the unit goes too
+    (
+        "try-restart-file-gone",
+        systemd.try_restart("x"),
+        {"state": {"LoadState": "not-found", "ActiveState": "activating"}},
+        ["systemctl stop x", "sh -c 'rm -f /etc/systemd/system/*.wants/x'"],
+    ),
+    (
+        "try-restart-no-unit",
+        systemd.try_restart("x"),
+        {"state": {"LoadState": "not-found", "ActiveState": "inactive"}},
+        ["sh -c 'rm -f /etc/systemd/system/*.wants/x'"],
+    ),
+    (
         "service-stopped-disabled",
         systemd.service("nginx"),
         {"unit": {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled"}},
