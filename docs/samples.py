@@ -162,7 +162,7 @@ def drift(run: Run) -> None:
 
 def frames_and_roles_left_out(lines: list[str]) -> list[str]:
     """A failure as the README shows it: the roles' task lines left out, and in each
-    traceback only the app's own frames (those of libraries: ``...``)."""
+    traceback only the app's own frames (Python's and the libraries': ``...``)."""
     shown: list[str] = []
     dropping = -1  # the indent of a library's frame being left out, or -1
     for line in lines:
@@ -174,8 +174,10 @@ def frames_and_roles_left_out(lines: list[str]) -> list[str]:
         if task_line(line) and " release: " not in line:
             continue
         stripped = text.strip()
-        if stripped.startswith('File "') and ("/site-packages/" in stripped
-                                              or "provision_gunicorn" in stripped):  # fmt: skip
+        own = '"/srv/' in stripped and not any(
+            lib in stripped for lib in ("/site-packages/", "provision_gunicorn")
+        )
+        if stripped.startswith('File "') and not own:
             dropping = indent
             if not shown[-1].endswith(" ..."):
                 shown.append(line[: len(line) - len(text)] + " " * indent + "...")

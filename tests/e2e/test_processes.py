@@ -219,6 +219,13 @@ def test_a_process_that_does_not_start_fails_the_deploy_and_rolls_back(site):
         assert "No module named 'nothing_here'" in done.stdout
         assert f"rolled back to {before}" in done.stdout
         assert live_release(site) == before
+        # the unit it added went with the restore: stopped, no file, not enabled
+        assert "hello-process-crash.service: stopped (its unit file is gone)" in done.stdout
+        host = site.testinfra()
+        assert not host.file("/etc/systemd/system/hello-process-crash.service").exists
+        assert not host.service("hello-process-crash").is_running
+        assert host.run("ls /etc/systemd/system/*.wants/hello-process-crash.service").rc != 0
+        assert host.service("hello-process-worker").is_running
     finally:
         site.settings()
     done = site.fab("deploy", "--force")
