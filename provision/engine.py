@@ -58,8 +58,7 @@ class Playbook:
     peers: Peers = NO_PEERS
 
     def on_server(self) -> list[Role]:
-        """The play's roles, then every other: what a server set up by any play may run
-        (PostgreSQL, say, which bootstrap installs), for what status and logs read."""
+        """The play's roles, then every other: all a server may run (status, logs read it)."""
         return [*self.roles, *(r for r in self.every_role if r not in self.roles)]
 
 
@@ -246,15 +245,8 @@ def guarded(target: Target, out: Output, config: Config | None, work: Work) -> T
     return tally
 
 
-def converge(
-    host: Host,
-    book: Playbook,
-    options: Options,
-    out: Output,
-    tally: Tally,
-    record: bool = False,
-    undo: Undo | None = None,
-) -> dict[str, Task]:
+def converge(host: Host, book: Playbook, options: Options, out: Output, tally: Tally,
+             record: bool = False, undo: Undo | None = None) -> dict[str, Task]:  # fmt: skip
     """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
     note on the server that the play completed; with ``undo``, keep the files it changes
     as they were. Returns the play's handlers."""
@@ -300,15 +292,9 @@ def in_parallel(items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
         return list(pool.map(work, items))
 
 
-def apply(
-    project: Project,
-    play: str,
-    targets: list[Target],
-    options: Options,
-    out: Output,
-    config: Config | None = None,
-) -> dict[str, Tally]:
-    """Converge every target with the play's roles, then print the recap."""
-    book = project.play(play)
+def apply(project: Project, play: str, targets: list[Target], options: Options, out: Output,
+          config: Config | None = None) -> dict[str, Tally]:  # fmt: skip
+    """Converge every target with the play's roles (and ``options.overrides``)."""
+    book = project.play(play, options.overrides)
     project.check_overrides(options.overrides)
     return for_each_host(targets, lambda t: apply_one(book, t, options, out, config), out)
