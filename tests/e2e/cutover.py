@@ -1,11 +1,12 @@
 """Run on a test host: how often an older release still answers once a newer one did.
 
-    python3 cutover.py ROOT RELEASE_A RELEASE_B ROUNDS
+    python3 cutover.py ROOT RELEASE_A RELEASE_B ROUNDS WORKERS
 
 Each round points ROOT/current at the other release by hand, as an operator would,
 runs `systemctl reload hello`, waits until the app answers with that release, then asks
 40 more times straight away and counts the answers from any other release. Before the
-next round it waits until the replaced workers have exited.
+next round it waits until the replaced workers have exited: until the master has WORKERS
+children again (the workers of a reload just before may still be finishing at the start).
 """
 
 import socket
@@ -38,8 +39,8 @@ def wait_for(condition, what) -> None:
         time.sleep(0.005)
 
 
-root, a, b, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-count = workers()
+root, a, b, rounds, count = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
+wait_for(lambda: workers() == count, "the workers of the reload before did not exit")
 stale = 0
 for i in range(rounds):
     target = (a, b)[i % 2]

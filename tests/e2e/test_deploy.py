@@ -245,7 +245,8 @@ def test_once_a_release_answers_no_older_one_does(deploy, host):
     a = deployed(deploy)
     b = deployed(deploy)
     script = (Path(__file__).parent / "cutover.py").read_text()
-    stale = host.check_output(f"python3 -c {shlex.quote(script)} /srv/hello {a} {b} 10")
+    workers = 2 * int(host.check_output("nproc")) + 1
+    stale = host.check_output(f"python3 -c {shlex.quote(script)} /srv/hello {a} {b} 10 {workers}")
     assert stale == "0"
 
 
