@@ -30,7 +30,7 @@ def pairs(output: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
 
 
-def _int(text: str | None) -> int | None:
+def integer(text: str | None) -> int | None:
     return int(text) if text and text.lstrip("-").isdigit() else None
 
 
@@ -43,10 +43,10 @@ STAMP = (
 
 
 def _stamp(text: str | None) -> int | None:
-    return _int(text)
+    return integer(text)
 
 
-def _iso(seconds: int | None) -> str | None:
+def iso_time(seconds: int | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds)) if seconds else None
 
 
@@ -99,18 +99,18 @@ class ServiceProbe(Probe):
 
     def parse(self, output: str) -> Fields:
         p = pairs(output)
-        memory, now = _int(p.get("MemoryCurrent")), _int(p.get("Now"))
-        if memory is None and _int(p.get("Rss")):
-            memory = _int(p.get("Rss")) * 1024  # type: ignore[operator]
+        memory, now = integer(p.get("MemoryCurrent")), integer(p.get("Now"))
+        if memory is None and integer(p.get("Rss")):
+            memory = integer(p.get("Rss")) * 1024  # type: ignore[operator]
         since = _stamp(p.get("ActiveEnterTimestamp"))
         active = p.get("ActiveState") == "active"
         return {
             "state": f"{p.get('ActiveState', 'unknown')} ({p.get('SubState', '?')})",
             "active": active,
-            "pid": _int(p.get("MainPID")) or None,
-            "children": _int(p.get("Children")) if self.children and active else None,
+            "pid": integer(p.get("MainPID")) or None,
+            "children": integer(p.get("Children")) if self.children and active else None,
             "memory_mb": round(memory / 2**20, 1) if memory is not None else None,
-            "restarts": _int(p.get("NRestarts")),
+            "restarts": integer(p.get("NRestarts")),
             "up_seconds": now - since if active and since and now else None,
         }
 
@@ -153,9 +153,9 @@ class TimerProbe(Probe):
             outcome = "ok"
         else:
             outcome = f"failed ({result}, exit {p.get('ExecMainStatus', '?')})"
-        return {"last_run": _iso(last), "result": outcome,
-                "exit_status": _int(p.get("ExecMainStatus")),
-                "next_run": _iso(_stamp(p.get("NextElapseUSecRealtime")))}  # fmt: skip
+        return {"last_run": iso_time(last), "result": outcome,
+                "exit_status": integer(p.get("ExecMainStatus")),
+                "next_run": iso_time(_stamp(p.get("NextElapseUSecRealtime")))}  # fmt: skip
 
     def line(self, f: Fields) -> str:
         last = f"last run {when(f['last_run'])}: {f['result']}" if f["last_run"] else f["result"]
@@ -177,8 +177,8 @@ class CertificateProbe(Probe):
         if "notAfter" not in p:
             return {"path": self.path, "expires": None, "days_left": None}
         expires = _utc(p["notAfter"].replace(" GMT", ""), "%b %d %H:%M:%S %Y")
-        now = _int(p.get("Now")) or time.time()
-        return {"path": self.path, "expires": _iso(int(expires)),
+        now = integer(p.get("Now")) or time.time()
+        return {"path": self.path, "expires": iso_time(int(expires)),
                 "days_left": int((expires - now) // 86400)}  # fmt: skip
 
     def line(self, f: Fields) -> str:
@@ -230,7 +230,8 @@ class UpdatesProbe(Probe):
 
     def parse(self, output: str) -> Fields:
         p = pairs(output)
-        return {"pending": _int(p.get("pending")) or 0, "security": _int(p.get("security")) or 0,
+        return {"pending": integer(p.get("pending")) or 0,
+                "security": integer(p.get("security")) or 0,
                 "reboot_required": p.get("reboot") == "yes"}  # fmt: skip
 
     def line(self, f: Fields) -> str:

@@ -3,13 +3,12 @@ with a password made on the server (SCRAM), and nightly backups."""
 
 import dataclasses
 import re
-import time
 
 from provision.actions import Action
 from provision.command import Command, sh
 from provision.logview import LogSource
 from provision.operations import apt, files, secret, shell, systemd
-from provision.probes import STAMP, Probe, ServiceProbe, pairs, when
+from provision.probes import STAMP, Probe, ServiceProbe, integer, iso_time, pairs, when
 from provision.roles import RoleError
 from provision.schema import SchemaError
 
@@ -164,7 +163,8 @@ class DatabaseProbe(ServiceProbe):
             "2>/dev/null", sql=SIZE, db=self.database)  # fmt: skip
 
     def parse(self, output):
-        size, connections = _number(pairs(output), "Size"), _number(pairs(output), "Connections")
+        p = pairs(output)
+        size, connections = integer(p.get("Size")), integer(p.get("Connections"))
         return {**super().parse(output), "database": self.database,
                 "size_mb": round(size / 2**20, 1) if size is not None else None,
                 "connections": connections}  # fmt: skip
@@ -194,7 +194,7 @@ class BackupProbe(Probe):
 
     def parse(self, output):
         p = pairs(output)
-        ended, result = _number(p, "ExecMainExitTimestamp"), p.get("Result", "")
+        ended, result = integer(p.get("ExecMainExitTimestamp")), p.get("Result", "")
         if p.get("ActiveState") == "activating":
             outcome = "running"
         elif ended is None:
@@ -205,9 +205,9 @@ class BackupProbe(Probe):
         newest = p.get("Newest", "").rsplit(" ", 2)
         dump = None
         if len(newest) == 3 and newest[1].isdigit() and newest[2].isdigit():
-            dump = {"path": newest[0], "bytes": int(newest[1]), "at": _iso(int(newest[2]))}
-        return {"last_run": _iso(ended), "result": outcome, "newest": dump,
-                "next_run": _iso(_number(p, "NextElapseUSecRealtime"))}  # fmt: skip
+            dump = {"path": newest[0], "bytes": int(newest[1]), "at": iso_time(int(newest[2]))}
+        return {"last_run": iso_time(ended), "result": outcome, "newest": dump,
+                "next_run": iso_time(integer(p.get("NextElapseUSecRealtime")))}  # fmt: skip
 
     def line(self, f):
         last = f"last {when(f['last_run'])}: {f['result']}" if f["last_run"] else f["result"]
@@ -215,15 +215,6 @@ class BackupProbe(Probe):
         newest = f"newest {d['path'].rsplit('/', 1)[-1]} ({_size(d['bytes'])})" if d else (
             "no dump yet")  # fmt: skip
         return f"{last}; {newest}; next {when(f['next_run'])}"
-
-
-def _number(p, key):
-    value = p.get(key, "")
-    return int(value) if value.isdigit() else None
-
-
-def _iso(seconds):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds)) if seconds else None
 
 
 def _size(n):
