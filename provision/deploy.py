@@ -79,9 +79,7 @@ def compare(r: Release) -> None:
     generated = {**r.plan.files, REQUIREMENTS: pins}  # what makes its content, but its id
     content = artifact.content_digest(r.source.path, generated)
     if content == state.content and not r.options.force:
-        if r.undo is not None and r.undo.paths:
-            r.execute([r.undo.discard()])
-        r.undo = None
+        r.execute(r.stands())
         r.tally.ok += 1
         r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
                    "content (--force ships it again)", always=True)  # fmt: skip
@@ -145,9 +143,7 @@ def switch(r: Release) -> str:
 def clean(r: Release) -> str:
     state = r.read_state()
     old = state.removable(r.plan.keep)
-    kept = [r.undo.discard()] if r.undo is not None and r.undo.paths else []
-    r.execute([*phases.clean(r.layout, state, r.rid, r.plan.keep), *kept])
-    r.undo = None  # this deploy stands: nothing to put back
+    r.execute([*phases.clean(r.layout, state, r.rid, r.plan.keep), *r.stands()])
     return f"removed {len(old)} old release(s), {len(state.unused_venvs(old))} unused venv(s)"
 
 

@@ -177,6 +177,12 @@ class Release(FlowRun):
         if hooks:
             self.hook("after_rollback", Failure.STOP)
 
+    def stands(self) -> list[Command]:
+        """This deploy's converge stands: nothing to put back. The commands that drop the
+        copies kept of what it changed (none when it changed nothing)."""
+        undo, self.undo = self.undo, None
+        return [undo.discard()] if undo is not None and undo.paths else []
+
     def restore(self) -> None:
         """The files this deploy's converge changed put back as they were before it, and
         the handlers their tasks notified run again (units read again, restarted)."""
