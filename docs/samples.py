@@ -2,8 +2,9 @@
 
 Each sample in README.md between ``<!-- sample NAME -->`` and ``<!-- /sample -->`` is
 the output of a real command, run here on the sandbox (`fab sandbox`, the repository's
-own inventory), shortened only where the README elides lines (``...``). The script boots
-the sandbox itself (and stops it at the end): no sandbox may be running before.
+own inventory, or docs/worker.yaml for the worker app) and on a fleet of sandbox hosts
+(docs/web.yaml), shortened only where the README elides lines (``...``). The script boots
+the hosts itself (and stops them at the end): no sandbox may be running before.
 
 tests/unit/test_readme.py checks the samples against what the code produces.
 """
@@ -15,83 +16,24 @@ import shutil
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from sample_kit import (
+    ROOT,
+    Run,
+    app_copy,
+    fab,
+    frames_and_roles_left_out,
+    only,
+    release_or_first,
+    sample,
+    session,
+    task_line,
+    write,
+)
+from samples_fleet import fleet, rolling
+from samples_worker import lock, logs, worker
 
-from provision import hostkeys  # noqa: E402
-from provision.engine import Project  # noqa: E402
-from provision.transport import Session  # noqa: E402
-
-README = ROOT / "README.md"
-MARK = re.compile(r"^<!-- sample (\S+) -->\n(.*?)^<!-- /sample -->\n", re.M | re.S)
-Keep = Callable[[list[str]], list[str]]
-
-
-def fab(*args: str) -> str:
-    """`fab ARGS` from the repository root, as a person types it: what it printed, in
-    the order a terminal shows it (standard error and output together)."""
-    done = subprocess.run([sys.executable, "-m", "fabric", *args], cwd=ROOT, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    return done.stdout
-
-
-def everything(lines: list[str]) -> list[str]:
-    return lines
-
-
-def only(keep: Callable[[int, str], bool]) -> Keep:
-    """The lines ``keep(index, line)`` says, with ``...`` where others were left out."""
-
-    def pick(lines: list[str]) -> list[str]:
-        shown: list[str] = []
-        for i, line in enumerate(lines):
-            if keep(i, line):
-                shown.append(line)
-            elif not shown or shown[-1] != "...":
-                shown.append("...")
-        return shown
-
-    return pick
-
-
-def task_line(line: str) -> bool:
-    return bool(re.match(r"^\[\S+\] (ok|changed|would-chg|failed) ", line))
-
-
-def release_or_first(count: int) -> Keep:
-    """Every line but the roles' tasks: of those, the first ``count`` after a header."""
-
-    seen = [0]  # the roles' task lines since the last other line
-
-    def keep(i: int, line: str) -> bool:
-        if not task_line(line) or " release: " in line:
-            seen[0] = 0
-            return True
-        seen[0] += 1
-        return seen[0] <= count
-
-    return only(keep)
-
-
-def sample(shown: str, output: str, keep: Keep = everything) -> str:
-    lines = output.rstrip("\n").splitlines()
-    body = [f"$ {shown}", *keep(lines)]
-    return "".join(f"    {line}\n" if line else "\n" for line in body)
-
-
-class Run:
-    """The samples made so far, by name."""
-
-    def __init__(self) -> None:
-        self.made: dict[str, str] = {}
-
-    def add(self, name: str, shown: str, output: str, keep: Keep = everything) -> None:
-        """Append a command and its output to sample ``name`` (a blank line between)."""
-        before = self.made.get(name)
-        self.made[name] = (f"{before}\n" if before else "") + sample(shown, output, keep)
+from provision import hostkeys
 
 
 def on_sandbox(run: Run) -> None:
@@ -131,10 +73,13 @@ def on_sandbox(run: Run) -> None:
     live = re.search(r"(\S+)\s+live ", listed)[1]
     run.add("deploy-rollback", f"fab rollback -H sandbox --to {live}",
             fab("-H", "sandbox", "rollback", "--to", live))  # fmt: skip
+    logs(run)
+    lock(run)
 
     drift(run)
     failures(run)
     migrations(run)
+    worker(run)
     process_fails(run)
     host_keys(run)
     postgres(run)
@@ -143,12 +88,7 @@ def on_sandbox(run: Run) -> None:
                                      "app_env={SECRET_KEY: {env: APP_SECRET_KEY}}"))  # fmt: skip
     fab("sandbox", "--stop")
     fleet(run)
-
-
-def session() -> Session:
-    project = Project.load(ROOT)
-    [target] = project.targets("sandbox")
-    return Session(target)
+    rolling(run)
 
 
 def drift(run: Run) -> None:
@@ -158,41 +98,6 @@ def drift(run: Run) -> None:
     run.add("drift", "fab bootstrap -H sandbox --check --diff",
             fab("-H", "sandbox", "bootstrap", "--check", "--diff"))  # fmt: skip
     fab("-H", "sandbox", "bootstrap")
-
-
-def frames_and_roles_left_out(lines: list[str]) -> list[str]:
-    """A failure as the README shows it: the roles' task lines left out, and in each
-    traceback only the app's own frames (Python's and the libraries': ``...``)."""
-    shown: list[str] = []
-    dropping = -1  # the indent of a library's frame being left out, or -1
-    for line in lines:
-        text = line.split("] ", 1)[-1]
-        indent = len(text) - len(text.lstrip())
-        if dropping >= 0 and indent > dropping:
-            continue  # that frame's source line and its carets
-        dropping = -1
-        if task_line(line) and " release: " not in line:
-            continue
-        stripped = text.strip()
-        own = '"/srv/' in stripped and not any(
-            lib in stripped for lib in ("/site-packages/", "provision_gunicorn")
-        )
-        if stripped.startswith('File "') and not own:
-            dropping = indent
-            if not shown[-1].endswith(" ..."):
-                shown.append(line[: len(line) - len(text)] + " " * indent + "...")
-            continue
-        shown.append(line)
-    return shown
-
-
-def app_copy(path: str, change: Callable[[str], str]) -> str:
-    """A copy of the example app at ``path`` with ``main.py`` changed."""
-    shutil.rmtree(path, ignore_errors=True)
-    shutil.copytree(ROOT / "example-app", path)
-    main = Path(path, "main.py")
-    main.write_text(change(main.read_text()))
-    return path
 
 
 def failures(run: Run) -> None:
@@ -242,17 +147,6 @@ def process_fails(run: Run) -> None:
             release_or_first(0))  # fmt: skip
 
 
-def fleet(run: Run) -> None:
-    shown = ".sandbox/fleet.yaml"
-    run.add("fleet", "fab sandbox --hosts 3", fab("sandbox", "--hosts", "3"))
-    try:
-        run.add("fleet", f"fab bootstrap -H fleet --inventory {shown}",
-                fab("-H", "fleet", "bootstrap", "--inventory", shown),
-                only(lambda i, line: not task_line(line) and "->" not in line))  # fmt: skip
-    finally:
-        run.add("fleet", "fab sandbox --stop", fab("sandbox", "--stop"))
-
-
 def host_keys(run: Run) -> None:
     """Another machine at the sandbox's address: its keys made anew."""
     with session() as s:
@@ -280,18 +174,6 @@ def postgres(run: Run) -> None:
     run.add("backup", "fab backup -H sandbox", fab("-H", "sandbox", "backup", *on))
     run.add("status-postgres", "fab status -H sandbox",
             fab("-H", "sandbox", "status", *on))  # fmt: skip
-
-
-def write(made: dict[str, str]) -> list[str]:
-    """Put the samples into the README; the names it has that this run did not make."""
-    text = README.read_text()
-    missing = [name for name in MARK.findall(text) if name[0] not in made]
-
-    def fill(m: re.Match) -> str:
-        return f"<!-- sample {m[1]} -->\n{made.get(m[1], m[2])}<!-- /sample -->\n"
-
-    README.write_text(MARK.sub(fill, text))
-    return [name for name, _ in missing]
 
 
 def main() -> int:

@@ -55,20 +55,37 @@ def runs(lines):
 
 def test_every_sample_was_written_by_the_script():
     made = samples()
-    script = (ROOT / "docs/samples.py").read_text()
+    script = "".join(p.read_text() for p in (ROOT / "docs").glob("*.py"))
     assert made, "no samples in the README"
     for name, lines in made.items():
         assert lines and lines[0].startswith("$ "), name
         assert f'"{name}"' in script, f"{name}: docs/samples.py does not make it"
 
 
-def expected_tasks(play, overrides):
-    project = Project.load(ROOT)
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """The project with a sample's inventory (``--inventory``, else the repository's), its
+    hosts' keys pointed at a file that exists (the sandbox's are made when it boots)."""
+    work = tmp_path_factory.mktemp("inventories")
+    key = work / "id_ed25519"
+    key.write_text("")
+
+    def load(inventory):
+        text = re.sub(r"key: [^,}\n]+", f"key: {key}", (ROOT / inventory).read_text())
+        copy = work / inventory.replace("/", "-")
+        copy.write_text(text)
+        return Project.load(ROOT, copy)
+
+    return load
+
+
+def expected_tasks(project, play, host, overrides):
+    """What ``play`` runs on the inventory's ``host``: its tasks and its handlers."""
     book = project.play(play, overrides)
-    # the sandbox's settings: the inventory's vars (it has none of its own)
-    settings = resolve_vars(book.every_role, project.inventory.data.get("vars") or {},
-                            overrides)  # fmt: skip
-    tasks, handlers = build_tasks(book.roles, settings, HOST, Output(io.StringIO()), book.peers)
+    [target] = project.targets(host)
+    settings = resolve_vars(book.every_role, target.vars, overrides)
+    peers = book.peers.seen_from(target)
+    tasks, handlers = build_tasks(book.roles, settings, HOST, Output(io.StringIO()), peers)
     names = [f"{t.role}: {t.op.name}" for t in tasks]
     if play == "bootstrap":
         names += [f"{t.role}: {t.op.name}" for t in played(play)]
@@ -76,26 +93,36 @@ def expected_tasks(play, overrides):
 
 
 @pytest.mark.parametrize("name", sorted(samples()))
-def test_a_samples_tasks_and_recap_are_what_the_code_runs(name):
+def test_a_samples_tasks_and_recap_are_what_the_code_runs(name, project):
     for command, out in runs(samples()[name]):
         words = shlex.split(command, comments=True)
         play = words[1]
         if play not in ("bootstrap", "deploy") or "error:" in " ".join(out):
             continue
         overrides = parse_overrides([w for i, w in enumerate(words) if words[i - 1] == "--set"])
-        tasks, handlers = expected_tasks(play, overrides)
+        inventory = next((w for i, w in enumerate(words) if words[i - 1] == "--inventory"),
+                         "inventory.yaml")  # fmt: skip
         shown = [m for line in out if (m := TASK.match(line))]
-        roles = [f"{m[3]}: {m[4]}" for m in shown if m[3] != "release"]
-        # a phase, or a hook point's step ("before_check: release command")
-        phases = [m[4].split(":")[0] for m in shown if m[3] == "release"]
-        ran = [t for t in roles if t not in handlers]
-        assert set(roles) - set(ran) <= handlers, (command, roles)
-        flow = [p.name for p in DEPLOY]
-        assert phases == [p for p in flow if p in phases], (command, phases)
-        if "..." in out:  # elided: what it shows is in the code's order
-            assert ran == [t for t in tasks if t in ran], (command, ran)
-            continue
-        assert ran == tasks, (command, ran, tasks)
-        [recap] = [line for line in out if line.startswith("sandbox : ok=")]
-        counts = [int(n) for n in re.findall(r"=(\d+)", recap)]
-        assert sum(counts) == len(shown), (command, recap, len(shown))
+        for host in dict.fromkeys(m[1] for m in shown):
+            on_host = [m for m in shown if m[1] == host]
+            check_host(project(inventory), play, host, overrides, on_host, out, command)
+
+
+def check_host(project, play, host, overrides, shown, out, command):
+    """The task lines a sample shows for one host are the tasks the code runs there, in
+    its order; and, where nothing is elided, all of them, as the host's recap counts."""
+    tasks, handlers = expected_tasks(project, play, host, overrides)
+    roles = [f"{m[3]}: {m[4]}" for m in shown if m[3] != "release"]
+    # a phase, or a hook point's step ("before_check: release command")
+    phases = [m[4].split(":")[0] for m in shown if m[3] == "release"]
+    ran = [t for t in roles if t not in handlers]
+    assert set(roles) - set(ran) <= handlers, (command, host, roles)
+    flow = [p.name for p in DEPLOY]
+    assert phases == [p for p in flow if p in phases], (command, host, phases)
+    if "..." in out:  # elided: what it shows is in the code's order
+        assert ran == [t for t in tasks if t in ran], (command, host, ran)
+        return
+    assert ran == tasks, (command, host, ran, tasks)
+    [recap] = [line for line in out if line.startswith(f"{host} : ok=")]
+    counts = [int(n) for n in re.findall(r"=(\d+)", recap)]
+    assert sum(counts) == len(shown), (command, host, recap, len(shown))
