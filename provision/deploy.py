@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import artifact, phases
+from . import artifact, phases, supervised
 from .engine import Host, Playbook, converge
 from .flow import Done, Failure, HookPoint, Phase, run_flow
 from .layout import CONTENT, REQUIREMENTS
@@ -53,7 +53,9 @@ def lock(r: Release) -> str | None:
         r.out.task(r.name, "waiting", "release", "lock", f"held by {holder}", always=True)
 
     o = r.options
-    held = DeployLock(r.session, r.plan.service, r.action, o.wait, o.take_over, waiting)
+    # and, once it holds it, waits for a release job a dead run left to end
+    job = supervised.wait_for(r.plan.service, 2 * r.plan.health_timeout + 60)
+    held = DeployLock(r.session, r.plan.service, r.action, o.wait, o.take_over, waiting, job)
     r.stack.enter_context(held)
     if held.taken_from:
         return f"taken over from {held.taken_from}"
@@ -137,7 +139,8 @@ def check(r: Release) -> str:
 
 
 def switch(r: Release) -> str:
-    return r.switch_to(r.rid, away_from=None)
+    """Start the release job (see ``golive``): from here on the server decides."""
+    return r.start_job(back_to=r.live)
 
 
 def clean(r: Release) -> str:
@@ -164,7 +167,7 @@ def pick(r: Release) -> None:
 
 
 def switch_back(r: Release) -> str:
-    return r.switch_to(r.rid, away_from=r.live)
+    return r.start_job(back_to=r.live, leaving=r.live)
 
 
 DEPLOY = [
@@ -180,7 +183,7 @@ DEPLOY = [
     Phase("check", check, changes=False, failure=Failure.NEVER_LIVE),
     HookPoint("before_switch", Failure.NEVER_LIVE),
     Phase("switch", switch, failure=Failure.ROLL_BACK),
-    Phase("reload", Release.go_live, failure=Failure.ROLL_BACK),
+    Phase("reload", Release.reload, failure=Failure.ROLL_BACK),
     HookPoint("after_switch", Failure.ROLL_BACK),
     Phase("verify", Release.verify, changes=False, failure=Failure.ROLL_BACK),
     HookPoint("after_verify", Failure.ROLL_BACK),
@@ -190,9 +193,9 @@ DEPLOY = [
 ROLLBACK = [
     Phase("lock", lock, quiet=True),
     Phase("pick", pick, quiet=True),
-    Phase("switch", switch_back),
-    Phase("reload", Release.go_live),
-    Phase("verify", Release.verify, changes=False),
+    Phase("switch", switch_back, failure=Failure.ROLL_BACK),
+    Phase("reload", Release.reload, failure=Failure.ROLL_BACK),
+    Phase("verify", Release.verify, changes=False, failure=Failure.ROLL_BACK),
     HookPoint("after_rollback", Failure.STOP),
 ]
 
@@ -228,6 +231,7 @@ def list_releases(
     width = max([26, *(len(rel.id) for rel in state.releases)])
     for rel in reversed(state.releases):
         flags = {"live": rel.id == state.current, "previous": rel.id == previous,
-                 "bad": rel.bad, "rolled back": rel.rolled_back}  # fmt: skip
+                 "bad": rel.bad, "rolled back": rel.rolled_back,
+                 "never verified": rel.unverified and not rel.bad}  # fmt: skip
         marks = [mark for mark, on in flags.items() if on]
         out.line(f"[{name}] {rel.id:<{width}} {', '.join(marks):<16} venv {rel.venv}")

@@ -9,10 +9,13 @@ Under the app's root::
     incoming/<id>/                  a release while it is being uploaded
     shared/                         what outlives releases (.env)
     deploys.log                     each deploy and rollback: who, when, which release, result
+    .provision-intent               the run being switched (see ``supervised``), until it ends
 
 Release ids start with the UTC time they were made, so sorting them sorts by age. A
 release directory holds markers: ``DONE`` once it is complete, ``BAD`` when it failed
-its checks, ``ROLLED_BACK`` when a rollback went away from it.
+its checks, ``ROLLED_BACK`` when a rollback went away from it, ``UNVERIFIED`` from its
+install until it passed its health gate while live: only a release that served is one a
+rollback goes back to.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 DONE = ".provision-complete"
 BAD = ".provision-bad"
 ROLLED_BACK = ".provision-rolled-back"
+UNVERIFIED = ".provision-unverified"
 CONTENT = ".provision/content"  # in a release: its content digest
 REQUIREMENTS = ".provision/requirements.txt"  # in a release: its pinned requirements
 
@@ -72,6 +76,11 @@ class Layout:
     def history(self) -> str:
         """One JSON line per deploy or rollback (see ``phases.record``)."""
         return self.path("deploys.log")
+
+    @property
+    def intent(self) -> str:
+        """What the run switching releases is about to do, while it does it (JSON)."""
+        return self.path(".provision-intent")
 
     def release(self, rid: str, *parts: str) -> str:
         return self.path("releases", rid, *parts)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import paramiko
 
-from .command import sh
+from .command import Command, sh
 from .transport import Session
 
 BUSY = 75
@@ -43,6 +43,7 @@ class DeployLock:
         wait: float = 0,
         take_over: bool = False,
         on_wait: Callable[[str], None] | None = None,
+        then: Command | None = None,
     ) -> None:
         self.session = session
         self.path = f"/run/lock/provision-{name}.lock"
@@ -50,6 +51,7 @@ class DeployLock:
         self.wait = wait
         self.take_over = take_over
         self.on_wait = on_wait  # told who holds the lock, when it has to wait
+        self.then = then  # run once the lock is held, before it says so (in the same trip)
         self._chan: paramiko.Channel | None = None
         self.taken_from = ""  # with take_over: who held the lock, if anyone
         self.waited = 0.0  # seconds it waited for another holder
@@ -72,13 +74,15 @@ class DeployLock:
             "if [ {wait} = 0 ]; then cat {info} 2>/dev/null; exit {busy}; fi; "
             "echo waiting; head -n 2 {info} 2>/dev/null; echo --; "
             "flock -w {wait} 9 || exit {busy}; fi; "
-            "printf '%s\\n' {who} {since} \"$$\" > {info}; echo locked; exec cat >/dev/null",
+            "printf '%s\\n' {who} {since} \"$$\" > {info}; {then} >&2; echo locked; "
+            "exec cat >/dev/null",
             lock=self.path,
             info=self.path + ".info",
             wait=self.wait,
             busy=BUSY,
             who=who,
             since=since,
+            then=self.then or Command.of("true"),
         )
         chan = self.session.start_as_root(script)
         out = chan.makefile("r")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .command import Command, Shell
-from .layout import BAD, DONE, REQUIREMENTS, ROLLED_BACK, Layout
+from .layout import BAD, DONE, REQUIREMENTS, ROLLED_BACK, UNVERIFIED, Layout
 from .release import Releases
 
 POLL = (Path(__file__).parent / "wait_healthy.py").read_text()
@@ -46,7 +46,8 @@ def upload(layout: Layout, user: str, rid: str, data: bytes) -> list[Command]:
 
 
 def install(layout: Layout, rid: str) -> list[Command]:
-    """Move the uploaded wheels to ``wheels/`` and the release to ``releases/<id>``."""
+    """Move the uploaded wheels to ``wheels/`` and the release to ``releases/<id>``,
+    marked unverified (see ``layout``)."""
     incoming, release = layout.incoming(rid), layout.release(rid)
     return [
         Command.script(
@@ -56,6 +57,7 @@ def install(layout: Layout, rid: str) -> list[Command]:
         ),
         Command.of("rm", "-rf", release),
         Command.of("mv", "-T", f"{incoming}/release", release),
+        Command.of("touch", layout.release(rid, UNVERIFIED)),  # until it passed verify live
         Command.of("rm", "-rf", incoming),
     ]
 

@@ -5,11 +5,12 @@ See ``layout`` for where they live.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from .command import sh
 from .facts import Fact
-from .layout import BAD, CONTENT, DONE, ROLLED_BACK
+from .layout import BAD, CONTENT, DONE, ROLLED_BACK, UNVERIFIED
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,12 @@ class ReleaseInfo:
     bad: bool
     venv: str
     rolled_back: bool = False  # a rollback went away from it: later rollbacks skip it
+    unverified: bool = False  # it never passed its health gate while live
+
+    @property
+    def served(self) -> bool:
+        """It passed its health gate while live, and nothing since marked it."""
+        return not (self.bad or self.rolled_back or self.unverified)
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,9 @@ class Releases:
     venvs: frozenset[str]
     wheels: frozenset[str]
     content: str = ""  # the live release's content digest
+    intent: dict | None = None  # a run that switched and never ended (see ``supervised``)
+    intent_noted: bool = False  # its release job noted it in the history already
+    job_result: str = ""  # what the last release job decided (kept, back, stays, failed)
 
     def ids(self) -> list[str]:
         return [r.id for r in self.releases]
@@ -36,12 +46,9 @@ class Releases:
 
     def previous(self) -> str | None:
         """The release a rollback goes to: the newest one older than the live one that
-        is neither bad nor rolled back from (``--to`` still reaches those)."""
-        older = [
-            r.id
-            for r in self.releases
-            if not r.bad and not r.rolled_back and self.current and r.id < self.current
-        ]
+        served (not bad, not rolled back from, verified while live); ``--to`` still
+        reaches the others."""
+        older = [r.id for r in self.releases if r.served and self.current and r.id < self.current]
         return older[-1] if older else None
 
     def removable(self, keep: int) -> list[str]:
@@ -62,16 +69,20 @@ class ReleaseState(Fact[Releases]):
     """The releases on the server, the live one, the built venvs and shipped wheels."""
 
     root: str
+    job_log: str = ""  # the release job's output (``supervised``): its last result
 
     def command(self) -> str:
         return sh(
             "cd {root} 2>/dev/null || exit 0; "
             "echo current $(readlink current 2>/dev/null | sed 's|^releases/||'); "
             "echo content $(cat current/{content} 2>/dev/null); "
+            "[ -f {intent} ] && sed 's/^/intent /' {intent}; "
+            "echo job $(sed -n 's/^@@ result //p' {log} 2>/dev/null | tail -n 1); "
             'for d in releases/*/; do [ -d "$d" ] || continue; d=${{d%/}}; '
             '[ -f "$d/{done}" ] || continue; '
             'bad=0; [ -e "$d/{bad}" ] && bad=1; back=0; [ -e "$d/{back}" ] && back=1; '
-            'echo release ${{d#releases/}} $bad $back $(readlink "$d/venv" | sed "s|.*/||"); '
+            'new=0; [ -e "$d/{new}" ] && new=1; '
+            'echo release ${{d#releases/}} $bad $back $new $(readlink "$d/venv" | sed "s|.*/||"); '
             "done; "
             'for v in venvs/*/; do [ -f "$v{done}" ] && echo venv $(basename $v); done; '
             'for w in wheels/*.whl; do [ -f "$w" ] && echo wheel ${{w#wheels/}}; done; true',
@@ -80,17 +91,27 @@ class ReleaseState(Fact[Releases]):
             done=DONE,
             bad=BAD,
             back=ROLLED_BACK,
+            new=UNVERIFIED,
+            intent=".provision-intent",
+            log=self.job_log or "/dev/null",
         )
 
     def parse(self, output: str) -> Releases:
         current, releases, venvs, wheels, content = None, [], set(), set(), ""
+        intent, noted, job = None, False, ""
         for line in output.splitlines():
             kind, _, rest = line.partition(" ")
             if kind == "current":
                 current = rest.strip() or None
             elif kind == "release":
-                rid, bad, back, venv = [*rest.split(), "", "", "", ""][:4]
-                releases.append(ReleaseInfo(rid, bad == "1", venv, back == "1"))
+                rid, bad, back, new, venv = [*rest.split(), "", "", "", "", ""][:5]
+                releases.append(ReleaseInfo(rid, bad == "1", venv, back == "1", new == "1"))
+            elif kind == "intent" and rest.strip() == "noted":
+                noted = True
+            elif kind == "intent":
+                intent = _json_or_none(rest)
+            elif kind == "job":
+                job = rest.strip()
             elif kind == "content":
                 content = rest.strip()
             elif kind == "venv":
@@ -98,4 +119,13 @@ class ReleaseState(Fact[Releases]):
             elif kind == "wheel":
                 wheels.add(rest.strip())
         ordered = tuple(sorted(releases, key=lambda r: r.id))
-        return Releases(current, ordered, frozenset(venvs), frozenset(wheels), content)
+        return Releases(current, ordered, frozenset(venvs), frozenset(wheels), content, intent,
+                        noted, job)  # fmt: skip
+
+
+def _json_or_none(text: str) -> dict | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import artifact, phases
+from . import artifact, golive, phases
 from .command import Command
 from .engine import Host, Options, Playbook
 from .flow import Failure, FlowRun, StepFailed
@@ -24,6 +24,7 @@ from .plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
 from .release import Releases, ReleaseState
 from .roles import Role, RoleContext, RoleError
 from .runner import PhaseFailed, Play, Task, gather
+from .supervised import Follow
 from .undo import Undo
 
 BY = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, in the deploy history
@@ -119,11 +120,12 @@ class Release(FlowRun):
         self.files: dict[str, str] = {}
         self.undo: Undo | None = None  # the files this deploy's converge changed, as before
         self.handlers: dict[str, Task] = {}  # the play's, to run again once they are back
+        self.by = BY
+        self.follow: Follow | None = None  # the release job's events, while it runs
 
     def read_state(self) -> Releases:
-        self.state = gather(self.session, [ReleaseState(self.plan.root)])[
-            ReleaseState(self.plan.root)
-        ]
+        fact = ReleaseState(self.plan.root, golive.job_log(self.plan.service))
+        self.state = gather(self.session, [fact])[fact]
         return self.state
 
     def hook_context(self) -> HookContext:
@@ -148,17 +150,24 @@ class Release(FlowRun):
         log = "" if isinstance(error, StepFailed) else self.log_tail(self.mark)
         shown = f"\n--- the app's log:\n{log}" if log else ""
         if live is None:  # it stays live, and the units stay as it needs them
-            self.execute(phases.mark_bad(self.layout, bad))
+            if self.follow is not None:
+                self.job_ended()  # which marked it bad
+            else:
+                self.execute(phases.mark_bad(self.layout, bad))
             raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
                               f"back to.{shown}")  # fmt: skip
-        self.go_back(hooks=False)
+        if self.follow is not None:
+            self.followed_back()
+        else:
+            self.go_back(hooks=False)
         then = ""
         try:
             self.hook("after_rollback", Failure.STOP)
         except PhaseFailed as e:  # back and serving: the steps after it failed as well
             then = f"\nthen, after the rollback: {e}"
-        raise PhaseFailed(f"{error}\nrolled back to {live}; release {bad} is marked bad.{then}"
-                          f"{shown}")  # fmt: skip
+        where = ", where the rollback started" if self.action == "rollback" else ""
+        raise PhaseFailed(f"{error}\nrolled back to {live}{where}; release {bad} is marked bad."
+                          f"{then}{shown}")  # fmt: skip
 
     def go_back(self, hooks: bool = True) -> None:
         """Make the release live before this run serve again, marking this run's bad (a
@@ -176,6 +185,63 @@ class Release(FlowRun):
         self.restore()
         if hooks:
             self.hook("after_rollback", Failure.STOP)
+
+    # -- the release job: from the switch to the verdict, on the server ----------------
+    def start_job(self, back_to: str | None, leaving: str | None = None) -> str:
+        """Start the job that makes ``self.rid`` live (see ``golive``) and follow it to
+        the end of its switch."""
+        job = golive.job(self, self.rid, back_to, leaving)
+        chan = self.session.start_as_root(job.start())
+        self.stack.callback(chan.close)
+        self.follow = Follow(iter(chan.makefile("r")), job.labels())
+        self.follow.step("switch")
+        return f"{self.live or 'nothing'} -> {self.rid}"
+
+    def said(self, lines: list[str]) -> str:
+        """What the reload said: where the log stood, the process that serves."""
+        said = dict(line.partition(" ")[::2] for line in lines if line)
+        self.mark, self.pid = said.get("mark", ""), said.get("pid", "")
+        return said.get("did", "live")
+
+    def reload(self) -> str:
+        assert self.follow is not None
+        return self.said(self.follow.step("reload"))
+
+    def job_ended(self) -> str:
+        """The job's verdict, read to its end."""
+        assert self.follow is not None
+        follow, self.follow = self.follow, None
+        return follow.outcome()
+
+    def followed_back(self) -> None:
+        """The job went back to the release live before: follow it there."""
+        assert self.follow is not None and self.live is not None
+        follow, bad, live = self.follow, self.rid, self.live
+        self.tried = (bad, live)
+        self.rid, self.live = live, bad
+        self.phase("rollback", lambda: f"{bad} -> {live}, " + self.said(follow.step("rollback")))
+        self.phase("verify", lambda: (follow.step(golive.BACK), self.answers())[1],
+                   changes=False)  # fmt: skip
+        self.job_ended()
+        self.restore()
+
+    def hook(self, point: str, failure: Failure) -> None:
+        """The steps of ``after_switch`` run in the release job: follow them."""
+        if point != "after_switch" or self.follow is None or self.action != "deploy":
+            return super().hook(point, failure)
+        follow = self.follow
+        for step in self.hooks.get(point, []):
+            name = f"{point}: {step.name}"
+
+            def shown(name: str = name) -> None:
+                for line in follow.step(name):
+                    self.out.line(f"[{self.name}]           | {line}")
+
+            try:
+                self.phase(name, shown)
+            except PhaseFailed as e:
+                self.fail(failure, StepFailed(str(e)))
+        return None
 
     def stands(self) -> list[Command]:
         """This deploy's converge stands: nothing to put back. The commands that drop the
@@ -217,9 +283,18 @@ class Release(FlowRun):
         return said.get("did", "live")
 
     def verify(self) -> str:
-        """Wait until the live service answers from the release (giving up if it exits)."""
+        """Wait until the live service answers from the release (giving up if it exits):
+        the release job's verify when it runs one, else here."""
+        if self.follow is not None:
+            self.follow.step("verify")
+            self.job_ended()
+        else:
+            p = self.plan
+            self.execute([phases.poll(p.url(p.port), self.rid, p.health_timeout, self.pid)])
+        return self.answers()
+
+    def answers(self) -> str:
         p = self.plan
-        self.execute([phases.poll(p.url(p.port), self.rid, p.health_timeout, self.pid)])
         return f"{self.rid} answers on 127.0.0.1:{p.port}{p.health_path}"
 
     def record(self, result: str, why: str = "") -> None:
@@ -230,7 +305,8 @@ class Release(FlowRun):
         entry = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "by": BY,
                  "action": self.action, "release": release, "from": before or "",
                  "result": result, "why": why.splitlines()[0] if why else ""}  # fmt: skip
-        self.execute([phases.record(self.layout, entry)])
+        done = Command.of("rm", "-f", self.layout.intent)  # the run ended: a re-run need not
+        self.execute([phases.record(self.layout, entry), done])
 
     def log_tail(self, mark: str) -> str:
         """The app's log since ``mark``, without noise: see ``log_excerpt``."""

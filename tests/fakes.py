@@ -13,6 +13,7 @@ Example::
 
 import io
 import re
+import shlex
 from dataclasses import dataclass
 
 from provision.inventory import Target
@@ -20,6 +21,8 @@ from provision.transport import Result
 
 STEP = re.compile(r"^echo @@provision-step (\d+) >&2\n", re.MULTILINE)
 FACT = re.compile(r"^echo (@@provision-fact-\w+)\n", re.MULTILINE)
+BODY = re.compile(r"^s(\d+)\(\) \{ (.*?); \}\n(?=s\d+\(\) \{ |if run )", re.M | re.S)
+RUN = re.compile(r"run s(\d+) ('[^']*'|[^ ;]+)")
 
 
 @dataclass
@@ -112,7 +115,42 @@ class FakeSession:
     def start_as_root(self, text):
         self.round_trips += 1
         self.started.append(text)
+        if "systemd-run --unit=provision-" in text:
+            return FakeChannel(self.job(text))
         return self.channels.pop(0) if self.channels else FakeChannel("locked\n")
+
+    def job(self, text):
+        """What a release job (``provision.supervised``) prints when the server answers
+        its steps as the rules say: each step's body is one command here."""
+        words = shlex.split(text)
+        script = words[words.index("printf") + 2]
+        bodies = dict(BODY.findall(script))
+        main = next(line for line in script.splitlines() if line.startswith("if run "))
+        steps, rest = main[3:].split("; then ", 1)
+        done, rest = rest.split("; result=kept; else ", 1)
+        chain = lambda part: [(i, shlex.split(n)[0]) for i, n in RUN.findall(part)]  # noqa: E731
+        printed = []
+
+        def step(i, name):
+            result = self.answer(bodies[i])
+            printed.extend([f"@@ begin {name}", result.stdout.rstrip("\n"),
+                            result.stderr.rstrip("\n")])  # fmt: skip
+            printed.append(f"@@ end {name}" if result.ok else f"@@ fail {name} {result.rc}")
+            return result.ok
+
+        if all(step(i, name) for i, name in chain(steps)):
+            self.answer(done)
+            outcome = "kept"
+        else:
+            failed, _, back = rest.partition("; if ")
+            self.answer(failed.removesuffix("; result=stays"))
+            if not back:
+                outcome = "stays"
+            else:
+                went = all(step(i, name) for i, name in chain(back.split("; then ")[0]))
+                outcome = "back" if went else "failed"
+        printed.append(f"@@ result {outcome}")
+        return "".join(f"{line}\n" for line in printed if line)
 
     def sent(self, pattern):
         """The commands sent that contain ``pattern``."""

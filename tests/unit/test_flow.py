@@ -21,7 +21,7 @@ from tests.helpers import ROOT
 
 OLD = "20200101-000000"
 HOST = "2\n2048\ndebian\n12\nbookworm\nx86_64\nweb1\n3.11\n2.36\n"
-STATE = f"current {OLD}\ncontent c0\nrelease {OLD} 0 0 v0\nvenv v0\n"
+STATE = f"current {OLD}\ncontent c0\nrelease {OLD} 0 0 0 v0\nvenv v0\n"
 GO_LIVE = "mark s=cursor\ndid systemctl reload hello\npid 4242\n"
 
 
@@ -95,7 +95,11 @@ def test_deploy_runs_its_phases_and_hooks_in_order(book):
         "before_check", "before_switch", "after_switch", "after_verify"
     ]  # fmt: skip
     assert all(f"{rid} {OLD}" in h for h in hooks)
-    assert s.sent("4242")  # the verify gives up if the serving process exits
+    # the verify gives up if the serving process exits: the one the reload named
+    [reload] = s.sent("journalctl -u hello -n 0")
+    assert "pid=$(printf '%s\\n' \"$said\" | sed -n 's/^pid //p')" in reload
+    [verify] = s.sent(f"http://127.0.0.1:8000/health {rid}")
+    assert verify.endswith(' "$pid"')
     lines = [
         line.split("release: ")[1].split()[0] for line in out.splitlines() if "release: " in line
     ]
@@ -125,7 +129,8 @@ def test_release_failing_after_the_switch_is_rolled_back(book):
     assert f"rolled back to {OLD}; release {rid} is marked bad" in error
     assert "--- the app's log:\nTraceback (most recent" in error
     back = first(s, f"ln -sfn releases/{OLD} /srv/hello/current.provision-new")
-    assert first(s, f"touch /srv/hello/releases/{rid}/.provision-bad") < back
+    [going] = s.sent(f"ln -sfn releases/{OLD} /srv/hello/current.provision-new")
+    assert going.index(f"touch /srv/hello/releases/{rid}/.provision-bad") < going.index("ln -sfn")
     assert back < first(s, f"http://127.0.0.1:8000/health {OLD}") < first(s, "after_rollback")
     assert not s.sent("after_verify") and not s.sent("rm -rf /srv/hello/venvs/.[!.]*")
     assert f"after_rollback {OLD} {rid}" in s.sent("after_rollback")[0]
@@ -170,7 +175,7 @@ def test_deploy_on_a_server_never_bootstrapped_is_refused(book):
 
 
 def test_rollback_marks_the_release_it_leaves_and_skips_it_later(book):
-    state = "current r3\ncontent c\nrelease r1 0 0 v\nrelease r2 0 1 v\nrelease r3 0 0 v\n"
+    state = "current r3\ncontent c\nrelease r1 0 0 0 v\nrelease r2 0 1 0 v\nrelease r3 0 0 0 v\n"
     s = session(("echo current", state))
     out, error = run(rollback_one, book, s)
     assert error is None, out
@@ -181,7 +186,7 @@ def test_rollback_marks_the_release_it_leaves_and_skips_it_later(book):
 
 @pytest.mark.parametrize("point", HOOK_POINTS)
 def test_every_hook_point_is_reached(book, point):
-    s = session(("echo current", f"{STATE}release 20190101-000000 0 0 v0\n"))
+    s = session(("echo current", f"{STATE}release 20190101-000000 0 0 0 v0\n"))
     out, error = run(rollback_one if point == "after_rollback" else deploy_one, book, s)
     assert error is None, out
     assert [c for c in s.sent(point) if "/var/log/provision-hooklog" in c]

@@ -26,6 +26,7 @@ CASES = [
         "'\"'\"'/srv/my app/wheels'\"'\"' {} +; fi'",
         "rm -rf '/srv/my app/releases/r2'",
         "mv -T '/srv/my app/incoming/r2/release' '/srv/my app/releases/r2'",
+        "touch '/srv/my app/releases/r2/.provision-unverified'",
         "rm -rf '/srv/my app/incoming/r2'",
     ]),
     ("venv-reused", phases.venv(L, "app", "r2", "abc", built=True), [
