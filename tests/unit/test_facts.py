@@ -96,8 +96,13 @@ def test_release_state_parses_real_output():
         ReleaseInfo("20261125-223344", False, venv, rolled_back=True),
         ReleaseInfo("20261125-223352", False, venv, unverified=True),
     )
-    assert state.intent == {"action": "deploy", "at": "2026-11-25T22:33:53Z", "by": "root@vm",
-                            "from": "20261125-223344", "release": "20261125-223352"}
+    assert state.intent == {
+        "action": "deploy",
+        "at": "2026-11-25T22:33:53Z",
+        "by": "root@vm",
+        "from": "20261125-223344",
+        "release": "20261125-223352",
+    }
     assert not state.intent_noted and state.job_result == "kept"
     assert state.venvs == {venv}
     assert len(state.wheels) == 17
