@@ -13,13 +13,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import artifact, phases, supervised
+from . import artifact, golive, phases, supervised
+from .command import Command
 from .engine import Host, Playbook, converge
 from .flow import Done, Failure, HookPoint, Phase, run_flow
 from .layout import CONTENT, REQUIREMENTS
 from .lock import DeployLock
 from .logs import log_excerpt
 from .output import Output, Tally
+from .release import Releases
 from .release_run import DeployOptions, Release, release_plan
 from .runner import PhaseFailed, TaskFailed
 from .transport import Session
@@ -77,11 +79,14 @@ def compare(r: Release) -> None:
     assert r.source is not None
     state = r.read_state()
     r.live = state.current
+    intent = golive.settle(r, state)
     pins = "".join(f"{p}\n" for p in r.wheels.pins)
     generated = {**r.plan.files, REQUIREMENTS: pins}  # what makes its content, but its id
     content = artifact.content_digest(r.source.path, generated)
     if content == state.content and not r.options.force:
-        r.execute(r.stands())
+        if intent and intent.get("action") == "deploy" and intent.get("release") == r.live:
+            finish(r, intent, "after_verify")  # its job kept it: what came after, now
+        r.execute([*r.stands(), Command.of("rm", "-f", r.layout.intent)])
         r.tally.ok += 1
         r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
                    "content (--force ships it again)", always=True)  # fmt: skip
@@ -150,10 +155,24 @@ def clean(r: Release) -> str:
     return f"removed {len(old)} old release(s), {len(state.unused_venvs(old))} unused venv(s)"
 
 
+def finish(r: Release, intent: dict, point: str) -> None:
+    """The steps at ``point`` that the interrupted run of ``intent`` never reached."""
+    r.rid, r.live = r.live or "", intent.get("from") or None
+    r.out.task(r.name, "ok", "release", "interrupted", f"the {intent.get('action')} of "
+               f"{r.rid} was cut short after its verify: finishing it", always=True)  # fmt: skip
+    r.tally.ok += 1
+    r.hook(point, Failure.STOP)
+    r.rid, r.live = "", r.rid
+
+
 def pick(r: Release) -> None:
-    """The release a rollback goes to: ``--to``, or the previous good one."""
+    """The release a rollback goes to: ``--to``, or the previous good one; or, after a
+    rollback cut short, the one it went to."""
     state = r.read_state()
     r.live = state.current
+    intent = golive.settle(r, state)
+    if intent and intent.get("action") == "rollback" and not r.options.to:
+        finish_rollback(r, state, intent)
     target = r.options.to or state.previous()
     if target is None:
         raise PhaseFailed(f"no previous release to roll back to (live: {r.live or 'none'}); "
@@ -164,6 +183,35 @@ def pick(r: Release) -> None:
     if target == state.current:
         raise PhaseFailed(f"{target} is already live; nothing changed")
     r.rid = target
+
+
+def finish_rollback(r: Release, state: Releases, intent: dict) -> None:
+    """A rollback that was cut short is finished, not repeated."""
+    to, came = intent.get("release"), intent.get("from")
+    r.execute([Command.of("rm", "-f", r.layout.intent)])
+    if state.current == to:
+        finish(r, intent, "after_rollback")
+        raise Done
+    if state.current == came:
+        raise PhaseFailed(
+            f"the rollback from {came} to {to} was cut short, and its release job "
+            f"went back to {came}: {to} failed its verify and is marked bad. "
+            "Nothing changed now (fab releases; fab rollback --to RELEASE)"
+        )
+
+
+def check_target(r: Release) -> str | None:
+    """A release that never served (``--to`` one) answers on the spare port first."""
+    target = r.state.get(r.rid)
+    if target is None or target.served:
+        return None
+    # a release that was live is root's: its check writes its workers' preload list
+    generated = r.layout.release(r.rid, ".provision")
+    r.execute([Command.of("chown", "-R", f"{r.plan.user}:{r.plan.user}", generated)])
+    try:
+        return check(r)
+    finally:
+        r.execute(phases.handed_over(generated))
 
 
 def switch_back(r: Release) -> str:
@@ -193,6 +241,7 @@ DEPLOY = [
 ROLLBACK = [
     Phase("lock", lock, quiet=True),
     Phase("pick", pick, quiet=True),
+    Phase("check", check_target, changes=False, quiet=True),
     Phase("switch", switch_back, failure=Failure.ROLL_BACK),
     Phase("reload", Release.reload, failure=Failure.ROLL_BACK),
     Phase("verify", Release.verify, changes=False, failure=Failure.ROLL_BACK),

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from . import phases
 from .command import Command
 from .layout import UNVERIFIED, Layout
+from .release import Releases
+from .runner import PhaseFailed
 from .supervised import FILES, PID, Job, Step
 
 if TYPE_CHECKING:
@@ -52,12 +54,7 @@ def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) ->
             Step(BACK, (phases.poll(p.url(p.port), back_to, p.health_timeout, PID),)),
         ]
     going = f"the operator's process ended during the {r.action} of {to}"
-    gone = {
-        "kept": f"its release job verified {to} and kept it",
-        "back": f"{to} failed its verify; its release job went back to {back_to}",
-        "stays": f"{to} failed its verify and stays live, marked bad (nothing to go back to)",
-        "failed": f"{to} failed its verify, and so did going back to {back_to}",
-    }
+    gone = {k: why.format(to=to, back_to=back_to) for k, why in OUTCOMES.items() if k}
     return Job(
         p.service,
         steps,
@@ -85,3 +82,62 @@ def noted(layout: Layout, intent: dict[str, str], why: str) -> Command:
 
 def job_log(service: str) -> str:
     return f"{FILES.format(service=service)}.log"
+
+
+OUTCOMES = {
+    "kept": "its release job verified {to} and kept it",
+    "back": "{to} failed its verify; its release job went back to {back_to}",
+    "stays": "{to} failed its verify and stays live, marked bad (nothing to go back to)",
+    "failed": "{to} failed its verify, and so did going back to {back_to}",
+    "": "its release job did not finish",
+}
+
+
+def settle(r: Release, state: Releases) -> dict | None:
+    """What a run that died after its switch left: noted in the deploy history (unless its
+    job did), and a live release that never passed verify verified now, or rolled back.
+    Returns that run's intent (None when there was none)."""
+    intent = state.intent
+    if intent and not state.intent_noted:
+        going = f"the operator's process ended during the {intent.get('action')} of "
+        what = OUTCOMES.get(state.job_result, OUTCOMES[""])
+        why = (
+            going
+            + str(intent.get("release"))
+            + "; "
+            + what.format(to=intent.get("release"), back_to=intent.get("from") or "nothing")
+        )
+        r.execute([noted(r.layout, intent, why)])
+    live = state.get(state.current) if state.current else None
+    if live is not None and live.unverified:
+        verify_now(r, state, live.id)
+    return intent
+
+
+def verify_now(r: Release, state: Releases, rid: str) -> None:
+    """The live release never passed verify (its job was cut short: the server went down,
+    say): verify it now; if it fails, go back to the last release that served."""
+    p = r.plan
+    r.rid, r.live = rid, state.previous()
+
+    def verify() -> str:
+        poll = phases.poll(p.url(p.port), rid, p.health_timeout)
+        r.execute([poll, Command.of("rm", "-f", r.layout.release(rid, UNVERIFIED))])
+        return f"{r.answers()} (live, and never verified before)"
+
+    try:
+        r.phase("verify", verify, changes=False)
+    except PhaseFailed as e:
+        if r.live is None:
+            r.execute(phases.mark_bad(r.layout, rid))
+            raise PhaseFailed(
+                f"{e}\nthe live release {rid} never passed verify and fails it; "
+                "it is marked bad, with no release that served to go back to"
+            ) from e
+        back = r.live
+        r.go_back()
+        raise PhaseFailed(
+            f"{e}\nthe live release {rid} never passed verify and fails it: rolled "
+            f"back to {back}; {rid} is marked bad"
+        ) from e
+    r.rid, r.live = "", rid
