@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import phases
 from .command import Command
+from .flow import Failure, StepFailed
 from .layout import UNVERIFIED, Layout
 from .release import Releases
 from .runner import PhaseFailed
@@ -141,3 +142,32 @@ def verify_now(r: Release, state: Releases, rid: str) -> None:
             f"back to {back}; {rid} is marked bad"
         ) from e
     r.rid, r.live = "", rid
+
+
+def follow_back(r: Release) -> None:
+    """The job went back to the release live before ``r``'s: follow it there."""
+    assert r.follow is not None and r.live is not None
+    follow, bad, live = r.follow, r.rid, r.live
+    r.tried = (bad, live)
+    r.rid, r.live = live, bad
+    r.phase("rollback", lambda: f"{bad} -> {live}, " + r.said(follow.step("rollback")))
+    r.phase("verify", lambda: (follow.step(BACK), r.answers())[1], changes=False)
+    r.job_ended()
+    r.restore()
+
+
+def follow_steps(r: Release, point: str, failure: Failure) -> None:
+    """The steps roles add at ``point``, run in the job: each shown as a phase."""
+    assert r.follow is not None
+    follow = r.follow
+    for step in r.hooks.get(point, []):
+        name = f"{point}: {step.name}"
+
+        def shown(name: str = name) -> None:
+            for line in follow.step(name):
+                r.out.line(f"[{r.name}]           | {line}")
+
+        try:
+            r.phase(name, shown)
+        except PhaseFailed as e:
+            r.fail(failure, StepFailed(str(e)))

@@ -215,33 +215,14 @@ class Release(FlowRun):
 
     def followed_back(self) -> None:
         """The job went back to the release live before: follow it there."""
-        assert self.follow is not None and self.live is not None
-        follow, bad, live = self.follow, self.rid, self.live
-        self.tried = (bad, live)
-        self.rid, self.live = live, bad
-        self.phase("rollback", lambda: f"{bad} -> {live}, " + self.said(follow.step("rollback")))
-        self.phase("verify", lambda: (follow.step(golive.BACK), self.answers())[1],
-                   changes=False)  # fmt: skip
-        self.job_ended()
-        self.restore()
+        golive.follow_back(self)
 
     def hook(self, point: str, failure: Failure) -> None:
         """The steps of ``after_switch`` run in the release job: follow them."""
-        if point != "after_switch" or self.follow is None or self.action != "deploy":
-            return super().hook(point, failure)
-        follow = self.follow
-        for step in self.hooks.get(point, []):
-            name = f"{point}: {step.name}"
-
-            def shown(name: str = name) -> None:
-                for line in follow.step(name):
-                    self.out.line(f"[{self.name}]           | {line}")
-
-            try:
-                self.phase(name, shown)
-            except PhaseFailed as e:
-                self.fail(failure, StepFailed(str(e)))
-        return None
+        if point == "after_switch" and self.follow is not None and self.action == "deploy":
+            golive.follow_steps(self, point, failure)
+        else:
+            super().hook(point, failure)
 
     def stands(self) -> list[Command]:
         """This deploy's converge stands: nothing to put back. The commands that drop the

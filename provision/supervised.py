@@ -142,13 +142,6 @@ def wait_for(service: str, timeout: float) -> Command:
     )  # fmt: skip
 
 
-def last_result(service: str) -> Command:
-    """What the last job decided (``kept``, ``back``, ``stays``, ``failed``), or nothing."""
-    log = f"{FILES.format(service=service)}.log"
-    return Command.script("sed -n 's/^@@ result //p' {log} 2>/dev/null | tail -n 1; true",
-                          log=log)  # fmt: skip
-
-
 class Follow:
     """The events of a running job, read from its output as it comes.
 

@@ -1,0 +1,147 @@
+"""The operator's process dies mid-release (SIGKILL, at a phase's line in its output),
+under GET and POST load; then the operator does what comes next: the same command again,
+then a plain rollback. After each: the live release answers and passed its verify, one
+release is live and each is listed honestly, the lock is free, nothing is left in
+``incoming/``, and no request failed.
+
+Every test deploys the release it starts from, so each passes when run alone.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.test_deploy_safety import lock_is_free
+from tests.helpers import ROOT, Web, deployed, listed, live_release
+from tests.load import Load
+
+HEALTHY = '    return {"status": "ok", "release": RELEASE}'
+BREAKS = ('    if "PROVISION_RELEASE_DIR" not in __import__("os").environ:  # live only\n'
+          '        raise RuntimeError("cannot reach the database")\n' + HEALTHY)  # fmt: skip
+KINDS = {
+    "good": lambda text: text + "# a change\n",
+    "fails-its-check": lambda text: text + "import no_such_module  # noqa\n",
+    "breaks-once-live": lambda text: text.replace(HEALTHY, BREAKS),
+}
+
+
+def settings(app):
+    return ["--set", f"app_source={app}", "--set", "nginx_rate=100000r/s"]
+
+
+def killed_at(bootstrapped_host, line, *args):
+    """`fab ARGS` on the test host, killed (SIGKILL, by its pid) once it printed a line
+    containing ``line``; what it printed."""
+    command = [sys.executable, "-m", "fabric", "-H", "target", *args, "--inventory",
+               str(bootstrapped_host.inventory)]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    printed = []
+    try:
+        for out in proc.stdout:
+            printed.append(out)
+            if line in out:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = "".join(printed)
+    assert proc.returncode == -signal.SIGKILL, f"it ended before {line!r}:\n{text}"
+    return text
+
+
+def honest(bootstrapped_host, host, ended=True):
+    """The state a run must leave, whatever happened to the one before it (``ended``: it
+    ran to its end, so it left no intent behind and no upload in ``incoming/``)."""
+    lock_is_free(host)
+    marks = listed(bootstrapped_host.fab("releases").stdout)
+    live = [rid for rid, m in marks.items() if "live" in m]
+    assert len(live) == 1, marks
+    assert not marks[live[0]] & {"bad", "never verified", "rolled back"}, marks
+    assert live_release() == live[0]
+    if ended:  # and cleaned what the one before left
+        assert host.check_output("ls -A /srv/hello/incoming") == ""
+        assert host.run("test -e /srv/hello/.provision-intent").rc != 0
+    return live[0], marks
+
+
+CASES = [
+    ("good", "release: upload"),
+    ("good", "release: link"),
+    ("good", "release: switch"),
+    ("good", "release: reload"),
+    ("fails-its-check", "release: link"),
+    ("breaks-once-live", "release: switch"),
+    ("breaks-once-live", "release: reload"),
+]
+
+
+@pytest.mark.parametrize("kind, line", CASES, ids=[f"{k}@{ln.split()[-1]}" for k, ln in CASES])
+def test_a_deploy_killed_then_run_again_then_rolled_back(
+    bootstrapped_host, deploy, app, host, kind, line
+):
+    deployed(deploy)  # so that a rollback has a release to go back to
+    start = deployed(deploy)
+    main = app / "main.py"
+    main.write_text(KINDS[kind](main.read_text()))
+    kept = kind == "good" and line in ("release: switch", "release: reload")
+    with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
+        out = killed_at(bootstrapped_host, line, "deploy", *settings(app))
+        after_kill = honest(bootstrapped_host, host, ended=False)[0]
+        # once switched, its job verified it and kept it; before, nothing went live
+        assert (after_kill != start) == kept, out
+        again = bootstrapped_host.fab("deploy", *settings(app))
+        assert "another deploy holds the lock" not in again.stdout, again.stdout
+        assert again.returncode == (0 if kind == "good" else 1), again.stdout
+        live = honest(bootstrapped_host, host)[0]
+        back = bootstrapped_host.fab("rollback")
+        assert back.returncode == 0, back.stdout
+        rolled = honest(bootstrapped_host, host)[0]
+    assert rolled != live
+    assert load.counts["GET 200"] > 20 and load.counts["POST 200"] > 20, load.counts
+    assert load.failed == 0, load.failures
+
+
+@pytest.mark.parametrize("line", ["release: switch", "release: reload"])
+def test_a_rollback_killed_is_finished_by_the_next_not_repeated(
+    bootstrapped_host, deploy, app, host, line
+):
+    deployed(deploy)
+    target = deployed(deploy)  # the rollback goes back to it
+    deployed(deploy)
+    with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
+        killed_at(bootstrapped_host, line, "rollback")
+        assert honest(bootstrapped_host, host, ended=False)[0] == target
+        again = bootstrapped_host.fab("rollback")
+        assert again.returncode == 0, again.stdout
+        assert "release: interrupted  (the rollback of " in again.stdout, again.stdout
+        assert honest(bootstrapped_host, host)[0] == target
+    history = bootstrapped_host.fab("status").stdout
+    assert f"rollback {target}  interrupted: the operator's process ended" in history, history
+    assert load.failed == 0, load.failures
+
+
+def test_a_rollback_to_a_release_that_fails_goes_back_where_it_started(
+    bootstrapped_host, deploy, app, host
+):
+    deployed(deploy)
+    main = app / "main.py"
+    main.write_text(KINDS["breaks-once-live"](main.read_text()))
+    broken = deploy()
+    assert broken.returncode == 1, broken.stdout
+    [bad] = re.findall(r"release (\S+) is marked bad", broken.stdout)
+    start = live_release()
+    with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
+        done = bootstrapped_host.fab("rollback", "--to", bad)
+    assert done.returncode == 1, done.stdout
+    assert "release: check  (answered on 127.0.0.1:8001/health" in done.stdout  # never served
+    assert f"rolled back to {start}, where the rollback started; release {bad}" in done.stdout
+    assert honest(bootstrapped_host, host)[0] == start
+    assert load.failed == 0, load.failures

@@ -1,0 +1,95 @@
+"""The release job without a server: the script it runs, and how its events are read."""
+
+import io
+import shlex
+import subprocess
+
+import pytest
+
+from provision.command import Command
+from provision.runner import TaskFailed
+from provision.supervised import PID, Follow, Job, Step, unit, wait_for
+
+
+def job(**kw):
+    steps = [Step("switch", (Command.of("echo", "switched"),)),
+             Step("reload", (Command.of("echo", "pid 42"),), says_pid=True),
+             Step("verify", (Command.of("echo", PID),))]  # fmt: skip
+    return Job("hello", steps, **kw)
+
+
+def follow(text, labels=None):
+    return Follow(iter(io.StringIO(text)), labels or {})
+
+
+def test_steps_are_followed_to_their_end_and_their_output_returned():
+    f = follow("@@ begin switch\n@@ end switch\n@@ begin reload\nmark c\npid 42\n"
+               "@@ end reload\n@@ result kept\n")  # fmt: skip
+    assert f.step("switch") == []
+    assert f.step("reload") == ["mark c", "pid 42"]
+    assert f.outcome() == "kept"
+
+
+def test_a_failed_step_fails_as_a_command_run_directly_would():
+    f = follow("@@ begin verify\nHTTP 500 from r2\n@@ fail verify 1\n@@ begin rollback\n",
+               {"verify": "wait until http://127.0.0.1:8000/health answers from r2"})  # fmt: skip
+    with pytest.raises(TaskFailed) as e:
+        f.step("verify")
+    assert str(e.value) == ("`wait until http://127.0.0.1:8000/health answers from r2` exited 1:"
+                            "\nHTTP 500 from r2")  # fmt: skip
+
+
+def test_a_job_that_ended_early_or_whose_output_stopped_says_so():
+    with pytest.raises(TaskFailed, match=r"the release job ended \(back\) before verify"):
+        follow("@@ result back\n").step("verify")
+    with pytest.raises(TaskFailed, match="the release job's output ended before switch"):
+        follow("").step("switch")
+
+
+def run_script(script, tmp_path):
+    """The job's script under sh, its log and lock in ``tmp_path``: what it printed."""
+    script = script.replace("/run/lock/provision-hello.job", str(tmp_path / "job"))
+    subprocess.run(["sh", "-c", script], check=True)
+    return (tmp_path / "job.log").read_text()
+
+
+def test_the_script_runs_its_steps_in_order_and_the_verify_gets_the_reloads_pid(tmp_path):
+    done = Command.of("touch", str(tmp_path / "verified"))
+    printed = run_script(job(done=(done,)).script(), tmp_path)
+    assert printed == ("@@ begin switch\nswitched\n@@ end switch\n@@ begin reload\n"
+                       "pid 42\n@@ end reload\n@@ begin verify\n42\n@@ end verify\n"
+                       "@@ result kept\n")  # fmt: skip
+    assert (tmp_path / "verified").exists()
+
+
+def test_a_failing_step_leads_the_script_back(tmp_path):
+    failing = Job("hello", [Step("switch", (Command.of("echo", "s"),)),
+                            Step("verify", (Command.shell("echo sick; exit 3"),))],
+                  back=[Step("rollback", (Command.of("echo", "back"),))],
+                  failed=(Command.of("echo", "marked"),))  # fmt: skip
+    printed = run_script(failing.script(), tmp_path)
+    assert "@@ begin verify\nsick\n@@ fail verify 3\nmarked\n@@ begin rollback\nback\n" in printed
+    assert printed.endswith("@@ end rollback\n@@ result back\n")
+
+
+def test_with_nothing_to_go_back_to_the_release_stays_and_is_marked(tmp_path):
+    stays = Job("hello", [Step("verify", (Command.of("false"),))],
+                failed=(Command.of("echo", "marked bad"),))  # fmt: skip
+    assert run_script(stays.script(), tmp_path).endswith("marked bad\n@@ result stays\n")
+
+
+def test_when_its_operator_is_gone_the_job_notes_the_interrupted_run(tmp_path):
+    info = tmp_path / "lock.info"
+    info.write_text("root@vm (deploy)\n2026-11-30 10:00:00 UTC\n999999999\n")  # no such pid
+    note = {"kept": Command.of("touch", str(tmp_path / "noted"))}
+    run_script(job(holder=str(info), gone=note).script(), tmp_path)
+    assert (tmp_path / "noted").exists()
+
+
+def test_the_job_starts_in_a_unit_of_its_own_and_is_followed_until_it_ends():
+    started = job().start()
+    words = shlex.split(started)
+    assert f"--unit={unit('hello')}" in words and "--collect" in words
+    assert "/bin/sh" in words and "-c" not in words  # its script from a file: no $ expanded
+    assert 'tail -n +1 -s 0.1 -f --pid="$pid"' in started
+    assert "flock -w 90 /run/lock/provision-hello.job.lock true" in wait_for("hello", 90).render()
