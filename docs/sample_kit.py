@@ -3,6 +3,7 @@ output the way the README shows it, and putting the samples into the README."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,24 @@ def run_fab(*args: str, stdout_only: bool = False) -> subprocess.CompletedProces
     err = subprocess.DEVNULL if stdout_only else subprocess.STDOUT
     return subprocess.run([sys.executable, "-m", "fabric", *args], cwd=ROOT, text=True,
                           stdout=subprocess.PIPE, stderr=err)  # fmt: skip
+
+
+def fab_watched(args: list[str], when: Callable[[str], bool], then: Callable[[], None]) -> str:
+    """`fab ARGS`, read line by line as it prints: ``then()`` once, at the first line
+    ``when`` says; what it printed."""
+    command = [sys.executable, "-m", "fabric", *args]
+    proc = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    printed: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        printed.append(line)
+        if when(line) and then is not None:
+            then()
+            then = None  # type: ignore[assignment]
+    proc.wait()
+    return "".join(printed)
 
 
 def fab(*args: str) -> str:

@@ -5,14 +5,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import yaml
-from sample_kit import ROOT, Run, app_copy, fab, only, run_fab, task_line
+from sample_kit import ROOT, Run, app_copy, fab, fab_watched, only, run_fab, task_line
 
 from provision.sandbox import stop
+from tests.helpers import HEALTH, SICK_HEALTH
 
 WEB = ("--inventory", "docs/web.yaml")
 # the release flow's lines, a balancer's changes, and all that is not a role's task
@@ -34,23 +32,6 @@ def without_app_log(lines: list[str]) -> list[str]:
 
 
 SHOWN = "fab deploy -H web --inventory docs/web.yaml --force"
-HEALTH = """@app.get("/health")
-async def health() -> dict:
-    return {"status": "ok", "release": RELEASE}
-"""
-SICK = """import os, socket
-from fastapi.responses import JSONResponse
-
-_SICK = Path(__file__).parent / "SICK_ON"
-
-
-@app.get("/health")
-async def health():
-    sick = _SICK.exists() and _SICK.read_text().strip() == socket.gethostname()
-    if sick and "PROVISION_RELEASE_DIR" not in os.environ:
-        return JSONResponse({"status": "sick"}, status_code=500)
-    return {"status": "ok", "release": RELEASE, "host": socket.gethostname()}
-"""
 
 
 def fleet(run: Run) -> None:
@@ -82,7 +63,7 @@ def rolling(run: Run) -> None:
         if [m["address"] for m in machines] != wanted:
             raise SystemExit(f"samples: the fleet is not at docs/web.yaml's addresses: {machines}")
         app = ROOT / ".sandbox/web-app"
-        app_copy(str(app), lambda text: text.replace(HEALTH, SICK))
+        app_copy(str(app), lambda text: text.replace(HEALTH, SICK_HEALTH))
         ok("-H", "web", "bootstrap", *WEB)
         ok("-H", "web", "deploy", *WEB)
         run.add("rolling", SHOWN, ok("-H", "web", "deploy", *WEB, "--force"), RELEASE)
@@ -99,19 +80,11 @@ def rolling(run: Run) -> None:
 def lost(run: Run, pid: int) -> None:
     """A deploy with a pause between batches, during which app3's host halts."""
     args = [*WEB, "--force", "--set", "deploy_max_fail=1", "--set", "deploy_pause=10"]
-    command = [sys.executable, "-m", "fabric", "-H", "web", "deploy", *args]
-    done = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
-    printed = []
-    for line in done.stdout:
-        printed.append(line)
-        if line.startswith("-- batch 2 of 3"):
-            stop(pid)
-    done.wait()
+    batch2 = lambda line: line.startswith("-- batch 2 of 3")  # noqa: E731
+    printed = fab_watched(["-H", "web", "deploy", *args], batch2, lambda: stop(pid))
     run.add(
         "rolling-lost",
         f"{SHOWN} --set deploy_max_fail=1 --set deploy_pause=10   # app3 stops during a pause",
-        "".join(printed),
+        printed,
         RELEASE,
     )

@@ -5,16 +5,13 @@ and `fab doctor`, each from a real run on the sandbox."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from sample_kit import ROOT, Run, fab, only, release_or_first, run_fab, session
+from sample_kit import Run, fab, fab_watched, only, release_or_first, run_fab, session
 
 from provision.lock import DeployLock
 
@@ -40,17 +37,13 @@ def lock(run: Run) -> None:
         held = DeployLock(s, "hello", "deploy")
         held.acquire()
         run.add("lock", "fab deploy -H sandbox", fab("-H", "sandbox", "deploy"))
-        command = [sys.executable, "-m", "fabric", "-H", "sandbox", "deploy", "--wait", "60"]
-        waiting = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
-        printed = []
-        for line in waiting.stdout:
-            printed.append(line)
-            if "waiting   release: lock" in line:
-                held.release()  # the deploy that waits takes it now
-        waiting.wait()
-        run.add("lock", "fab deploy -H sandbox --wait 60", "".join(printed), lines)
+        # the deploy that waits takes it once it is let go
+        printed = fab_watched(
+            ["-H", "sandbox", "deploy", "--wait", "60"],
+            lambda line: "waiting   release: lock" in line,
+            held.release,
+        )
+        run.add("lock", "fab deploy -H sandbox --wait 60", printed, lines)
         DeployLock(s, "hello", "deploy").acquire()  # held until taken over
         run.add("lock", "fab deploy -H sandbox --take-over",
                 fab("-H", "sandbox", "deploy", "--take-over"), lines)  # fmt: skip

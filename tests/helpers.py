@@ -10,6 +10,27 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The example app's /health, and that route changed: it also says which host answered, and
+# fails on the host named in the app's file SICK_ON once live (not while checked on the
+# spare port, where provision sets PROVISION_RELEASE_DIR).
+HEALTH = """@app.get("/health")
+async def health() -> dict:
+    return {"status": "ok", "release": RELEASE}
+"""
+SICK_HEALTH = """import os, socket
+from fastapi.responses import JSONResponse
+
+_SICK = Path(__file__).parent / "SICK_ON"
+
+
+@app.get("/health")
+async def health():
+    sick = _SICK.exists() and _SICK.read_text().strip() == socket.gethostname()
+    if sick and "PROVISION_RELEASE_DIR" not in os.environ:
+        return JSONResponse({"status": "sick"}, status_code=500)
+    return {"status": "ok", "release": RELEASE, "host": socket.gethostname()}
+"""
 RECAP = re.compile(
     r"^(?P<host>\S+) : ok=(?P<ok>\d+) changed=(?P<changed>\d+) failed=(?P<failed>\d+)$"
 )

@@ -18,31 +18,10 @@ import time
 import pytest
 
 from tests.e2e.conftest import booted
-from tests.helpers import ROOT, Web, fab, recap, request
+from tests.helpers import HEALTH, ROOT, SICK_HEALTH, Web, fab, recap, request
 from tests.load import Load
 
 APPS = ("app1", "app2", "app3")
-
-# The example app's /health, changed: it also says which server answered, and fails on
-# the server named in the release's SICK_ON file once live (not while checked on the
-# spare port, where provision sets PROVISION_RELEASE_DIR).
-HEALTH = """@app.get("/health")
-async def health() -> dict:
-    return {"status": "ok", "release": RELEASE}
-"""
-SICK = """import os, socket
-from fastapi.responses import JSONResponse
-
-_SICK = Path(__file__).parent / "SICK_ON"
-
-
-@app.get("/health")
-async def health():
-    sick = _SICK.exists() and _SICK.read_text().strip() == socket.gethostname()
-    if sick and "PROVISION_RELEASE_DIR" not in os.environ:
-        return JSONResponse({"status": "sick"}, status_code=500)
-    return {"status": "ok", "release": RELEASE, "host": socket.gethostname()}
-"""
 
 
 class Fleet:
@@ -88,7 +67,7 @@ def fleet(bootstrapped_rootfs, net, tmp_path_factory):
     shutil.copytree(ROOT / "example-app", app)
     main = (app / "main.py").read_text()
     assert HEALTH in main
-    (app / "main.py").write_text(main.replace(HEALTH, SICK))
+    (app / "main.py").write_text(main.replace(HEALTH, SICK_HEALTH))
     with contextlib.ExitStack() as stack:
         hosts = {n: stack.enter_context(booted(n, rootfs, net)) for n in (*APPS, "lb")}
         made = Fleet(hosts, work, app)
