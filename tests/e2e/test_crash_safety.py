@@ -72,15 +72,25 @@ def honest(bootstrapped_host, host, ended=True):
     return live[0], marks
 
 
+# a phase's line is printed once it is done: a kill there lands before the next phase
 CASES = [
+    ("good", "release: build"),
     ("good", "release: upload"),
-    ("good", "release: link"),
+    ("good", "release: install"),
+    ("good", "release: venv"),
+    ("good", "release: link"),  # during the check
+    ("good", "release: check"),
     ("good", "release: switch"),
     ("good", "release: reload"),
+    ("good", "release: verify"),
+    ("good", "release: clean"),
     ("fails-its-check", "release: link"),
+    ("fails-its-check", "failed    release: check"),
     ("breaks-once-live", "release: switch"),
     ("breaks-once-live", "release: reload"),
+    ("breaks-once-live", "failed    release: verify"),  # during its job's way back
 ]
+KEPT = ("release: switch", "release: reload", "release: verify", "release: clean")
 
 
 @pytest.mark.parametrize("kind, line", CASES, ids=[f"{k}@{ln.split()[-1]}" for k, ln in CASES])
@@ -91,7 +101,7 @@ def test_a_deploy_killed_then_run_again_then_rolled_back(
     start = deployed(deploy)
     main = app / "main.py"
     main.write_text(KINDS[kind](main.read_text()))
-    kept = kind == "good" and line in ("release: switch", "release: reload")
+    kept = kind == "good" and line in KEPT
     with Load(Web.address, 80, clients=4, get="/", post="/echo") as load:
         out = killed_at(bootstrapped_host, line, "deploy", *settings(app))
         after_kill = honest(bootstrapped_host, host, ended=False)[0]
@@ -109,7 +119,7 @@ def test_a_deploy_killed_then_run_again_then_rolled_back(
     assert load.failed == 0, load.failures
 
 
-@pytest.mark.parametrize("line", ["release: switch", "release: reload"])
+@pytest.mark.parametrize("line", ["release: switch", "release: reload", "release: verify"])
 def test_a_rollback_killed_is_finished_by_the_next_not_repeated(
     bootstrapped_host, deploy, app, host, line
 ):

@@ -217,3 +217,40 @@ def test_a_failing_release_command_leaves_the_live_release(book):
     assert "sqlalchemy.exc.ProgrammingError" in error
     assert f"never went live and is marked bad; {OLD} is still live" in error
     assert not s.sent(":8001/health") and not s.sent("current.provision-new")
+
+
+def test_a_live_release_that_never_passed_verify_is_verified_before_anything_else(book):
+    # OLD is live but unverified (its job was cut short); R0 served before it
+    state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
+             f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
+    s = session(("echo current", state))
+    out, error = run(deploy_one, book, s)
+    assert error is None, out
+    verify = first(s, f"http://127.0.0.1:8000/health {OLD}")
+    assert verify < first(s, "tar -xzf")
+    assert s.sent(f"rm -f /srv/hello/releases/{OLD}/.provision-unverified")
+    assert f"release: verify  ({OLD} answers on 127.0.0.1:8000/health (live, and never" in out
+
+
+def test_a_live_release_that_never_passed_verify_and_fails_it_is_rolled_back(book):
+    state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
+             f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
+    s = session(("echo current", state), (f":8000/health {OLD}", 1))
+    out, error = run(deploy_one, book, s)
+    assert f"the live release {OLD} never passed verify and fails it: rolled back to " \
+           "20190101-000000" in error, out  # fmt: skip
+    assert s.sent("ln -sfn releases/20190101-000000 /srv/hello/current.provision-new")
+    assert s.sent(f"touch /srv/hello/releases/{OLD}/.provision-bad")
+    assert not s.sent("tar -xzf")  # nothing shipped
+
+
+def test_a_run_cut_short_is_noted_in_the_history_by_the_next(book):
+    intent = '{"action": "deploy", "at": "t", "by": "me", "from": "r0", "release": "' + OLD + '"}'
+    s = session(("echo current", STATE.replace("content c0\n", f"content c0\nintent {intent}\n"
+                                               "job back\n")))  # fmt: skip
+    out, error = run(deploy_one, book, s)
+    assert error is None, out
+    [noted] = s.sent('"result": "interrupted"')
+    # (quoted twice over: the note's own words, between the apostrophes)
+    assert f"process ended during the deploy of {OLD}; {OLD} failed its verify; its release " \
+           "job went back to r0" in noted  # fmt: skip
