@@ -86,7 +86,7 @@ def compare(r: Release) -> None:
     if content == state.content and not r.options.force:
         if intent and intent.get("action") == "deploy" and intent.get("release") == r.live:
             finish(r, intent, "after_verify")  # its job kept it: what came after, now
-        r.execute([*r.stands(), Command.of("rm", "-f", r.layout.intent)])
+        r.execute([*r.stands(), golive.forget(r.layout)])
         r.tally.ok += 1
         r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
                    "content (--force ships it again)", always=True)  # fmt: skip
@@ -188,7 +188,7 @@ def pick(r: Release) -> None:
 def finish_rollback(r: Release, state: Releases, intent: dict) -> None:
     """A rollback that was cut short is finished, not repeated."""
     to, came = intent.get("release"), intent.get("from")
-    r.execute([Command.of("rm", "-f", r.layout.intent)])
+    r.execute([golive.forget(r.layout)])
     if state.current == to:
         finish(r, intent, "after_rollback")
         raise Done

@@ -54,8 +54,6 @@ def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) ->
             Step("rollback", (*again, p.go_live), says_pid=True),
             Step(BACK, (phases.poll(p.url(p.port), back_to, p.health_timeout, PID),)),
         ]
-    going = f"the operator's process ended during the {r.action} of {to}"
-    gone = {k: why.format(to=to, back_to=back_to) for k, why in OUTCOMES.items() if k}
     return Job(
         p.service,
         steps,
@@ -63,7 +61,7 @@ def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) ->
         failed=() if back_to else tuple(phases.mark_bad(layout, to)),
         done=(Command.of("rm", "-f", layout.release(to, UNVERIFIED)),),
         holder=f"/run/lock/provision-{p.service}.lock.info",
-        gone={k: noted(layout, intent, f"{going}; {why}") for k, why in gone.items()},
+        gone={k: noted(layout, intent, interrupted(intent, k)) for k in OUTCOMES if k},
     )
 
 
@@ -79,6 +77,18 @@ def noted(layout: Layout, intent: dict[str, str], why: str) -> Command:
     entry = {**intent, "result": "interrupted", "why": why}
     return Command.script("{record}; echo noted >> {path}", record=phases.record(layout, entry),
                           path=layout.intent)  # fmt: skip
+
+
+def forget(layout: Layout) -> Command:
+    """The run's intent dropped: it ended, or a later run finished what it left."""
+    return Command.of("rm", "-f", layout.intent)
+
+
+def interrupted(intent: dict[str, str], result: str) -> str:
+    """Why the run of ``intent`` is noted as interrupted, with what its job decided."""
+    to, back_to = intent.get("release"), intent.get("from") or "nothing"
+    what = OUTCOMES.get(result, OUTCOMES[""]).format(to=to, back_to=back_to)
+    return f"the operator's process ended during the {intent.get('action')} of {to}; {what}"
 
 
 def job_log(service: str) -> str:
@@ -100,15 +110,7 @@ def settle(r: Release, state: Releases) -> dict | None:
     Returns that run's intent (None when there was none)."""
     intent = state.intent
     if intent and not state.intent_noted:
-        going = f"the operator's process ended during the {intent.get('action')} of "
-        what = OUTCOMES.get(state.job_result, OUTCOMES[""])
-        why = (
-            going
-            + str(intent.get("release"))
-            + "; "
-            + what.format(to=intent.get("release"), back_to=intent.get("from") or "nothing")
-        )
-        r.execute([noted(r.layout, intent, why)])
+        r.execute([noted(r.layout, intent, interrupted(intent, state.job_result))])
     live = state.get(state.current) if state.current else None
     if live is not None and live.unverified:
         verify_now(r, state, live.id)

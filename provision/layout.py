@@ -27,6 +27,7 @@ DONE = ".provision-complete"
 BAD = ".provision-bad"
 ROLLED_BACK = ".provision-rolled-back"
 UNVERIFIED = ".provision-unverified"
+INTENT = ".provision-intent"  # under the app's root: see ``intent``
 CONTENT = ".provision/content"  # in a release: its content digest
 REQUIREMENTS = ".provision/requirements.txt"  # in a release: its pinned requirements
 
@@ -80,7 +81,7 @@ class Layout:
     @property
     def intent(self) -> str:
         """What the run switching releases is about to do, while it does it (JSON)."""
-        return self.path(".provision-intent")
+        return self.path(INTENT)
 
     def release(self, rid: str, *parts: str) -> str:
         return self.path("releases", rid, *parts)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .command import sh
 from .facts import Fact
-from .layout import BAD, CONTENT, DONE, ROLLED_BACK, UNVERIFIED
+from .layout import BAD, CONTENT, DONE, INTENT, ROLLED_BACK, UNVERIFIED
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class ReleaseState(Fact[Releases]):
             bad=BAD,
             back=ROLLED_BACK,
             new=UNVERIFIED,
-            intent=".provision-intent",
+            intent=INTENT,
             log=self.job_log or "/dev/null",
         )
 

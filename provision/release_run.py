@@ -246,22 +246,11 @@ class Release(FlowRun):
         self.phase("restore", put_back)
 
     # -- helpers the phases share ---------------------------------------------------
-    def switch_to(self, rid: str, away_from: str | None) -> str:
-        """Make ``rid`` current; ``away_from``: the release a rollback leaves (marked so)."""
-        user = self.plan.user
-        if away_from:
-            self.execute(phases.roll_back(self.layout, user, away_from, rid))
-        else:
-            self.execute(phases.switch(self.layout, user, rid))
-        return f"{self.live or 'nothing'} -> {rid}"
-
     def go_live(self, first: list[Command] | None = None) -> str:
         """The role's way of making the switched release serve (after ``first``, in the same
         round trip); notes where the log stood and which process serves."""
         printed = self.execute([*(first or []), self.plan.go_live])
-        said = dict(line.partition(" ")[::2] for line in printed.splitlines() if line)
-        self.mark, self.pid = said.get("mark", ""), said.get("pid", "")
-        return said.get("did", "live")
+        return self.said(printed.splitlines())
 
     def verify(self) -> str:
         """Wait until the live service answers from the release (giving up if it exits):
@@ -286,8 +275,8 @@ class Release(FlowRun):
         entry = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "by": BY,
                  "action": self.action, "release": release, "from": before or "",
                  "result": result, "why": why.splitlines()[0] if why else ""}  # fmt: skip
-        done = Command.of("rm", "-f", self.layout.intent)  # the run ended: a re-run need not
-        self.execute([phases.record(self.layout, entry), done])
+        # the run ended: a re-run has nothing of it to finish
+        self.execute([phases.record(self.layout, entry), golive.forget(self.layout)])
 
     def log_tail(self, mark: str) -> str:
         """The app's log since ``mark``, without noise: see ``log_excerpt``."""
