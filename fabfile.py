@@ -24,13 +24,14 @@ from fabric.executor import Executor
 from fabric.main import program as fab_program
 from invoke.exceptions import Exit
 
-from provision import cli, fleet
-from provision import sandbox as sb
-from provision.deploy import DeployOptions
-from provision.engine import Options
-from provision.inventory import KNOWN_HOSTS
-from provision.logview import LogQuery
-from provision.oneoff import command_line
+from provision.commands import cli
+from provision.commands.logs import LogQuery
+from provision.commands.oneoff import command_line
+from provision.project.inventory import KNOWN_HOSTS
+from provision.project.plays import Options
+from provision.release.deploy import DeployOptions
+from provision.sandbox import fleet
+from provision.sandbox import machines as sb
 
 ROOT = Path(__file__).resolve().parent
 SANDBOX = Path(os.environ.get("PROVISION_SANDBOX_DIR", ROOT / ".sandbox"))

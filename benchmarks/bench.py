@@ -21,9 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provision import fleet, network, sandbox
-from provision.engine import Options, Project, apply_one
-from provision.output import Output
+from provision.core.output import Output
+from provision.project.apply import apply_one
+from provision.project.plays import Options, Project
+from provision.sandbox import fleet, network
+from provision.sandbox import machines as sandbox
 from tests.helpers import ROOT, fab, free_port, recap
 
 # Each deploy and rollback is timed from a settled server, as real ones are: the workers

@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from provision.engine import Project  # noqa: E402
-from provision.transport import Session  # noqa: E402
+from provision.core.transport import Session  # noqa: E402
+from provision.project.plays import Project  # noqa: E402
 
 README = ROOT / "README.md"
 MARK = re.compile(r"^<!-- sample (\S+) -->\n(.*?)^<!-- /sample -->\n", re.M | re.S)

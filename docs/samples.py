@@ -33,7 +33,7 @@ from sample_kit import (
 from samples_fleet import fleet, rolling
 from samples_worker import lock, logs, worker
 
-from provision import hostkeys
+from provision.core import hostkeys
 
 
 def on_sandbox(run: Run) -> None:

@@ -9,7 +9,7 @@ import json
 import yaml
 from sample_kit import ROOT, Run, app_copy, fab, fab_watched, only, run_fab, task_line
 
-from provision.sandbox import stop
+from provision.sandbox.processes import stop
 from tests.helpers import HEALTH, SICK_HEALTH
 
 WEB = ("--inventory", "docs/web.yaml")

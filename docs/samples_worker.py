@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sample_kit import Run, fab, fab_watched, only, release_or_first, run_fab, session
 
-from provision.lock import DeployLock
+from provision.release.deploy_lock import DeployLock
 
 WORKER = ("--inventory", "docs/worker.yaml")
 SHOWN = "--inventory docs/worker.yaml"

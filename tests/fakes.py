@@ -16,8 +16,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from provision.inventory import Target
-from provision.transport import Result
+from provision.core.transport import Result, Target
 
 STEP = re.compile(r"^echo @@provision-step (\d+) >&2\n", re.MULTILINE)
 FACT = re.compile(r"^echo (@@provision-fact-\w+)\n", re.MULTILINE)

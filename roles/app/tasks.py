@@ -7,15 +7,15 @@ import os
 import re
 import subprocess
 
-from provision.command import Command
-from provision.layout import Layout, inside
-from provision.operations import files, secret, server, shell
-from provision.phases import in_release
-from provision.plan import Hooks, Step
-from provision.probes import DiskProbe
-from provision.roles import RoleError
-from provision.rollout import batch_fault
-from provision.schema import SchemaError
+from provision.core.command import Command
+from provision.core.operations import files, secret, server, shell
+from provision.core.probes import DiskProbe
+from provision.project.roles import RoleError
+from provision.project.schema import SchemaError
+from provision.release.layout import Layout, inside
+from provision.release.phases import in_release
+from provision.release.plan import Hooks, Step
+from provision.release.rollout import batch_fault
 
 SERVES = ("all", "app", "balancer")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -1,7 +1,7 @@
 """Packages every server of the stack needs, and automatic security updates."""
 
-from provision.operations import apt, files
-from provision.probes import UpdatesProbe
+from provision.core.operations import apt, files
+from provision.core.probes import UpdatesProbe
 
 
 def tasks(role):

@@ -3,10 +3,10 @@ container that shares its host's network."""
 
 import ipaddress
 
-from provision.facts import NetworkHome, SshdPorts
-from provision.operations import NoChange, Operation, apt, files, made_from, skip_if, systemd
-from provision.roles import RoleError
-from provision.schema import SchemaError
+from provision.core.facts import NetworkHome, SshdPorts
+from provision.core.operations import NoChange, Operation, apt, files, made_from, skip_if, systemd
+from provision.project.roles import RoleError
+from provision.project.schema import SchemaError
 
 RULES = "/etc/provision/firewall.nft"
 UNIT = "provision-firewall"

@@ -3,15 +3,15 @@
 import ast
 from pathlib import Path
 
-from provision.artifact import ArtifactError, dependencies, is_git_url
-from provision.command import Command
-from provision.layout import inside
-from provision.logview import LogSource
-from provision.operations import files, systemd
-from provision.plan import ReleasePlan
-from provision.probes import ServiceProbe
-from provision.roles import RoleError
-from provision.schema import SchemaError
+from provision.commands.logs import LogSource
+from provision.core.command import Command
+from provision.core.operations import files, systemd
+from provision.core.probes import ServiceProbe
+from provision.project.roles import RoleError
+from provision.project.schema import SchemaError
+from provision.release.artifact import ArtifactError, dependencies, is_git_url
+from provision.release.layout import inside
+from provision.release.plan import ReleasePlan
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip

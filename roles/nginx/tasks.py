@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from provision.command import Command, sh
-from provision.facts import Succeeds
-from provision.logview import LogSource
-from provision.operations import apt, files, only_if, shell, systemd
-from provision.probes import CertificateProbe, ServiceProbe
-from provision.roles import RoleError
-from provision.schema import SchemaError, closest
+from provision.commands.logs import LogSource
+from provision.core.command import Command, sh
+from provision.core.facts import Succeeds
+from provision.core.operations import apt, files, only_if, shell, systemd
+from provision.core.probes import CertificateProbe, ServiceProbe
+from provision.project.roles import RoleError
+from provision.project.schema import SchemaError, closest
 
 WEBROOT = "/var/www/letsencrypt"
 CA_BUNDLE = "/etc/provision/acme-ca.pem"

@@ -4,13 +4,13 @@ with a password made on the server (SCRAM), and nightly backups."""
 import dataclasses
 import re
 
-from provision.actions import Action
-from provision.command import Command, sh
-from provision.logview import LogSource
-from provision.operations import apt, files, secret, shell, systemd
-from provision.probes import STAMP, Probe, ServiceProbe, integer, iso_time, pairs, when
-from provision.roles import RoleError
-from provision.schema import SchemaError
+from provision.commands.actions import Action
+from provision.commands.logs import LogSource
+from provision.core.command import Command, sh
+from provision.core.operations import apt, files, secret, shell, systemd
+from provision.core.probes import STAMP, Probe, ServiceProbe, integer, iso_time, pairs, when
+from provision.project.roles import RoleError
+from provision.project.schema import SchemaError
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from provision.operations import files, server, systemd
-from provision.roles import RoleError
+from provision.core.operations import files, server, systemd
+from provision.project.roles import RoleError
 
 SSHD_CONF = "/etc/ssh/sshd_config.d/10-provision.conf"
 

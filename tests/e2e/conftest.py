@@ -24,7 +24,8 @@ import paramiko
 import pytest
 import testinfra
 
-from provision import network, sandbox
+from provision.sandbox import machines as sandbox
+from provision.sandbox import network
 from tests.helpers import ROOT, Web, fab
 
 REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from provision import sandbox
-from provision.engine import Options, Project, apply_one
-from provision.operations import files
-from provision.output import Output
-from provision.runner import Play, Task
-from provision.transport import Session
+from provision.core.operations import files
+from provision.core.output import Output
+from provision.core.runner import Play, Task
+from provision.core.transport import Session
+from provision.project.apply import apply_one
+from provision.project.plays import Options, Project
+from provision.sandbox import machines as sandbox
 from tests.e2e.conftest import booted
 from tests.helpers import ROOT, fab, recap
 

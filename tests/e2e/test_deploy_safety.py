@@ -11,8 +11,8 @@ import sys
 import threading
 import time
 
-from provision.lock import DeployLock
-from provision.transport import Session
+from provision.core.transport import Session
+from provision.release.deploy_lock import DeployLock
 from tests.helpers import ROOT, deployed, live_release, recap
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from provision import hostkeys
+from provision.core import hostkeys
 
 
 @pytest.fixture(scope="module")

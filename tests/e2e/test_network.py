@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from provision import fleet, network, sandbox
-from provision.transport import Session
+from provision.core.transport import Session
+from provision.sandbox import fleet, network
+from provision.sandbox import machines as sandbox
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from provision.command import MASK, Command, Secret
-from provision.operations import files, shell, systemd
-from provision.output import Output
-from provision.runner import Play, Task
-from provision.transport import Session
+from provision.core.command import MASK, Command, Secret
+from provision.core.operations import files, shell, systemd
+from provision.core.output import Output
+from provision.core.runner import Play, Task
+from provision.core.transport import Session
 
 UNIT = """[Unit]
 Description=demo
@@ -132,8 +132,8 @@ def test_notified_handler_runs_even_when_a_later_task_fails(test_host, host):
 
 
 def test_host_facts_match_what_the_host_says(test_host, host):
-    from provision.facts import HostInfo
-    from provision.runner import gather
+    from provision.core.facts import HostInfo
+    from provision.core.runner import gather
 
     with Session(replace(test_host.machine.target(), name="target")) as session:
         facts = gather(session, [HostInfo()])[HostInfo()]

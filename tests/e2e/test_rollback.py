@@ -6,9 +6,10 @@ Each test makes the releases it starts from, so each passes when run alone.
 import io
 import re
 
-from provision.deploy import DeployOptions, deploy_one, rollback_one
-from provision.engine import Project, guarded
-from provision.output import Output
+from provision.core.output import Output
+from provision.project.apply import guarded
+from provision.project.plays import Project
+from provision.release.deploy import DeployOptions, deploy_one, rollback_one
 from tests.helpers import ROOT, Web, deployed, listed, live_release, releases_on, venvs_on
 from tests.load import Load
 

@@ -3,9 +3,10 @@
 import json
 import subprocess
 
-from provision import fleet, hostkeys, sandbox
-from provision.inventory import Target
-from provision.transport import Session
+from provision.core import hostkeys
+from provision.core.transport import Session, Target
+from provision.sandbox import fleet
+from provision.sandbox import machines as sandbox
 from tests.helpers import ROOT, fab, free_port, recap
 
 

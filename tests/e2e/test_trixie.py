@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from provision import sandbox
+from provision.sandbox import machines as sandbox
 from tests.e2e.conftest import booted
 from tests.helpers import ROOT, Web, get, recap
 

@@ -5,12 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from provision.actions import Action, offered
-from provision.command import Command
-from provision.engine import Playbook
-from provision.facts import HostFacts
-from provision.peers import NO_PEERS
-from provision.roles import Role, RoleError
+from provision.commands.actions import Action, offered
+from provision.core.command import Command
+from provision.core.facts import HostFacts
+from provision.project.peers import NO_PEERS
+from provision.project.plays import Playbook
+from provision.project.roles import Role, RoleError
 
 HOST = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from provision.artifact import ArtifactError, dependencies
-from provision.facts import HostFacts
+from provision.core.facts import HostFacts
+from provision.release.artifact import ArtifactError, dependencies
 
 LOCKS = Path(__file__).parent / "locks"
 SERVER = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provision.facts import (
+from provision.core.facts import (
     AptListsAge,
     DebPackages,
     FileContent,
@@ -25,8 +25,8 @@ from provision.facts import (
     UserInfo,
     UserState,
 )
-from provision.operations.secret import SecretTemplateDigest
-from provision.release import ReleaseInfo, Releases, ReleaseState
+from provision.core.operations.secret import SecretTemplateDigest
+from provision.release.releases import ReleaseInfo, Releases, ReleaseState
 
 FIXTURES = Path(__file__).parent / "facts"
 
@@ -110,7 +110,7 @@ def test_release_state_parses_real_output():
 
 
 def test_every_fact_has_a_fixture():
-    import provision.facts as facts
+    import provision.core.facts as facts
 
     kinds = {type(c[1]).__name__ for c in CASES} | {"ReleaseState"}
     declared = {

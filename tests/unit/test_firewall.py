@@ -3,7 +3,7 @@ refused before any connection."""
 
 import pytest
 
-from provision.inventory import InventoryError
+from provision.project.inventory import InventoryError
 from tests.unit.test_topology import context, preflight, project
 
 

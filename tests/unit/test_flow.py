@@ -9,13 +9,14 @@ import io
 
 import pytest
 
-from provision import artifact
-from provision.deploy import DeployOptions, deploy_one, rollback_one
-from provision.engine import NotReady, Project
-from provision.output import Output, Tally
-from provision.plan import HOOK_POINTS
-from provision.runner import PhaseFailed
-from provision.transport import Result
+from provision.core.output import Output, Tally
+from provision.core.runner import PhaseFailed
+from provision.core.transport import Result
+from provision.project.apply import NotReady
+from provision.project.plays import Project
+from provision.release import artifact
+from provision.release.deploy import DeployOptions, deploy_one, rollback_one
+from provision.release.plan import HOOK_POINTS
 from tests.fakes import FakeSession
 from tests.helpers import ROOT
 
@@ -158,10 +159,10 @@ def test_unchanged_content_stops_before_uploading(book):
 
 
 def _plan_files(book):
-    from provision.deploy import release_plan
-    from provision.engine import Host
-    from provision.facts import HostInfo
-    from provision.roles import resolve_vars
+    from provision.core.facts import HostInfo
+    from provision.project.apply import Host
+    from provision.project.roles import resolve_vars
+    from provision.release.deploy import release_plan
 
     host = Host(None, HostInfo().parse(HOST), resolve_vars(book.every_role, {}, {}))
     return release_plan(book.roles, host).files

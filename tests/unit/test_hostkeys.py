@@ -4,7 +4,7 @@ import paramiko
 import pytest
 from paramiko.hostkeys import HostKeys
 
-from provision.hostkeys import (
+from provision.core.hostkeys import (
     HostKeyCheck,
     HostKeyError,
     _Unknown,

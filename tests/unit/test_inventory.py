@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from provision.engine import parse_overrides
-from provision.inventory import Inventory, InventoryError
+from provision.project.inventory import Inventory, InventoryError
+from provision.project.plays import parse_overrides
 
 SCHEMA = {"app_name": "hello", "app_workers": 0, "base_packages": ["nginx"], "app_domain": ""}
 

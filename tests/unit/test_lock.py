@@ -2,8 +2,8 @@
 
 import pytest
 
-from provision import lock as lock_module
-from provision.lock import BUSY, DeployLock, LockBusy
+from provision.release import deploy_lock as lock_module
+from provision.release.deploy_lock import BUSY, DeployLock, LockBusy
 from tests.fakes import FakeChannel, FakeSession
 
 HOLDER = "alice@laptop (deploy)\n2026-11-25 10:00:00 UTC\n4242\n"

@@ -3,7 +3,7 @@ each role names."""
 
 import pytest
 
-from provision.logview import LogQuery, LogSource, log_command
+from provision.commands.logs import LogQuery, LogSource, log_command
 from tests.unit.test_topology import context, project
 
 APP = LogSource(unit="hello")

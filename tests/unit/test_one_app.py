@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from provision.operations import NoChange, OperationError
+from provision.core.operations import NoChange, OperationError
 from tests.helpers import ROOT
 from tests.unit.test_topology import context, project
 

@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from provision.facts import NetworkHome, PathState, Succeeds, UserState
-from provision.operations import (
+from provision.core.facts import NetworkHome, PathState, Succeeds, UserState
+from provision.core.operations import (
     Change,
     NoChange,
     OperationError,
@@ -15,7 +15,7 @@ from provision.operations import (
     shell,
     systemd,
 )
-from provision.operations.base import only_if, skip_if
+from provision.core.operations.base import only_if, skip_if
 
 CONF = b"PasswordAuthentication no\n"
 SHA = hashlib.sha256(CONF).hexdigest()

@@ -3,10 +3,10 @@
 import io
 import os
 
-from provision.command import MASK, Command, Secret, as_root
-from provision.oneoff import command_line
-from provision.output import Output, Tally
-from provision.runner import batches
+from provision.commands.oneoff import command_line
+from provision.core.command import MASK, Command, Secret, as_root
+from provision.core.output import Output, Tally
+from provision.core.runner import batches
 
 
 def test_arguments_are_quoted_in_one_place():

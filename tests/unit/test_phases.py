@@ -2,9 +2,9 @@
 
 import pytest
 
-from provision import phases
-from provision.layout import Layout
-from provision.release import ReleaseInfo, Releases
+from provision.release import phases
+from provision.release.layout import Layout
+from provision.release.releases import ReleaseInfo, Releases
 
 L = Layout("/srv/my app")
 APP = "setpriv --reuid app --regid app --init-groups --reset-env"

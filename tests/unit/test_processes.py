@@ -3,9 +3,9 @@ restart a deploy runs, and the settings refused before any connection."""
 
 import pytest
 
-from provision.inventory import InventoryError
-from provision.layout import Layout
-from provision.plan import HookContext
+from provision.project.inventory import InventoryError
+from provision.release.layout import Layout
+from provision.release.plan import HookContext
 from tests.unit.test_topology import context, preflight, project
 
 WORKER = {"worker": {"command": "arq app.worker.WorkerSettings", "stop_signal": "SIGINT",

@@ -6,10 +6,11 @@ import shlex
 
 import pytest
 
-from provision.deploy import DEPLOY
-from provision.engine import Project, build_tasks, parse_overrides, played
-from provision.output import Output
-from provision.roles import resolve_vars
+from provision.core.output import Output
+from provision.project.apply import played
+from provision.project.plays import Project, build_tasks, parse_overrides
+from provision.project.roles import resolve_vars
+from provision.release.deploy import DEPLOY
 from tests.helpers import ROOT
 from tests.unit.test_rendering import HOST
 

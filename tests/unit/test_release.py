@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from provision import artifact
-from provision.facts import HostFacts
-from provision.logs import log_excerpt
-from provision.release import ReleaseInfo, Releases
+from provision.core.facts import HostFacts
+from provision.release import artifact
+from provision.release.log_excerpt import log_excerpt
+from provision.release.releases import ReleaseInfo, Releases
 
 HOST = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")
 

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from provision.engine import Host, Project
-from provision.facts import HostFacts
-from provision.roles import Role, RoleContext, RoleError, resolve_vars
-from provision.schema import SchemaError
+from provision.core.facts import HostFacts
+from provision.project.apply import Host
+from provision.project.plays import Project
+from provision.project.roles import Role, RoleContext, RoleError, resolve_vars
+from provision.project.schema import SchemaError
 from tests.fakes import FakeSession
 
 HOST = HostFacts(cpus=2, memory_mb=2048, os_id="debian", os_version="12",
@@ -64,7 +65,7 @@ def test_override_of_unknown_setting_is_rejected():
 
 
 def test_shipped_roles_render(tmp_path):
-    from provision.engine import Project, build_tasks
+    from provision.project.plays import Project, build_tasks
 
     project = Project.load(Path(__file__).parents[2])
     book = project.play("bootstrap")
@@ -78,7 +79,7 @@ def test_shipped_roles_render(tmp_path):
 
 
 def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_password():
-    from provision.engine import Project, build_tasks
+    from provision.project.plays import Project, build_tasks
 
     project = Project.load(Path(__file__).parents[2])
     every = project.play("bootstrap").every_role
@@ -107,7 +108,7 @@ def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_passwo
     ],
 )
 def test_gunicorn_workers_from_cores_and_workload(settings, workers):
-    from provision.engine import Project
+    from provision.project.plays import Project
 
     project = Project.load(Path(__file__).parents[2])
     roles = project.pick(["app", "gunicorn"])
@@ -120,7 +121,7 @@ def test_gunicorn_workers_from_cores_and_workload(settings, workers):
 
 
 def test_unknown_workload_is_an_error():
-    from provision.engine import Project
+    from provision.project.plays import Project
 
     project = Project.load(Path(__file__).parents[2])
     roles = project.pick(["app", "gunicorn"])
@@ -130,7 +131,7 @@ def test_unknown_workload_is_an_error():
 
 
 def test_dotenv_quotes_values_and_rejects_bad_names():
-    from provision.engine import Project
+    from provision.project.plays import Project
 
     app = Project.load(Path(__file__).parents[2]).pick(["app"])[0].module
     text = app.dotenv({"DB_URL": 'postgres://u:p"w@h/db', "DEBUG": False})
@@ -152,7 +153,7 @@ class FakeServer:
 def test_gunicorn_hooks_run_the_live_release_add_ons_and_never_raise(
     tmp_path, monkeypatch, preload
 ):
-    from provision.engine import Project
+    from provision.project.plays import Project
 
     project = Project.load(Path(__file__).parents[2])
     roles = project.pick(["app", "gunicorn"])
@@ -232,7 +233,7 @@ def test_shared_paths_are_made_and_linked():
     ],
 )  # fmt: skip
 def test_app_module_is_found_without_running_the_app(tmp_path, files, module, fault):
-    from provision.engine import Project
+    from provision.project.plays import Project
 
     gunicorn = Project.load(Path(__file__).parents[2]).roles["gunicorn"].module
     for name, text in files.items():

@@ -8,13 +8,13 @@ import io
 
 import pytest
 
-from provision import artifact, phases
-from provision.deploy import DEPLOY, DeployOptions
-from provision.engine import Project
-from provision.flow import stages
-from provision.output import Output
-from provision.rollout import Rollout, batch_fault, batch_sizes
-from provision.transport import ConnectError
+from provision.core.output import Output
+from provision.core.transport import ConnectError
+from provision.project.plays import Project
+from provision.release import artifact, phases
+from provision.release.deploy import DEPLOY, DeployOptions
+from provision.release.flow import stages
+from provision.release.rollout import Rollout, batch_fault, batch_sizes
 from tests.fakes import FakeSession
 from tests.helpers import ROOT
 from tests.unit.test_flow import GO_LIVE, HOST, OLD, STATE

@@ -3,10 +3,10 @@ run even after a later failure, check mode changes nothing."""
 
 import io
 
-from provision.operations import files, systemd
-from provision.output import Output
-from provision.runner import Play, Task
-from provision.transport import Result
+from provision.core.operations import files, systemd
+from provision.core.output import Output
+from provision.core.runner import Play, Task
+from provision.core.transport import Result
 from tests.fakes import FakeSession
 
 DIRECTORY = "directory\nroot root 755\n"

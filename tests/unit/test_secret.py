@@ -4,9 +4,9 @@ local files (they are plain python3, as on the server)."""
 import hashlib
 import subprocess
 
-from provision.facts import PathState
-from provision.operations import Change, NoChange, secret
-from provision.operations.secret import SecretTemplateDigest
+from provision.core.facts import PathState
+from provision.core.operations import Change, NoChange, secret
+from provision.core.operations.secret import SecretTemplateDigest
 
 PH = "@@pw@@"
 TEMPLATE = f"URL=pg://app:{PH}@localhost/app\n"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from provision.probes import (
+from provision.commands.status import ReleaseProbe, history_lines
+from provision.core.probes import (
     CertificateProbe,
     DiskProbe,
     ServiceProbe,
@@ -15,7 +16,6 @@ from provision.probes import (
     span,
     when,
 )
-from provision.status import ReleaseProbe, history_lines
 from tests.unit.test_topology import context, project
 
 FIXTURES = Path(__file__).parent / "facts"

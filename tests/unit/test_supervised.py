@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from provision.command import Command
-from provision.runner import TaskFailed
-from provision.supervised import PID, Follow, Job, Step, unit, wait_for
+from provision.core.command import Command
+from provision.core.runner import TaskFailed
+from provision.release.supervised import PID, Follow, Job, Step, unit, wait_for
 
 
 def job(**kw):

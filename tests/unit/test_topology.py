@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from provision.engine import Project
-from provision.inventory import InventoryError
-from provision.preflight import check_settings
-from provision.roles import RoleContext, RoleError, resolve_vars
+from provision.project.inventory import InventoryError
+from provision.project.plays import Project
+from provision.project.preflight import check_settings
+from provision.project.roles import RoleContext, RoleError, resolve_vars
 from tests.helpers import ROOT
 from tests.unit.test_rendering import HOST
 

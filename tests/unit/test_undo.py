@@ -4,10 +4,10 @@ shell on a scratch folder, and what a play sends with them."""
 import io
 import subprocess
 
-from provision.operations import files
-from provision.output import Output
-from provision.runner import Play, Task
-from provision.undo import Undo
+from provision.core.operations import files
+from provision.core.output import Output
+from provision.core.runner import Play, Task
+from provision.core.undo import Undo
 from tests.fakes import FakeSession
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import ROOT
 
-SCRIPT = ROOT / "provision" / "wait_healthy.py"
+SCRIPT = ROOT / "provision" / "release" / "on_server" / "wait_healthy.py"
 
 
 class Server:

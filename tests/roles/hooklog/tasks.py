@@ -1,7 +1,7 @@
 """A test role: one step at every hook point, each logging "<point> <release> <previous>"."""
 
-from provision.command import Command
-from provision.plan import HOOK_POINTS, Hooks, Step
+from provision.core.command import Command
+from provision.release.plan import HOOK_POINTS, Hooks, Step
 
 
 def tasks(role):

@@ -1,0 +1,59 @@
+"""Actions: one-off jobs a role offers on its servers, run by name (`fab backup`).
+
+A role's ``actions(role)`` maps a name to an ``Action`` (what it does and its commands),
+or to a string saying why it is not available on this host. The commands run as root,
+one at a time, and what they print is shown line by line.
+
+Example (``roles/postgres/tasks.py``)::
+
+    def actions(role):
+        return {"backup": Action("database hello", [Command.of("systemctl", "start", ...)])}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from provision.core.command import Command
+from provision.core.output import Output, Tally
+from provision.core.transport import Session
+from provision.project.apply import Host, Work
+from provision.project.plays import Playbook
+from provision.project.roles import RoleContext, RoleError
+from provision.release.flow import Failure, FlowRun
+
+
+@dataclass(frozen=True)
+class Action:
+    what: str  # shown after the action's name: "backup: database hello"
+    commands: list[Command]
+
+
+def offered(book: Playbook, host: Host, name: str) -> Action:
+    """The action ``name`` of the role that offers it; an error says why there is none."""
+    reasons = []
+    for role in book.every_role:
+        make = getattr(role.module, "actions", None)
+        found = (
+            make(RoleContext(role, host.vars, host.facts, host.peers)).get(name) if make else None
+        )
+        if isinstance(found, Action):
+            return found
+        if isinstance(found, str):
+            reasons.append(found)
+    why = "; ".join(reasons) or "no role offers it"
+    raise RoleError(f"`{name}` is not available on {host.session.target.name}: {why}")
+
+
+def run_action(name: str, book: Playbook, overrides: dict[str, Any], out: Output) -> Work:
+    """What ``guarded`` runs on one host: connect, find the action, run it with its output."""
+
+    def work(session: Session, tally: Tally) -> None:
+        host = Host.connect(session, book, overrides)
+        action = offered(book, host, name)
+        run = FlowRun(session, out, tally, {})
+        run.label = name
+        run.guarded(action.what, lambda: run.shown(action.commands), Failure.STOP)
+
+    return work

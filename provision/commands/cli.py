@@ -1,0 +1,259 @@
+"""What the Fabric tasks call: turn options into engine calls and an exit status."""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from provision.commands.actions import run_action
+from provision.commands.appcheck import Finding
+from provision.commands.doctor import server_work, show, source_findings
+from provision.commands.logs import LogQuery, follow_each, show_logs
+from provision.commands.oneoff import oneoff_fault, run_oneoff
+from provision.commands.status import show_status
+from provision.core.output import Output, Tally
+from provision.core.transport import Session, Target
+from provision.project.apply import apply_one, for_each_host, guarded
+from provision.project.inventory import InventoryError
+from provision.project.plays import Options, Playbook, Project, parse_overrides
+from provision.project.preflight import check_settings
+from provision.project.roles import RoleError, resolve_vars
+from provision.release import deploy as releases
+from provision.release.artifact import ArtifactError
+from provision.release.rollout import Rollout
+
+
+def target_pattern(c: Any, project: Project) -> str:
+    """The ``-H`` value as the inventory sees it: a name, or ``user@host:port``."""
+    host = getattr(c, "original_host", None)
+    if not host:
+        raise InventoryError(
+            "no host given: use -H NAME (from the inventory) or -H user@host[:port]"
+        )
+    if host in project.inventory.names() or not any(ch in host for ch in ".:"):
+        return host
+    address = f"[{host}]" if ":" in host else host
+    return f"{c.user}@{address}:{c.port}"
+
+
+Hosts = Callable[[Playbook, list[Target], Output], dict[str, Tally]]
+
+
+def run(
+    c: Any,
+    root: Path,
+    title: str,
+    play: str,
+    options: Options,
+    hosts: Hosts,
+    inventory: str = "inventory.yaml",
+    sets: list[str] | None = None,
+    verbose: bool = False,
+    preflight: bool = True,
+    stream: TextIO | None = None,
+) -> int:
+    """Check the input, then run ``hosts`` on the ``-H`` targets; 0 when all succeeded.
+
+    ``preflight``: also run the roles' own checks of the settings (not for a rollback,
+    which must work even where the app's source is not at hand). ``stream``: where the
+    lines go (stdout; stderr when stdout is kept for data, as `fab status --json`'s)."""
+    try:
+        project = Project.load(root, inventory)
+        targets = project.targets(target_pattern(c, project))
+        if options.strict_host_keys:
+            targets = [replace(t, host_keys=t.host_keys.strictly()) for t in targets]
+        options.overrides = parse_overrides(sets or [])
+        project.check_overrides(options.overrides)
+        book = project.play(play, options.overrides)
+        if preflight:
+            check_settings(book.roles, book.every_role, targets, project.inventory,
+                           options.overrides, root, book.peers)  # fmt: skip
+    except (InventoryError, RoleError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Output(stream, verbose=verbose)
+    mode = "  [check: nothing will change]" if options.check else ""
+    out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
+    tallies = hosts(book, targets, out)
+    # The run is over: spare the interpreter's exit a full garbage collection of every
+    # object it made (a tenth of a second; memory is freed all the same).
+    gc.freeze()
+    return 1 if any(t.failed for t in tallies.values()) else 0
+
+
+def each_host(one: Callable[[Playbook, Target, Output], Tally]) -> Hosts:
+    """``one`` on every target at once, each on its own."""
+    return lambda book, targets, out: for_each_host(targets, lambda t: one(book, t, out), out)
+
+
+def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
+    config = getattr(c, "config", None)
+
+    def one(book: Playbook, target: Target, out: Output) -> Tally:
+        return apply_one(book, target, options, out, config)
+
+    return run(c, root, "bootstrap", "bootstrap", options, each_host(one), **kw)
+
+
+def _rollout(c: Any, root: Path, action: str, options: releases.DeployOptions, **kw: Any) -> int:
+    config = getattr(c, "config", None)
+    options.project_root = root
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        sessions = [Session(t, config) for t in targets]
+        return Rollout(action, sessions, book, options, out).run()
+
+    # a rollback reads the releases by the deploy play's roles, without the app's source
+    return run(c, root, action, "deploy", options, hosts, preflight=action == "deploy", **kw)
+
+
+def deploy(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
+    return _rollout(c, root, "deploy", options, **kw)
+
+
+def rollback(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
+    return _rollout(c, root, "rollback", options, **kw)
+
+
+def _each_release_host(work: Callable, options: releases.DeployOptions, config: Any) -> Hosts:
+    def one(book: Playbook, target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, lambda s, tally: work(s, book, options, out, tally))
+
+    return each_host(one)
+
+
+def logs(c: Any, root: Path, query: LogQuery, options: Options, **kw: Any) -> int:
+    """Print the log ``query`` asks for from every target, each line marked by its host."""
+    config = getattr(c, "config", None)
+    if fault := query.fault():
+        print(f"error: {fault}", file=sys.stderr)
+        return 2
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        lacking: list[str] = []
+        several = lacking if len(targets) > 1 else None
+        work = show_logs(book, query, out, options.overrides, several)
+        each = follow_each if query.follow and several is not None else for_each_host
+        tallies = each(targets, lambda t: guarded(t, out, config, work), out, False)
+        if len(lacking) == len(targets):
+            out.error("logs", f"no host has a log named {query.source!r}")
+            return {"logs": Tally(failed=1)}
+        return tallies
+
+    return run(c, root, "logs", "deploy", options, hosts, preflight=False, **kw)
+
+
+def list_releases(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
+    hosts = _each_release_host(releases.list_releases, options, getattr(c, "config", None))
+    return run(c, root, "releases", "deploy", options, hosts, preflight=False, **kw)
+
+
+def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
+    """Run a role's action (``fab backup``) on every target."""
+    config = getattr(c, "config", None)
+
+    def one(book: Playbook, target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, run_action(name, book, options.overrides, out))
+
+    # an action needs a server set up (the deploy play's `after`) and no app source
+    return run(c, root, name, "deploy", options, each_host(one), preflight=False, **kw)
+
+
+def status(c: Any, root: Path, options: Options, as_json: bool = False, **kw: Any) -> int:
+    """How the app is doing on every target; ``as_json``: one JSON object by host."""
+    config = getattr(c, "config", None)
+    report: dict[str, Any] | None = {} if as_json else None
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        work = show_status(book, out, options.overrides, report)
+        return for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
+
+    stream = sys.stderr if as_json else None
+    code = run(c, root, "status", "deploy", options, hosts, preflight=False, stream=stream, **kw)
+    if report is not None and code != 2:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    return code
+
+
+def oneoff(c: Any, root: Path, command: str, options: Options, one: bool = False,
+           tty: bool = False, **kw: Any) -> int:  # fmt: skip
+    """`fab exec`: ``command`` in the live release on each target in turn (``one``: the
+    first); exits with the command's status."""
+    config = getattr(c, "config", None)
+    status = 0
+    if not command.strip():
+        print(f"error: {oneoff_fault(command, 1, one, tty)}", file=sys.stderr)
+        return 2
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        nonlocal status
+        if fault := oneoff_fault(command, len(targets), one, tty):
+            out.error("exec", fault)
+            status = 2
+            return {}
+        picked = targets[:1] if one else targets
+        status = run_oneoff(book, picked, command, out, config, options.overrides, tty)
+        return {}
+
+    code = run(c, root, "exec", "deploy", options, hosts, preflight=False, stream=sys.stderr,
+               **kw)  # fmt: skip
+    return code or status
+
+
+def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
+    """The app's source, read for common production mistakes; with -H, its servers too.
+    1 when an error was found, 0 with warnings only."""
+    config = getattr(c, "config", None)
+    found: list[Finding] = []
+
+    def read_source(book: Playbook, settings: dict[str, Any], out: Output) -> None:
+        where = f"{settings['app_source']}/"
+        out.line(f"-- the app's source: {where} (app_module {settings.get('app_module')}, "
+                 f"app_health_path {settings['app_health_path']})")  # fmt: skip
+        findings = source_findings(book.roles, settings, root)
+        show(out, where, findings)
+        found.extend(findings)
+
+    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+        seen = set()
+        for t in targets:
+            settings = resolve_vars(book.every_role, t.vars, options.overrides)
+            key = tuple(str(settings.get(k)) for k in ("app_source", "app_ref", "app_module",
+                                                      "app_health_path", "serves"))  # fmt: skip
+            if key not in seen and settings.get("serves") != "balancer":
+                seen.add(key)
+                read_source(book, settings, out)
+        out.line("-- the servers")
+        work = server_work(book, out, options.overrides, found)
+        tallies = for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
+        _summary(found, out)
+        errors = any(f.level == "error" for f in found)
+        return {**tallies, "the app's source": Tally(failed=errors)}
+
+    if getattr(c, "original_host", None):
+        return run(c, root, "doctor", "deploy", options, hosts, preflight=False, **kw)
+    try:  # no host: the source alone, with the inventory's settings for every host
+        project = Project.load(root, kw.get("inventory", "inventory.yaml"))
+        options.overrides = parse_overrides(kw.get("sets") or [])
+        book = project.play("deploy", options.overrides)
+        settings = resolve_vars(book.every_role, project.inventory.data.get("vars") or {},
+                                options.overrides)  # fmt: skip
+        out = Output(verbose=kw.get("verbose", False))
+        read_source(book, settings, out)
+    except (InventoryError, RoleError, ArtifactError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _summary(found, out)
+    return 1 if any(f.level == "error" for f in found) else 0
+
+
+def _summary(found: list[Finding], out: Output) -> None:
+    errors = sum(f.level == "error" for f in found)
+    warnings = len(found) - errors
+    out.line(f"doctor: {errors} error{'s' * (errors != 1)}, "
+             f"{warnings} warning{'s' * (warnings != 1)}")  # fmt: skip

@@ -1,0 +1,168 @@
+"""`fab doctor`: the common production mistakes, in the app's source and on its servers.
+
+The source is read, never run (``appcheck``). A server is read in one round trip after
+connecting: disk, memory against the app's measured size, clock sync, listening ports,
+and what the roles show in `fab status` (a certificate about to expire, a service down).
+Errors make the exit status 1; warnings alone leave it 0.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provision.commands.appcheck import Finding, check_source
+from provision.commands.status import probes
+from provision.core.command import sh
+from provision.core.facts import NetworkHome
+from provision.core.output import Output, Tally
+from provision.core.probes import CertificateProbe, Fields, Probe, ServiceProbe
+from provision.core.runner import gather
+from provision.core.transport import Session
+from provision.project.apply import Host, Work
+from provision.project.plays import Playbook
+from provision.project.roles import Role
+from provision.release import artifact
+
+WEB_PORTS = (80, 443)
+DISK_ERROR_GB = 1.0
+CERT_WARN_DAYS = 14
+
+
+@dataclass(frozen=True)
+class ServerProbe(Probe):
+    """Disk under ``path``, memory, clock sync, and the TCP ports listening on every address."""
+
+    path: str
+
+    def command(self) -> str:
+        return sh("df -P -B1 {p} | tail -n 1; grep -E '^Mem(Total|Available):' /proc/meminfo; "
+                  "echo ntp=$(timedatectl show -p NTPSynchronized --value 2>/dev/null); "
+                  "ss -Hltn | awk '{{print \"listen=\" $4}}'", p=self.path)  # fmt: skip
+
+    def parse(self, output: str) -> Fields:
+        lines = output.splitlines()
+        disk = lines[0].split() if lines else []
+        fields: Fields = {"free_gb": int(disk[3]) / 1e9 if len(disk) > 3 else 0.0,
+                          "total_gb": int(disk[1]) / 1e9 if len(disk) > 1 else 0.0,
+                          "listening": []}  # fmt: skip
+        for line in lines[1:]:
+            if line.startswith("Mem"):
+                key, value = line.split(":")
+                fields[key.lower()] = int(value.split()[0]) // 1024  # MB
+            elif line.startswith("ntp="):
+                fields["ntp"] = line[4:]
+            elif line.startswith("listen="):
+                fields["listening"].append(line[7:])
+        return fields
+
+    def line(self, fields: Fields) -> str:
+        return f"{fields['free_gb']:.1f} GB free, {fields.get('memavailable', 0)} MB available"
+
+
+def open_ports(listening: list[str], allowed: set[int]) -> list[int]:
+    """Ports listening on every address (``0.0.0.0:8000``, ``[::]:5432``, ``*:25``) that are
+    not among ``allowed``."""
+    found = set()
+    for address in listening:
+        host, _, port = address.rpartition(":")
+        if host in ("0.0.0.0", "[::]", "*") and port.isdigit() and int(port) not in allowed:
+            found.add(int(port))
+    return sorted(found)
+
+
+def judge_server(fields: Fields, ssh_port: int, path: str, shared: str = "") -> list[Finding]:
+    """What is wrong with a server's reading; ``shared``: why its network is not its own
+    (``NetworkHome``), when it is not: then the ports listening are another machine's."""
+    found = []
+    if fields["free_gb"] < DISK_ERROR_GB:
+        found.append(Finding("disk", "error", f"{fields['free_gb']:.2f} GB free under {path}: a "
+                             "deploy needs room for a release and its virtualenv",
+                             "free space (old logs, apt's cache) or grow the disk"))  # fmt: skip
+    elif fields["total_gb"] and fields["free_gb"] < fields["total_gb"] / 10:
+        found.append(Finding("disk", "warning", f"{fields['free_gb']:.1f} GB free of "
+                             f"{fields['total_gb']:.0f} GB under {path}",
+                             "free space before it runs out"))  # fmt: skip
+    total, available = fields.get("memtotal", 0), fields.get("memavailable", 0)
+    if total and available < total / 10:
+        found.append(Finding("memory", "warning", f"{available} MB available of {total} MB",
+                             "fewer workers (app_workers), or more memory"))  # fmt: skip
+    if fields.get("ntp") != "yes":
+        found.append(Finding("clock", "warning", "the clock is not synchronised (NTP): "
+                             "certificates, tokens and logs go by it",
+                             "install and enable systemd-timesyncd or chrony"))  # fmt: skip
+    listening = [] if shared else fields["listening"]
+    for port in open_ports(listening, {22, ssh_port, *WEB_PORTS}):
+        found.append(Finding(f"port {port}", "warning", f"port {port} listens on every address: "
+                             "reachable from anywhere no firewall stops it",
+                             "bind it to 127.0.0.1 or a private address"))  # fmt: skip
+    return found
+
+
+def judge_role_probe(label: str, probe: Any, fields: Fields, memory_mb: int) -> list[Finding]:
+    """What a role's status probe says is wrong: a service down, a certificate expiring,
+    workers that would not fit in memory."""
+    if isinstance(probe, CertificateProbe) and fields["days_left"] is not None:
+        days = fields["days_left"]
+        if days < 0 or days < CERT_WARN_DAYS:
+            level = "error" if days < 0 else "warning"
+            why = f"{probe.path} expires in {days} days: its renewal is not working"
+            return [Finding(label, level, why, "see `journalctl -u certbot` on the server")]
+    if isinstance(probe, ServiceProbe):
+        if not fields["active"]:
+            return [Finding(label, "error", f"{probe.unit} is {fields['state']}",
+                            f"fab logs --process {label}")]  # fmt: skip
+        workers, used = fields["children"], fields["memory_mb"]
+        if workers and used and memory_mb:
+            each = used / (workers + 1)
+            if each * workers > 0.8 * memory_mb:
+                why = (f"{workers} workers of about {each:.0f} MB need {each * workers:.0f} MB "
+                       f"of {memory_mb} MB of memory")  # fmt: skip
+                return [Finding(label, "error", why, "set app_workers lower, or add memory")]
+    return []
+
+
+def source_findings(roles: list[Role], settings: dict[str, Any], root: Path) -> list[Finding]:
+    """The app's source read as it would be deployed (a git source is checked out)."""
+    source = settings["app_source"]
+    with tempfile.TemporaryDirectory() as work:
+        checked = artifact.checkout(source, settings.get("app_ref", ""), root, Path(work))
+        fault = ""
+        for role in roles:
+            module_fault = getattr(role.module, "module_fault", None)
+            if module_fault is not None and "app_module" in settings:
+                fault = module_fault(checked.path, settings["app_module"])
+        found = check_source(checked.path, settings["app_health_path"], fault)
+    # said relative to the project, as the inventory names the source
+    return [Finding(f.where, f.level, f.what.replace(f"{root}/", ""), f.fix) for f in found]
+
+
+def show(out: Output, where: str, findings: list[Finding]) -> None:
+    """Each finding, a file's (``main.py:12``) under the source's path ``where``."""
+    for f in findings:
+        out.line(f"{where if ':' in f.where else ''}{f}")
+
+
+def server_work(book: Playbook, out: Output, overrides: dict, all_found: list) -> Work:
+    """What ``guarded`` runs on one host: read it, judge it, print the findings."""
+
+    def work(session: Session, tally: Tally) -> None:
+        host = Host.connect(session, book, overrides)
+        v, name = host.vars, session.target.name
+        path = v.get("app_root", "/")
+        server = ServerProbe(path if v.get("serves") != "balancer" else "/")
+        shown = probes(book, host)
+        home = NetworkHome()
+        values = gather(session, [server, home, *shown.values()])
+        found = judge_server(values[server], session.target.port, server.path, values[home])
+        if values[home]:
+            out.line(f"[{name}] ports not judged: {values[home]} (they are that machine's)")
+        for label, probe in shown.items():
+            found += judge_role_probe(label, probe, values[probe], host.facts.memory_mb)
+        out.line("\n".join(f"[{name}] {f}" for f in found) or f"[{name}] no findings")
+        all_found.extend(found)
+        tally.failed += any(f.level == "error" for f in found)
+
+    return work

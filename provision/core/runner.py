@@ -1,0 +1,178 @@
+"""Run operations on one host: read facts in batches, apply changes, then handlers.
+
+Facts for all remaining tasks are read in one round trip; after any change they are read
+again before the next task is decided, so no decision rests on a fact older than the last
+change. A run with nothing to change therefore costs a single round trip for its checks.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from provision.core.command import Command
+from provision.core.errors import ProvisionError
+from provision.core.facts import Fact, FileContent
+from provision.core.operations import Change, Operation, OperationError
+from provision.core.output import Output, Tally
+from provision.core.transport import Session
+from provision.core.undo import Undo
+
+STEP = "@@provision-step"
+
+
+@dataclass(frozen=True)
+class Task:
+    role: str
+    op: Operation
+
+
+class TaskFailed(ProvisionError):
+    """A command failed; ``output`` holds all its stderr lines (the message only the last)."""
+
+    def __init__(self, message: str, output: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.output = output or []
+
+
+class PhaseFailed(ProvisionError):
+    """A release phase failed; the message says why and what was done about it."""
+
+
+def gather(session: Session, facts: list[Fact]) -> dict[Fact, Any]:
+    """Read many facts in one round trip."""
+    unique = list(dict.fromkeys(facts))
+    if not unique:
+        return {}
+    token = f"@@provision-fact-{secrets.token_hex(6)}"
+    body = "".join(f"echo {token}\n( {f.command()} ) 2>/dev/null\n" for f in unique)
+    result = session.run_as_root(body)
+    chunks = result.stdout.split(token + "\n")[1:]
+    if len(chunks) != len(unique):
+        raise TaskFailed(f"could not read facts: {result.stderr.strip() or 'no output'}")
+    return {f: f.parse(chunk) for f, chunk in zip(unique, chunks, strict=True)}
+
+
+def batches(commands: list[Command]) -> list[list[Command]]:
+    """Group commands into scripts, each with at most one command that reads stdin."""
+    groups: list[list[Command]] = [[]]
+    for c in commands:
+        if c.stdin is not None and any(x.stdin is not None for x in groups[-1]):
+            groups.append([])
+        groups[-1].append(c)
+    return [g for g in groups if g]
+
+
+def execute(session: Session, commands: list[Command]) -> str:
+    """Run commands, as few round trips as possible; raise naming the one that failed.
+
+    Returns what they printed on stdout.
+    """
+    printed = []
+    for group in batches(commands):
+        stdin = next((c.stdin for c in group if c.stdin is not None), None)
+        lines = ["set -e"]
+        for i, c in enumerate(group):
+            lines += [f"echo {STEP} {i} >&2", c.render()]
+        result = session.run_as_root("\n".join(lines) + "\n", stdin)
+        printed.append(result.stdout)
+        if result.ok:
+            continue
+        step, lines = 0, []
+        for line in result.stderr.splitlines():
+            if line.startswith(STEP):
+                step, lines = int(line.split()[1]), []
+            else:
+                lines.append(line)
+        tail = "\n".join(lines[-15:]).strip() or "(no output)"
+        raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}", lines)
+    return "".join(printed)
+
+
+class Play:
+    """One host, a list of tasks, the handlers they may notify."""
+
+    def __init__(
+        self,
+        session: Session,
+        out: Output,
+        tasks: list[Task],
+        handlers: dict[str, Task],
+        check: bool = False,
+        diff: bool = False,
+        tally: Tally | None = None,
+        undo: Undo | None = None,
+    ) -> None:
+        self.session = session
+        self.host = session.target.name
+        self.out = out
+        self.tasks = tasks
+        self.handlers = handlers
+        self.check = check
+        self.diff = diff
+        self.tally = tally if tally is not None else Tally()  # counts add to a caller's
+        self.undo = undo  # where the files it changes are kept as they were, if anywhere
+
+    def run(self) -> Tally:
+        notified: set[str] = set()
+        try:
+            self._run(self.tasks, notified)
+        finally:
+            wanted = [t for name, t in self.handlers.items() if name in notified]
+            if wanted:
+                self._run(wanted, set())
+        return self.tally
+
+    def _run(self, tasks: list[Task], notified: set[str]) -> None:
+        values: dict[Fact, Any] | None = None
+        for i, task in enumerate(tasks):
+            try:
+                if values is None:
+                    values = gather(
+                        self.session, [f for t in tasks[i:] for f in t.op.facts.values()]
+                    )
+                plan = task.op.plan({k: values[f] for k, f in task.op.facts.items()})
+                if not isinstance(plan, Change):
+                    self.tally.ok += 1
+                    self.out.task(
+                        self.host, "ok", task.role, task.op.name, plan.reason, task.op.loud
+                    )
+                    continue
+                show_diff = self._prepare(plan)
+                if not self.check:
+                    keep = []
+                    if self.undo is not None and plan.diff is not None:
+                        keep = self.undo.save(plan.diff.path, task.op.notify)
+                    execute(self.session, [*keep, *plan.commands])
+                    values = None
+                status = "would-chg" if self.check else "changed"
+                self.out.task(self.host, status, task.role, task.op.name, plan.summary)
+                show_diff()
+                self.tally.changed += 1
+                notified.update(task.op.notify)
+            except (TaskFailed, OperationError) as e:
+                self.tally.failed += 1
+                self.tally.errors.append(str(e))
+                self.out.task(self.host, "failed", task.role, task.op.name)
+                self.out.error(self.host, str(e))
+                return
+
+    def _prepare(self, plan: Change) -> Callable[[], None]:
+        """Before a change: mask its secrets, read what its diff needs; return the printer."""
+        for command in plan.commands:
+            for secret in command.secrets():
+                self.out.mask.add(secret)
+        if self.check and self.out.verbose:
+            for command in plan.commands:
+                self.out.line(f"[{self.host}]           $ {command.display()}")
+        d = plan.diff
+        if not self.diff or d is None:
+            return lambda: None
+        old = (
+            None
+            if d.sensitive
+            else gather(self.session, [FileContent(d.path)])[FileContent(d.path)]
+        )
+        return lambda: self.out.diff(self.host, d.path, old, d.new, d.sensitive)

@@ -1,0 +1,162 @@
+"""Apply a play to hosts: connect, read facts, converge, one tally per host.
+
+The library entry point, as the CLI uses it::
+
+    project = Project.load(Path("."))
+    tallies = apply(project, "bootstrap", project.targets("web1"), Options(check=True), Output())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from fabric import Config
+
+from provision.core.errors import ProvisionError
+from provision.core.facts import HostFacts, HostInfo, PathInfo
+from provision.core.operations import files
+from provision.core.output import Output, Tally
+from provision.core.runner import Play, Task, gather
+from provision.core.transport import Session, Target
+from provision.core.undo import Undo
+from provision.project.peers import NO_PEERS, Peers
+from provision.project.plays import Options, Playbook, Project, build_tasks
+from provision.project.roles import resolve_vars
+
+PLAYED = "/var/lib/provision/played"  # a file per play that completed on the server
+
+Work = Callable[[Session, Tally], None]
+
+
+class NotReady(ProvisionError):
+    """The server lacks a play that must come first; nothing was changed."""
+
+
+@dataclass
+class Host:
+    """A connected host with its facts and resolved settings: what every command starts from."""
+
+    session: Session
+    facts: HostFacts
+    vars: dict[str, Any]
+    peers: Peers = NO_PEERS  # the inventory's hosts, seen from this one
+
+    @classmethod
+    def connect(cls, session: Session, book: Playbook, overrides: dict[str, Any]) -> Host:
+        """Open the session and read the host's facts; refuse a host ``book.after`` did not
+        complete on (one round trip for both)."""
+        session.open()
+        probes: list = [HostInfo()]
+        if book.after:
+            probes.append(PathInfo(f"{PLAYED}/{book.after}"))
+        values = gather(session, probes)
+        if book.after and values[probes[1]] is None:
+            name = session.target.name
+            raise NotReady(
+                f"`fab {book.after}` has not completed on {name}: run `fab {book.after} -H "
+                f"{name}` first (it sets up what `{book.name}` relies on, SSH hardening "
+                "included); nothing was changed"
+            )
+        return cls(
+            session,
+            values[probes[0]],
+            resolve_vars(book.every_role, session.target.vars, overrides),
+            book.peers.seen_from(session.target),
+        )
+
+
+def played(name: str) -> list[Task]:
+    """The tasks that record, at the end of a play, that it completed on the server."""
+    return [
+        Task("provision", files.directory(PLAYED, mode=0o755)),
+        Task(
+            "provision",
+            files.file(f"{PLAYED}/{name}", f"{name} completed\n", name=f"played {name}"),
+        ),
+    ]
+
+
+def attempt(name: str, out: Output, tally: Tally, work: Callable[[], None]) -> bool:
+    """Run ``work`` for host ``name``; a failure is reported and counted, never raised."""
+    try:
+        work()
+        return True
+    except ProvisionError as e:
+        tally.failed += 1
+        tally.errors.append(str(e))
+        out.error(name, str(e))
+    except Exception as e:  # one host's surprise must not hide the other hosts' results
+        tally.failed += 1
+        tally.errors.append(f"{type(e).__name__}: {e}")
+        out.error(name, f"unexpected {type(e).__name__}: {e}")
+    return False
+
+
+def guarded(target: Target, out: Output, config: Config | None, work: Work) -> Tally:
+    """Run ``work`` on one host; any failure is reported and counted, never raised."""
+    tally = Tally()
+    session = Session(target, config)
+    try:
+        attempt(target.name, out, tally, lambda: work(session, tally))
+    finally:
+        tally.round_trips = session.round_trips
+        session.close()
+    return tally
+
+
+def converge(host: Host, book: Playbook, options: Options, out: Output, tally: Tally,
+             record: bool = False, undo: Undo | None = None) -> dict[str, Task]:  # fmt: skip
+    """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
+    note on the server that the play completed; with ``undo``, keep the files it changes
+    as they were. Returns the play's handlers."""
+    tasks, handlers = build_tasks(book.roles, host.vars, host.facts, out, host.peers)
+    if record:
+        tasks += played(book.name)
+    Play(host.session, out, tasks, handlers, options.check, options.diff, tally, undo).run()
+    return handlers
+
+
+def apply_one(
+    book: Playbook, target: Target, options: Options, out: Output, config: Config | None = None
+) -> Tally:
+    """Connect to one host and converge it; every failure ends up in the tally."""
+
+    def work(session: Session, tally: Tally) -> None:
+        host = Host.connect(session, book, options.overrides)
+        converge(host, book, options, out, tally, record=True)
+
+    return guarded(target, out, config, work)
+
+
+def for_each_host(
+    targets: list[Target], one: Callable[[Target], Tally], out: Output, recap: bool = True
+) -> dict[str, Tally]:
+    """Run ``one`` for every target in parallel (one connection each), then print the recap.
+
+    A single target runs in this thread, so that Ctrl-C stops it where it is (and its
+    ``finally`` blocks release what it holds) instead of waiting for it to finish.
+    """
+    tallies = dict(zip([t.name for t in targets], in_parallel(targets, one), strict=True))
+    if recap:
+        out.recap(tallies)
+    return tallies
+
+
+def in_parallel(items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
+    """``work`` on every item at once (a thread each, eight at most), results in order; a
+    single item runs in this thread, where Ctrl-C reaches it."""
+    if len(items) == 1:
+        return [work(items[0])]
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(items)))) as pool:
+        return list(pool.map(work, items))
+
+
+def apply(project: Project, play: str, targets: list[Target], options: Options, out: Output,
+          config: Config | None = None) -> dict[str, Tally]:  # fmt: skip
+    """Converge every target with the play's roles (and ``options.overrides``)."""
+    book = project.play(play, options.overrides)
+    project.check_overrides(options.overrides)
+    return for_each_host(targets, lambda t: apply_one(book, t, options, out, config), out)

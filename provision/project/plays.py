@@ -1,0 +1,157 @@
+"""Plays: the roles ``roles/plays.yaml`` names for each command, and the project they come from.
+
+A ``Project`` is a repository's roles, plays and inventory, loaded and checked before any
+connection; ``Project.play(name)`` gives a ``Play``: the roles that command applies, in
+order, with every role's settings.
+
+Example::
+
+    project = Project.load(Path("."))
+    play = project.play("bootstrap")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provision.core.output import Output
+from provision.core.runner import Task
+from provision.core.transport import Target
+from provision.project.inventory import Inventory, InventoryError
+from provision.project.peers import NO_PEERS, Peers
+from provision.project.roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
+from provision.project.schema import SchemaError, check_vars, closest
+
+
+@dataclass
+class Options:
+    check: bool = False
+    diff: bool = False
+    overrides: dict[str, Any] = field(default_factory=dict)
+    # refuse a host whose key no known-hosts file holds, whatever the inventory says
+    strict_host_keys: bool = False
+
+
+@dataclass
+class Playbook:
+    """A play's roles, in order; ``every_role`` gives the settings (any role's setting is
+    valid for every play); ``after``: a play that must have completed on a server first;
+    ``peers``: the inventory's hosts, for roles that span hosts."""
+
+    name: str
+    roles: list[Role]
+    every_role: list[Role]
+    after: str | None = None
+    peers: Peers = NO_PEERS
+
+    def on_server(self) -> list[Role]:
+        """The play's roles, then every other: all a server may run (status, logs read it)."""
+        return [*self.roles, *(r for r in self.every_role if r not in self.roles)]
+
+
+class Project:
+    """A repository's roles, plays and inventory, loaded and checked before any connection."""
+
+    def __init__(
+        self, roles: dict[str, Role], inventory: Inventory, plays: dict[str, Any] | None = None
+    ) -> None:
+        self.roles = roles
+        self.inventory = inventory
+        self.plays = plays or {}
+
+    @classmethod
+    def load(
+        cls, root: Path, inventory: str | Path = "inventory.yaml", extra: Sequence[Path] = ()
+    ) -> Project:
+        """``extra``: more role directories, for roles no play names yet (tests, tools)."""
+        roles: dict[str, Role] = {}
+        for roles_dir in [root / "roles", *extra]:
+            names = sorted(p.name for p in roles_dir.iterdir() if (p / "tasks.py").is_file())
+            roles.update({r.name: r for r in load_roles(roles_dir, names)})
+        plays = _load_plays(root / "roles" / "plays.yaml", roles)
+        inv = Inventory.load(root / inventory, schema(roles.values()))
+        return cls(roles, inv, plays)
+
+    def play(self, name: str, overrides: dict[str, Any] | None = None) -> Playbook:
+        if name not in self.plays:
+            raise RoleError(f"roles/plays.yaml: no play named {name!r}{closest(name, self.plays)}")
+        play = self.plays[name]
+        every = list(self.roles.values())
+        peers = Peers(self.inventory, lambda t: resolve_vars(every, t.vars, overrides or {}))
+        return Playbook(name, self.pick(play["roles"]), every, play.get("after"), peers)
+
+    def targets(self, pattern: str) -> list[Target]:
+        return self.inventory.resolve(pattern)
+
+    def check_overrides(self, overrides: dict[str, Any]) -> None:
+        try:
+            check_vars(overrides, schema(self.roles.values()))
+        except SchemaError as e:
+            raise InventoryError(f"--set {e.key}: {e.message}") from e
+
+    def pick(self, names: list[str]) -> list[Role]:
+        missing = [n for n in names if n not in self.roles]
+        if missing:
+            raise RoleError(f"roles/{missing[0]}: no such role")
+        return [self.roles[n] for n in names]
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["app_workers=4", "app_name=shop"]`` -> ``{"app_workers": 4, "app_name": "shop"}``."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InventoryError(f"--set {pair!r}: expected NAME=VALUE")
+        result[key.strip()] = yaml.safe_load(value) if value else ""
+    return result
+
+
+def build_tasks(
+    roles: list[Role],
+    variables: dict[str, Any],
+    host: Any,
+    out: Output | None = None,
+    peers: Peers = NO_PEERS,
+) -> tuple[list[Task], dict[str, Task]]:
+    """Every role's tasks and handlers, rendered; unknown handler names are an error.
+
+    Secrets the roles declare are added to ``out``'s mask before anything is shown.
+    """
+    tasks: list[Task] = []
+    handlers: dict[str, Task] = {}
+    for role in roles:
+        ctx = RoleContext(role, variables, host, peers)
+        if out is not None:
+            for secret in ctx.secrets():
+                out.mask.add(secret)
+        tasks += [Task(role.name, op) for op in ctx.tasks()]
+        handlers.update({n: Task(f"{role.name} handler", op) for n, op in ctx.handlers().items()})
+    for task in tasks:
+        for name in task.op.notify:
+            if name not in handlers:
+                raise RoleError(
+                    f"roles/{task.role}: '{task.op.name}' notifies unknown handler {name!r}"
+                )
+    return tasks, handlers
+
+
+def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:
+    try:
+        plays = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise RoleError(f"{path}: {e}") from e
+    for name, play in plays.items():
+        for role in play.get("roles", []):
+            if role not in roles:
+                raise RoleError(f"{path}: {name}: no role named {role!r}{closest(role, roles)}")
+        after = play.get("after")
+        if after is not None and after not in plays:
+            raise RoleError(f"{path}: {name}: after: no play named {after!r}")
+        play["roles"] = list(play.get("roles", []))
+    return plays

@@ -1,0 +1,64 @@
+"""Settings checked before any connection: what a role can tell from them alone.
+
+A role module may define ``check(settings, project_root)``, raising ``SchemaError`` for
+a value it cannot work with (an unknown choice, a missing directory), and
+``check_peers(settings, peers)`` for one that names other hosts. The error names
+where the value was set: the inventory's file, line and key, ``--set``, or the role's
+defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from provision.core.transport import Target
+from provision.project.inventory import Inventory, InventoryError
+from provision.project.peers import NO_PEERS, Peers
+from provision.project.roles import Role, RoleError, resolve_vars
+from provision.project.schema import SchemaError
+
+
+def check_settings(
+    roles: list[Role],
+    every_role: list[Role],
+    targets: list[Target],
+    inventory: Inventory,
+    overrides: dict[str, Any],
+    root: Path,
+    peers: Peers = NO_PEERS,
+) -> None:
+    """Run every role's ``check`` (and ``check_peers``) on each target's settings; raise
+    the first fault."""
+    for target in targets:
+        try:
+            settings = resolve_vars(every_role, target.vars, overrides)
+        except SchemaError as e:
+            raise _placed(e, target, inventory, overrides) from e
+        for role in roles:
+            check = getattr(role.module, "check", None)
+            check_peers = getattr(role.module, "check_peers", None)
+            try:
+                if check is not None:
+                    check(settings, root)
+                if check_peers is not None:
+                    check_peers(settings, peers)
+            except SchemaError as e:
+                raise _placed(e, target, inventory, overrides, role) from e
+
+
+def _placed(
+    e: SchemaError,
+    target: Target,
+    inventory: Inventory,
+    overrides: dict[str, Any],
+    role: Role | None = None,
+) -> InventoryError | RoleError:
+    if e.key in overrides:
+        return InventoryError(f"--set {e.key}: {e.message}")
+    place = inventory.setter(target.name, e.key)
+    if place is not None:
+        return inventory.error(place, e.message)
+    if role is not None and e.key in role.defaults:
+        return RoleError(f"roles/{role.name}/defaults.yaml: {e.key}: {e.message}")
+    return InventoryError(f"{e.key}: {e.message}")

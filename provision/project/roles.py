@@ -1,0 +1,209 @@
+"""Roles: ``roles/<name>/`` with ``defaults.yaml``, ``templates/*.j2`` and ``tasks.py``.
+
+A role's ``tasks.py`` is a ``RoleModule``: it defines ``tasks(role)``, yielding
+operations, and may define ``handlers``, ``secrets``, ``release``, ``actions``, ``logs``,
+``status``, ``check`` and ``check_peers``. ``role`` is a ``RoleContext``: the resolved vars, the
+host's facts, the inventory's other hosts (``peers``), and ``template()``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+import jinja2
+import yaml
+
+from provision.core.errors import ProvisionError
+from provision.core.facts import HostFacts
+from provision.core.operations import Operation
+from provision.project.peers import NO_PEERS, Peers
+from provision.project.schema import SchemaError, check_vars
+
+if TYPE_CHECKING:
+    from provision.commands.actions import Action
+    from provision.commands.logs import LogSource
+    from provision.core.probes import Probe
+    from provision.release.plan import Hooks, ReleasePlan
+
+
+class RoleError(ProvisionError):
+    """A role's content is broken: a template error, a bad default, a missing handler."""
+
+
+class RoleModule(Protocol):
+    """What a role's ``tasks.py`` defines; all but ``tasks`` are optional.
+
+    Example (``roles/motd/tasks.py``)::
+
+        def tasks(role):
+            yield files.file("/etc/motd", role.template("motd.j2"))
+    """
+
+    def tasks(self, role: RoleContext) -> Iterable[Operation]:
+        """The role's operations, in the order they run."""
+
+    def handlers(self, role: RoleContext) -> dict[str, Operation]:
+        """Operations run once after the tasks, when a task notified them by name."""
+
+    def secrets(self, role: RoleContext) -> Iterable[str]:
+        """Values masked in everything shown (and kept out of diffs)."""
+
+    def release(self, role: RoleContext) -> ReleasePlan | Hooks | None:
+        """How the app's releases run (one role), or steps at the release flow's hook points."""
+
+    def actions(self, role: RoleContext) -> dict[str, Action | str]:
+        """One-off jobs run by name (`fab backup`): an ``Action``, or why it is not
+        available on this host (see ``actions``)."""
+
+    def check(self, settings: dict[str, Any], project_root: Path) -> None:
+        """Refuse, before any connection, a setting the role cannot work with: raise
+        ``SchemaError(key, why)`` (see ``preflight``)."""
+
+    def logs(self, role: RoleContext) -> dict[str, LogSource]:
+        """The logs the role's processes write, by name (`fab logs --process NAME`)."""
+
+    def check_peers(self, settings: dict[str, Any], peers: Peers) -> None:
+        """As ``check``, for settings that name other hosts (a balancer's app servers)."""
+
+    def status(self, role: RoleContext) -> dict[str, Probe]:
+        """What `fab status` shows of the role's part, by label (see ``status``)."""
+
+
+@dataclass
+class Role:
+    name: str
+    path: Path
+    defaults: dict[str, Any]
+    module: RoleModule | ModuleType
+
+    def env(self) -> jinja2.Environment:
+        return jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.path / "templates"),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=False,
+        )
+
+
+def load_roles(roles_dir: Path, names: Iterable[str]) -> list[Role]:
+    return [load_role(roles_dir, n) for n in names]
+
+
+def load_role(roles_dir: Path, name: str) -> Role:
+    path = roles_dir / name
+    tasks = path / "tasks.py"
+    if not tasks.is_file():
+        raise RoleError(f"{tasks}: no such role tasks file")
+    defaults_file = path / "defaults.yaml"
+    try:
+        defaults = yaml.safe_load(defaults_file.read_text()) if defaults_file.exists() else {}
+    except yaml.YAMLError as e:
+        raise RoleError(f"{defaults_file}: YAML syntax error: {e}") from e
+    spec = importlib.util.spec_from_file_location(f"provision_role_{name}", tasks)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Role(name, path, defaults or {}, module)
+
+
+def schema(roles: Iterable[Role]) -> dict[str, Any]:
+    """Every setting the roles take, with its default (which also gives its type)."""
+    merged: dict[str, Any] = {}
+    for role in roles:
+        merged.update(role.defaults)
+    return merged
+
+
+def resolve_vars(
+    roles: Iterable[Role], inventory_vars: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Role defaults < inventory (all, groups, host) < command-line overrides.
+
+    A string value may refer to other settings, ``"/srv/{{ app_name }}"``.
+    """
+    roles = list(roles)
+    check_vars(overrides, schema(roles))
+    merged = {**schema(roles), **inventory_vars, **overrides}
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    for _ in range(5):
+        pending = {k: v for k, v in merged.items() if isinstance(v, str) and "{{" in v}
+        if not pending:
+            break
+        for key, value in pending.items():
+            try:
+                merged[key] = env.from_string(value).render(merged)
+            except jinja2.TemplateError as e:
+                raise SchemaError(key, f"cannot expand {value!r}: {e}") from e
+    return merged
+
+
+class RoleContext:
+    """What a role's tasks see: ``vars``, ``host`` facts, ``peers`` (the inventory's other
+    hosts) and ``template()``."""
+
+    def __init__(
+        self, role: Role, vars: dict[str, Any], host: HostFacts, peers: Peers = NO_PEERS
+    ) -> None:
+        self.role = role
+        self.vars = vars
+        self.host = host
+        self.peers = peers
+
+    @property
+    def name(self) -> str:
+        return self.role.name
+
+    def template(self, name: str, **extra: Any) -> str:
+        """Render ``templates/<name>`` with the vars, ``host`` and ``extra``."""
+        where = f"roles/{self.role.name}/templates/{name}"
+        try:
+            template = self.role.env().get_template(name)
+            return template.render({**self.vars, "host": self.host, "peers": self.peers, **extra})
+        except jinja2.TemplateSyntaxError as e:
+            raise RoleError(f"{where}:{e.lineno}: template syntax error: {e.message}") from e
+        except jinja2.TemplateNotFound as e:
+            raise RoleError(f"{where}: no such template") from e
+        except jinja2.UndefinedError as e:
+            line = _template_line(e, template.filename)
+            raise RoleError(f"{where}:{line}: {e.message}") from e
+
+    def tasks(self) -> list[Operation]:
+        return list(self.role.module.tasks(self))
+
+    def secrets(self) -> list[str]:
+        """Values the role declares secret: masked in everything shown."""
+        make = getattr(self.role.module, "secrets", None)
+        return [s for s in make(self) if s] if make else []
+
+    def handlers(self) -> dict[str, Operation]:
+        make = getattr(self.role.module, "handlers", None)
+        return dict(make(self)) if make else {}
+
+
+def merged(
+    roles: Iterable[Role], hook: str, vars: dict[str, Any], host: HostFacts, peers: Peers
+) -> dict[str, Any]:
+    """What each role's optional ``hook(role)`` returns (a dict by name: the logs it names,
+    the probes it shows), merged in the roles' order."""
+    found: dict[str, Any] = {}
+    for role in roles:
+        make = getattr(role.module, hook, None)
+        if make is not None:
+            found.update(make(RoleContext(role, vars, host, peers)))
+    return found
+
+
+def _template_line(error: Exception, filename: str | None) -> int | str:
+    line: int | str = "?"
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        if filename and frame.f_code.co_filename == filename:
+            line = lineno
+    return line

@@ -1,0 +1,175 @@
+"""The release job of a deploy or rollback: the commands that make a release live, verify
+it, and go back when it fails, run on the server as one job (see ``supervised``).
+
+Example::
+
+    job = golive.job(release_run, to="20261130-101500", back_to="20261130-090000")
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+from provision.core.command import Command
+from provision.core.runner import PhaseFailed
+from provision.release import phases
+from provision.release.flow import Failure, StepFailed
+from provision.release.layout import UNVERIFIED, Layout
+from provision.release.releases import Releases
+from provision.release.supervised import FILES, PID, Job, Step
+
+if TYPE_CHECKING:
+    from provision.release.release import Release
+
+BACK = "verify-back"  # the event name of the verify of the release gone back to
+
+
+def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) -> Job:
+    """Make ``to`` live and verify it (with the steps roles add at ``after_switch`` in
+    between); when that fails, mark it bad and make ``back_to`` live again (or, with no
+    ``back_to``, leave it live, marked bad). ``leaving``: the release a rollback leaves,
+    marked rolled back from."""
+    p, layout, user = r.plan, r.layout, r.plan.user
+    if leaving:
+        switch = phases.roll_back(layout, user, leaving, to)
+    else:
+        switch = phases.switch(layout, user, to)
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    intent = {"action": r.action, "release": to, "from": back_to or "", "by": r.by, "at": at}
+    context = r.hook_context()
+    hooks = [Step(f"after_switch: {s.name}", tuple(s.commands(context)))
+             for s in p.hooks.get("after_switch", []) if r.action == "deploy"]  # fmt: skip
+    steps = [
+        Step("switch", (write_intent(layout, intent), *switch)),
+        Step("reload", (p.go_live,), says_pid=True),
+        *hooks,
+        Step("verify", (phases.poll(p.url(p.port), to, p.health_timeout, PID),)),
+    ]
+    back = []
+    if back_to:
+        again = (*phases.mark_bad(layout, to), *phases.roll_back(layout, user, None, back_to))
+        back = [
+            Step("rollback", (*again, p.go_live), says_pid=True),
+            Step(BACK, (phases.poll(p.url(p.port), back_to, p.health_timeout, PID),)),
+        ]
+    return Job(
+        p.service,
+        steps,
+        back,
+        failed=() if back_to else tuple(phases.mark_bad(layout, to)),
+        done=(Command.of("rm", "-f", layout.release(to, UNVERIFIED)),),
+        holder=f"/run/lock/provision-{p.service}.lock.info",
+        gone={k: noted(layout, intent, interrupted(intent, k)) for k in OUTCOMES if k},
+    )
+
+
+def write_intent(layout: Layout, intent: dict[str, str]) -> Command:
+    """Note what this run is about to do, until it ends (a re-run reads it)."""
+    return Command.script("printf '%s\\n' {text} > {path}", text=json.dumps(intent, sort_keys=True),
+                          path=layout.intent)  # fmt: skip
+
+
+def noted(layout: Layout, intent: dict[str, str], why: str) -> Command:
+    """The run of ``intent`` noted in the deploy history as interrupted; and, in the intent
+    itself, that it was."""
+    entry = {**intent, "result": "interrupted", "why": why}
+    return Command.script("{record}; echo noted >> {path}", record=phases.record(layout, entry),
+                          path=layout.intent)  # fmt: skip
+
+
+def forget(layout: Layout) -> Command:
+    """The run's intent dropped: it ended, or a later run finished what it left."""
+    return Command.of("rm", "-f", layout.intent)
+
+
+def interrupted(intent: dict[str, str], result: str) -> str:
+    """Why the run of ``intent`` is noted as interrupted, with what its job decided."""
+    to, back_to = intent.get("release"), intent.get("from") or "nothing"
+    what = OUTCOMES.get(result, OUTCOMES[""]).format(to=to, back_to=back_to)
+    return f"the operator's process ended during the {intent.get('action')} of {to}; {what}"
+
+
+def job_log(service: str) -> str:
+    return f"{FILES.format(service=service)}.log"
+
+
+OUTCOMES = {
+    "kept": "its release job verified {to} and kept it",
+    "back": "{to} failed its verify; its release job went back to {back_to}",
+    "stays": "{to} failed its verify and stays live, marked bad (nothing to go back to)",
+    "failed": "{to} failed its verify, and so did going back to {back_to}",
+    "": "its release job did not finish",
+}
+
+
+def settle(r: Release, state: Releases) -> dict | None:
+    """What a run that died after its switch left: noted in the deploy history (unless its
+    job did), and a live release that never passed verify verified now, or rolled back.
+    Returns that run's intent (None when there was none)."""
+    intent = state.intent
+    if intent and not state.intent_noted:
+        r.execute([noted(r.layout, intent, interrupted(intent, state.job_result))])
+    live = state.get(state.current) if state.current else None
+    if live is not None and live.unverified:
+        verify_now(r, state, live.id)
+    return intent
+
+
+def verify_now(r: Release, state: Releases, rid: str) -> None:
+    """The live release never passed verify (its job was cut short: the server went down,
+    say): verify it now; if it fails, go back to the last release that served."""
+    p = r.plan
+    r.rid, r.live = rid, state.previous()
+
+    def verify() -> str:
+        poll = phases.poll(p.url(p.port), rid, p.health_timeout)
+        r.execute([poll, Command.of("rm", "-f", r.layout.release(rid, UNVERIFIED))])
+        return f"{r.answers()} (live, and never verified before)"
+
+    try:
+        r.phase("verify", verify, changes=False)
+    except PhaseFailed as e:
+        if r.live is None:
+            r.execute(phases.mark_bad(r.layout, rid))
+            raise PhaseFailed(
+                f"{e}\nthe live release {rid} never passed verify and fails it; "
+                "it is marked bad, with no release that served to go back to"
+            ) from e
+        back = r.live
+        r.go_back()
+        raise PhaseFailed(
+            f"{e}\nthe live release {rid} never passed verify and fails it: rolled "
+            f"back to {back}; {rid} is marked bad"
+        ) from e
+    r.rid, r.live = "", rid
+
+
+def follow_back(r: Release) -> None:
+    """The job went back to the release live before ``r``'s: follow it there."""
+    assert r.follow is not None and r.live is not None
+    follow, bad, live = r.follow, r.rid, r.live
+    r.tried = (bad, live)
+    r.rid, r.live = live, bad
+    r.phase("rollback", lambda: f"{bad} -> {live}, " + r.said(follow.step("rollback")))
+    r.phase("verify", lambda: (follow.step(BACK), r.answers())[1], changes=False)
+    r.job_ended()
+    r.restore()
+
+
+def follow_steps(r: Release, point: str, failure: Failure) -> None:
+    """The steps roles add at ``point``, run in the job: each shown as a phase."""
+    assert r.follow is not None
+    follow = r.follow
+    for step in r.hooks.get(point, []):
+        name = f"{point}: {step.name}"
+
+        def shown(name: str = name) -> None:
+            for line in follow.step(name):
+                r.out.line(f"[{r.name}]           | {line}")
+
+        try:
+            r.phase(name, shown)
+        except PhaseFailed as e:
+            r.fail(failure, StepFailed(str(e)))

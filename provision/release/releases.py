@@ -1,0 +1,131 @@
+"""What the server knows of its releases: which exist, which is live, which are bad.
+
+See ``layout`` for where they live.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from provision.core.command import sh
+from provision.core.facts import Fact
+from provision.release.layout import BAD, CONTENT, DONE, INTENT, ROLLED_BACK, UNVERIFIED
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    id: str
+    bad: bool
+    venv: str
+    rolled_back: bool = False  # a rollback went away from it: later rollbacks skip it
+    unverified: bool = False  # it never passed its health gate while live
+
+    @property
+    def served(self) -> bool:
+        """It passed its health gate while live, and nothing since marked it."""
+        return not (self.bad or self.rolled_back or self.unverified)
+
+
+@dataclass(frozen=True)
+class Releases:
+    current: str | None
+    releases: tuple[ReleaseInfo, ...]
+    venvs: frozenset[str]
+    wheels: frozenset[str]
+    content: str = ""  # the live release's content digest
+    intent: dict | None = None  # a run that switched and never ended (see ``supervised``)
+    intent_noted: bool = False  # its release job noted it in the history already
+    job_result: str = ""  # what the last release job decided (kept, back, stays, failed)
+
+    def ids(self) -> list[str]:
+        return [r.id for r in self.releases]
+
+    def get(self, release_id: str) -> ReleaseInfo | None:
+        return next((r for r in self.releases if r.id == release_id), None)
+
+    def previous(self) -> str | None:
+        """The release a rollback goes to: the newest one older than the live one that
+        served (not bad, not rolled back from, verified while live); ``--to`` still
+        reaches the others."""
+        older = [r.id for r in self.releases if r.served and self.current and r.id < self.current]
+        return older[-1] if older else None
+
+    def removable(self, keep: int) -> list[str]:
+        """Releases beyond the newest ``keep``, never the live or the previous one."""
+        protect = {self.current, self.previous()}
+        ids = sorted(self.ids())
+        old = ids[:-keep] if keep > 0 else ids
+        return [r for r in old if r not in protect]
+
+    def unused_venvs(self, removed: list[str]) -> list[str]:
+        """Venvs no release that stays uses, once ``removed`` are gone."""
+        used = {r.venv for r in self.releases if r.id not in removed}
+        return sorted(v for v in self.venvs if v not in used)
+
+
+@dataclass(frozen=True)
+class ReleaseState(Fact[Releases]):
+    """The releases on the server, the live one, the built venvs and shipped wheels."""
+
+    root: str
+    job_log: str = ""  # the release job's output (``supervised``): its last result
+
+    def command(self) -> str:
+        return sh(
+            "cd {root} 2>/dev/null || exit 0; "
+            "echo current $(readlink current 2>/dev/null | sed 's|^releases/||'); "
+            "echo content $(cat current/{content} 2>/dev/null); "
+            "[ -f {intent} ] && sed 's/^/intent /' {intent}; "
+            "echo job $(sed -n 's/^@@ result //p' {log} 2>/dev/null | tail -n 1); "
+            'for d in releases/*/; do [ -d "$d" ] || continue; d=${{d%/}}; '
+            '[ -f "$d/{done}" ] || continue; '
+            'bad=0; [ -e "$d/{bad}" ] && bad=1; back=0; [ -e "$d/{back}" ] && back=1; '
+            'new=0; [ -e "$d/{new}" ] && new=1; '
+            'echo release ${{d#releases/}} $bad $back $new $(readlink "$d/venv" | sed "s|.*/||"); '
+            "done; "
+            'for v in venvs/*/; do [ -f "$v{done}" ] && echo venv $(basename $v); done; '
+            'for w in wheels/*.whl; do [ -f "$w" ] && echo wheel ${{w#wheels/}}; done; true',
+            root=self.root,
+            content=CONTENT,
+            done=DONE,
+            bad=BAD,
+            back=ROLLED_BACK,
+            new=UNVERIFIED,
+            intent=INTENT,
+            log=self.job_log or "/dev/null",
+        )
+
+    def parse(self, output: str) -> Releases:
+        current, releases, venvs, wheels, content = None, [], set(), set(), ""
+        intent, noted, job = None, False, ""
+        for line in output.splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind == "current":
+                current = rest.strip() or None
+            elif kind == "release":
+                rid, bad, back, new, venv = [*rest.split(), "", "", "", "", ""][:5]
+                releases.append(ReleaseInfo(rid, bad == "1", venv, back == "1", new == "1"))
+            elif kind == "intent" and rest.strip() == "noted":
+                noted = True
+            elif kind == "intent":
+                intent = _json_or_none(rest)
+            elif kind == "job":
+                job = rest.strip()
+            elif kind == "content":
+                content = rest.strip()
+            elif kind == "venv":
+                venvs.add(rest.strip())
+            elif kind == "wheel":
+                wheels.add(rest.strip())
+        ordered = tuple(sorted(releases, key=lambda r: r.id))
+        return Releases(current, ordered, frozenset(venvs), frozenset(wheels), content, intent,
+                        noted, job)  # fmt: skip
+
+
+def _json_or_none(text: str) -> dict | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

@@ -1,0 +1,280 @@
+"""A deploy or rollback across every host of a run: prepared together, switched in batches.
+
+The app servers (hosts where a role runs the app) go through the release flow stage by
+stage, all finishing one stage before any starts the next: build and upload in parallel,
+then the steps meant to run once (the release command) on the first of them only, then
+the check. Then they switch in batches (``ReleasePlan.batch``: counts or percentages, the
+first batch is the canary), each batch health-gated before the next starts. When more
+hosts fail than ``max_fail`` allows, the rollout stops and the hosts already switched go
+back, so that the app servers end on one release. Hosts without an app (load balancers)
+converge last, once the app servers serve, with the failed ones marked down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from provision.core.errors import ProvisionError
+from provision.core.output import Output, Tally
+from provision.core.transport import Session
+from provision.project.apply import Host, attempt, converge, in_parallel
+from provision.project.plays import Playbook
+from provision.project.roles import resolve_vars
+from provision.release import phases
+from provision.release.deploy import DEPLOY, ROLLBACK, DeployOptions
+from provision.release.flow import Flow, run_stage, stages
+from provision.release.release import Release, Shared, release_plan
+
+DOWN = "balancer_down"  # the setting that tells a balancer which app servers are down
+
+
+def batch_sizes(total: int, spec: Sequence[int | str]) -> list[int]:
+    """How many hosts each batch switches: counts or percentages of ``total`` (rounded
+    up, at least one), the last repeated until every host is in a batch.
+
+    >>> batch_sizes(10, [1, "30%"])
+    [1, 3, 3, 3]
+    """
+    sizes: list[int] = []
+    steps = list(spec) or ["100%"]
+    while sum(sizes) < total:
+        step = steps[min(len(sizes), len(steps) - 1)]
+        if isinstance(step, str):
+            want = math.ceil(total * float(step.rstrip("%")) / 100)
+        else:
+            want = int(step)
+        sizes.append(max(1, min(want, total - sum(sizes))))
+    return sizes
+
+
+def batch_fault(spec: object) -> str:
+    """Why ``spec`` is not a batch list, or ""."""
+    if not isinstance(spec, list) or not spec:
+        return 'expected a list of counts or percentages, such as [1, "50%"]'
+    for step in spec:
+        if isinstance(step, bool) or not isinstance(step, int | str):
+            return f"{step!r} is neither a count nor a percentage"
+        if isinstance(step, int) and step < 1:
+            return f"{step} hosts: a batch takes one host at least"
+        if isinstance(step, str):
+            number = step.removesuffix("%")
+            if (
+                not step.endswith("%")
+                or not number.replace(".", "", 1).isdigit()
+                or not (0 < float(number) <= 100)
+            ):
+                return f'{step!r}: a percentage is written like "25%" (above 0, at most 100)'
+    return ""
+
+
+# What each member's state means in the deploy history (an unchanged run is not noted).
+OUTCOMES = {"live": "ok", "back": "gone back", "failed": "failed", "ready": "not switched"}
+
+
+@dataclass
+class Member:
+    """One host of the run, and how far it got."""
+
+    session: Session
+    tally: Tally = field(default_factory=Tally)
+    host: Host | None = None
+    run: Release | None = None  # None on a host without an app (a balancer)
+    state: str = "connecting"  # ready, unchanged, live, back, failed
+
+    @property
+    def name(self) -> str:
+        return self.session.target.name
+
+
+class Rollout:
+    """``action`` ("deploy" or "rollback") on every session's host; see the module."""
+
+    def __init__(
+        self,
+        action: str,
+        sessions: list[Session],
+        book: Playbook,
+        options: DeployOptions,
+        out: Output,
+    ) -> None:
+        self.action, self.book, self.options, self.out = action, book, options, out
+        self.members = [Member(s) for s in sessions]
+        self.shared = Shared()  # one checkout, one set of wheels, one release id
+
+    def run(self) -> dict[str, Tally]:
+        try:
+            self.each(self.members, self.connect)
+            if self.action == "deploy":
+                self.deploy()
+            else:
+                self.rollback()
+        finally:
+            in_parallel(self.members, self.record)
+            for m in self.members:
+                if m.run is not None and m.state == "failed":
+                    # already reported; a lock held by a lost connection went with it
+                    with contextlib.suppress(Exception):
+                        m.run.stack.close()
+                elif m.run is not None:
+                    attempt(m.name, self.out, m.tally, m.run.stack.close)
+                m.tally.round_trips = m.session.round_trips
+                m.session.close()
+        tallies = {m.name: m.tally for m in self.members}
+        self.out.recap(tallies)
+        return tallies
+
+    def record(self, m: Member) -> None:
+        """The app server's part in the app's deploy history, when it had one."""
+        result = OUTCOMES.get(m.state)
+        if m.run is not None and result:
+            with contextlib.suppress(ProvisionError):  # a host that cannot be written to said so
+                m.run.record(result, m.tally.errors[0] if m.tally.errors else "")
+
+    def each(self, members: list[Member], work: Callable[[Member], None]) -> None:
+        """``work`` on every member at once; one that fails is reported and left behind."""
+
+        def one(m: Member) -> None:
+            if not attempt(m.name, self.out, m.tally, lambda: work(m)):
+                m.state = "failed"
+
+        in_parallel(members, one)
+
+    def connect(self, m: Member) -> None:
+        m.host = Host.connect(m.session, self.book, self.options.overrides)
+        if release_plan(self.book.roles, m.host) is not None:
+            m.run = Release(self.action, m.host, self.book, self.options, self.out, m.tally,
+                            self.shared)  # fmt: skip
+        m.state = "ready"
+
+    def apps(self, *states: str) -> list[Member]:
+        return [m for m in self.members if m.run is not None and m.state in states]
+
+    def stage(self, flow: Flow, m: Member) -> None:
+        assert m.run is not None
+        if not run_stage(flow, m.run):
+            m.state = "unchanged"
+
+    # -- the two flows ------------------------------------------------------------------
+    def deploy(self) -> None:
+        prepare, once, check, go_live, finish = stages(
+            DEPLOY, "before_check", "check", "switch", "clean"
+        )
+        for part in (prepare, once, check):
+            ready = self.apps("ready")
+            for i, m in enumerate(ready):
+                m.run.first = i == 0  # type: ignore[union-attr]
+            self.each(ready, lambda m, p=part: self.stage(p, m))
+        if self.switch(go_live):
+            self.each(self.apps("live"), lambda m: self.stage(finish, m))
+            self.converge_balancers()
+
+    def rollback(self) -> None:
+        pick, go_back = stages(ROLLBACK, "switch")
+        self.each(self.apps("ready"), lambda m: self.stage(pick, m))
+        self.switch(go_back)
+        for m in self.members:
+            if m.run is None and m.state == "ready":
+                self.out.task(m.name, "ok", "release", "rollback", "no app runs here", True)
+
+    def switch(self, go_live: Flow) -> bool:
+        """Switch the ready app servers in batches; False when the rollout stopped."""
+        apps = [m for m in self.members if m.run is not None or m.state == "failed"]
+        ready = self.apps("ready")
+        if not ready:
+            return self.failures() <= self.allowed()
+        sizes = batch_sizes(len(ready), ready[0].run.plan.batch)  # type: ignore[union-attr]
+        done = 0
+        for number, size in enumerate(sizes, 1):
+            if self.failures() > self.allowed():
+                return self.stop(apps, number)
+            batch = ready[done : done + size]
+            done += size
+            if len(sizes) > 1:
+                names = ", ".join(m.name for m in batch)
+                self.out.line(f"-- batch {number} of {len(sizes)}: {names}")
+            for m in batch:
+                m.state = "live"
+            self.each(batch, lambda m: self.stage(go_live, m))
+            if number < len(sizes) and self.failures() <= self.allowed():
+                time.sleep(ready[0].run.plan.pause)  # type: ignore[union-attr]
+        if self.failures() > self.allowed():
+            return self.stop(apps, len(sizes) + 1)
+        if len(apps) > 1:
+            self.summary(apps, f"{self.action}: {len(apps)} app servers")
+        return True
+
+    def failed(self) -> list[Member]:
+        """Hosts that failed, app servers or not (one unreachable: either)."""
+        return [m for m in self.members if m.state == "failed"]
+
+    def failures(self) -> int:
+        return len(self.failed())
+
+    def allowed(self) -> int:
+        plans = [m.run.plan for m in self.members if m.run is not None]
+        return plans[0].max_fail if plans else 0
+
+    def stop(self, apps: list[Member], number: int) -> bool:
+        """Too many failed: the switched hosts go back; the others never switch."""
+        failed = ", ".join(m.name for m in self.failed())
+        if len(apps) == 1:  # its own lines said it all
+            return False
+        self.out.line(f"-- stopped before batch {number}: {failed} failed (deploy_max_fail: "
+                      f"{self.allowed()})")  # fmt: skip
+        if self.action == "deploy":
+            self.each(self.apps("live"), self.go_back)
+            self.each(self.apps("ready"), self.never_live)
+        self.summary(apps, f"{self.action} stopped")
+        for m in self.members:
+            if m.run is None and m.state == "ready":
+                self.out.task(m.name, "ok", "release", "converge", f"not run: the {self.action} "
+                              "stopped (a balancer keeps its servers)", True)  # fmt: skip
+        for m in self.apps("ready", "back", "live", "unchanged"):
+            m.tally.failed += 1
+            m.tally.errors.append(f"the {self.action} stopped: {failed} failed")
+        return False
+
+    def go_back(self, m: Member) -> None:
+        assert m.run is not None
+        m.run.go_back()
+        m.state = "back"
+
+    def never_live(self, m: Member) -> None:
+        assert m.run is not None
+        m.run.execute(phases.mark_bad(m.run.layout, m.run.rid))
+        self.out.task(m.name, "changed", "release", "not switched",
+                      f"{m.run.rid} never went live and is marked bad", True)  # fmt: skip
+
+    def summary(self, apps: list[Member], title: str) -> None:
+        """Which release each app server serves now, read from the servers."""
+        live: dict[str, str] = {}
+
+        def read(m: Member) -> None:
+            # a host that cannot say failed already, and said why
+            with contextlib.suppress(ProvisionError):
+                live[m.name] = m.run.read_state().current or "nothing"  # type: ignore[union-attr]
+
+        in_parallel([m for m in apps if m.run is not None], read)
+        on: dict[str, list[str]] = {}
+        for m in apps:
+            on.setdefault(live.get(m.name, "unknown (unreachable)"), []).append(m.name)
+        where = "; ".join(f"{', '.join(names)} on {rid}" for rid, names in on.items())
+        self.out.line(f"-- {title}: {where}")
+
+    def converge_balancers(self) -> None:
+        """Hosts without an app converge (a balancer's upstreams follow the inventory),
+        with the app servers that failed marked down."""
+        down = [m.name for m in self.failed()]
+        overrides = {**self.options.overrides, DOWN: down} if down else self.options.overrides
+
+        def one(m: Member) -> None:
+            assert m.host is not None
+            if down:
+                m.host.vars = resolve_vars(self.book.every_role, m.session.target.vars, overrides)
+            converge(m.host, self.book, self.options, self.out, m.tally)
+
+        self.each([m for m in self.members if m.run is None and m.state == "ready"], one)
