@@ -19,6 +19,7 @@ from provision.core.command import Command
 from provision.core.output import Output, Tally
 from provision.core.transport import Session
 from provision.project.apply import Host, Work
+from provision.project.hooks import Hook
 from provision.project.plays import Playbook
 from provision.project.roles import RoleContext, RoleError
 from provision.release.flow import Failure, FlowRun
@@ -30,14 +31,16 @@ class Action:
     commands: list[Command]
 
 
+# one-off jobs by name: an Action, or why it is not available on this host
+ACTIONS: Hook[dict[str, Action | str]] = Hook("actions")
+
+
 def offered(book: Playbook, host: Host, name: str) -> Action:
     """The action ``name`` of the role that offers it; an error says why there is none."""
     reasons = []
-    for role in book.every_role:
-        make = getattr(role.module, "actions", None)
-        found = (
-            make(RoleContext(role, host.vars, host.facts, host.peers)).get(name) if make else None
-        )
+    context = lambda role: (RoleContext(role, host.vars, host.facts, host.peers),)  # noqa: E731
+    for _, offers in ACTIONS.answers(book.every_role, context):
+        found = offers.get(name)
         if isinstance(found, Action):
             return found
         if isinstance(found, str):

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from provision.commands.actions import run_action
-from provision.commands.appcheck import Finding
-from provision.commands.doctor import server_work, show, source_findings
+from provision.commands.doctor import Finding, server_work, show, source_checks, source_findings
 from provision.commands.logs import LogQuery, follow_each, show_logs
 from provision.commands.oneoff import oneoff_fault, run_oneoff
 from provision.commands.status import show_status
@@ -211,23 +210,21 @@ def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
     config = getattr(c, "config", None)
     found: list[Finding] = []
 
+    seen: set[tuple[str, str, str]] = set()
+
     def read_source(book: Playbook, settings: dict[str, Any], out: Output) -> None:
-        where = f"{settings['app_source']}/"
-        out.line(f"-- the app's source: {where} (app_module {settings.get('app_module')}, "
-                 f"app_health_path {settings['app_health_path']})")  # fmt: skip
-        findings = source_findings(book.roles, settings, root)
-        show(out, where, findings)
-        found.extend(findings)
+        for check in source_checks(book.roles, settings, root):
+            if (check.source, check.ref, check.says) in seen:
+                continue  # read once for all the hosts that run the same app
+            seen.add((check.source, check.ref, check.says))
+            out.line(check.heading())
+            findings = source_findings(check, root)
+            show(out, f"{check.source}/", findings)
+            found.extend(findings)
 
     def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
-        seen = set()
         for t in targets:
-            settings = resolve_vars(book.every_role, t.vars, options.overrides)
-            key = tuple(str(settings.get(k)) for k in ("app_source", "app_ref", "app_module",
-                                                      "app_health_path", "serves"))  # fmt: skip
-            if key not in seen and settings.get("serves") != "balancer":
-                seen.add(key)
-                read_source(book, settings, out)
+            read_source(book, resolve_vars(book.every_role, t.vars, options.overrides), out)
         out.line("-- the servers")
         work = server_work(book, out, options.overrides, found)
         tallies = for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)

@@ -1,27 +1,29 @@
 """`fab doctor`: the common production mistakes, in the app's source and on its servers.
 
-The source is read, never run (``appcheck``). A server is read in one round trip after
-connecting: disk, memory against the app's measured size, clock sync, listening ports,
-and what the roles show in `fab status` (a certificate about to expire, a service down).
+The source is read, never run, by the role that runs the app (its ``source`` hook). A
+server is read in one round trip after connecting: disk, memory against the app's
+measured size, clock sync, listening ports, and what the roles show in `fab status` (a
+certificate about to expire, a service down).
 Errors make the exit status 1; warnings alone leave it 0.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provision.commands.appcheck import Finding, check_source
 from provision.commands.status import probes
 from provision.core.command import sh
 from provision.core.facts import NetworkHome
 from provision.core.output import Output, Tally
-from provision.core.probes import CertificateProbe, Fields, Probe, ServiceProbe
+from provision.core.probes import CertificateProbe, DiskProbe, Fields, Probe, ServiceProbe
 from provision.core.runner import gather
 from provision.core.transport import Session
 from provision.project.apply import Host, Work
+from provision.project.hooks import Hook
 from provision.project.plays import Playbook
 from provision.project.roles import Role
 from provision.release import artifact
@@ -29,6 +31,39 @@ from provision.release import artifact
 WEB_PORTS = (80, 443)
 DISK_ERROR_GB = 1.0
 CERT_WARN_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One mistake: where, how bad ("error" or "warning"), why it hurts, and the fix."""
+
+    where: str  # file:line, or the setting
+    level: str
+    what: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.level}: {self.what}\n    fix: {self.fix}"
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What a role reads of the app's source, before any connection: ``source`` as the
+    inventory names it (a folder of the project, or a git URL, at ``ref``), what the
+    heading says of the settings it reads, and ``read``: the findings in the source,
+    checked out at the path it is given."""
+
+    source: str
+    ref: str
+    says: str
+    read: Callable[[Path], list[Finding]]
+
+    def heading(self) -> str:
+        return f"-- the app's source: {self.source}/ ({self.says})"
+
+
+# source(settings, project_root): the app's source to read, or None (no app on such a host)
+SOURCE: Hook[SourceCheck] = Hook("source")
 
 
 @dataclass(frozen=True)
@@ -124,17 +159,17 @@ def judge_role_probe(label: str, probe: Any, fields: Fields, memory_mb: int) -> 
     return []
 
 
-def source_findings(roles: list[Role], settings: dict[str, Any], root: Path) -> list[Finding]:
-    """The app's source read as it would be deployed (a git source is checked out)."""
-    source = settings["app_source"]
+def source_checks(roles: list[Role], settings: dict[str, Any], root: Path) -> list[SourceCheck]:
+    """What the roles read of the app's source with these settings (none on a host that
+    runs no app)."""
+    return [made for _, made in SOURCE.answers(roles, lambda role: (settings, root))]
+
+
+def source_findings(check: SourceCheck, root: Path) -> list[Finding]:
+    """The source read as it would be deployed (a git source is checked out)."""
     with tempfile.TemporaryDirectory() as work:
-        checked = artifact.checkout(source, settings.get("app_ref", ""), root, Path(work))
-        fault = ""
-        for role in roles:
-            module_fault = getattr(role.module, "module_fault", None)
-            if module_fault is not None and "app_module" in settings:
-                fault = module_fault(checked.path, settings["app_module"])
-        found = check_source(checked.path, settings["app_health_path"], fault)
+        checked = artifact.checkout(check.source, check.ref, root, Path(work))
+        found = check.read(checked.path)
     # said relative to the project, as the inventory names the source
     return [Finding(f.where, f.level, f.what.replace(f"{root}/", ""), f.fix) for f in found]
 
@@ -150,10 +185,10 @@ def server_work(book: Playbook, out: Output, overrides: dict, all_found: list) -
 
     def work(session: Session, tally: Tally) -> None:
         host = Host.connect(session, book, overrides)
-        v, name = host.vars, session.target.name
-        path = v.get("app_root", "/")
-        server = ServerProbe(path if v.get("serves") != "balancer" else "/")
+        name = session.target.name
         shown = probes(book, host)
+        disks = [p.path for p in shown.values() if isinstance(p, DiskProbe)]
+        server = ServerProbe(disks[0] if disks else "/")  # where the roles keep their data
         home = NetworkHome()
         values = gather(session, [server, home, *shown.values()])
         found = judge_server(values[server], session.target.port, server.path, values[home])

@@ -22,6 +22,7 @@ from provision.core.command import Command
 from provision.core.output import Output, Tally
 from provision.core.transport import Session, Target
 from provision.project.apply import Host, Work
+from provision.project.hooks import Hook
 from provision.project.plays import Playbook
 from provision.project.roles import RoleError, merged
 from provision.project.schema import closest
@@ -35,6 +36,9 @@ class LogSource:
 
     unit: str = ""
     path: str = ""
+
+
+LOGS: Hook[dict[str, LogSource]] = Hook("logs")  # the logs a role's processes write, by name
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def log_command(source: LogSource, query: LogQuery) -> Command:
 
 def sources(book: Playbook, host: Host) -> dict[str, LogSource]:
     """Every log the roles name on this host."""
-    return merged(book.on_server(), "logs", host.vars, host.facts, host.peers)
+    return merged(LOGS, book.on_server(), host.vars, host.facts, host.peers)
 
 
 def follow_each(

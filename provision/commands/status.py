@@ -19,12 +19,16 @@ from provision.core.probes import Fields, Probe, when
 from provision.core.runner import gather
 from provision.core.transport import Session
 from provision.project.apply import Host, Work
+from provision.project.hooks import Hook
 from provision.project.plays import Playbook
 from provision.project.roles import merged
 from provision.release.layout import Layout
 from provision.release.release import release_plan
 
 HISTORY_SHOWN = 5
+
+
+STATUS: Hook[dict[str, Probe]] = Hook("status")  # what `fab status` shows of a role, by label
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def probes(book: Playbook, host: Host) -> dict[str, Probe]:
     plan = release_plan(book.roles, host)
     if plan is not None:
         found["release"] = ReleaseProbe(plan.root)
-    return {**found, **merged(book.on_server(), "status", host.vars, host.facts, host.peers)}
+    return {**found, **merged(STATUS, book.on_server(), host.vars, host.facts, host.peers)}
 
 
 def show_status(

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from provision.core.transport import Target
+from provision.project.hooks import Hook
 from provision.project.inventory import Inventory, InventoryError
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.roles import Role, RoleError, resolve_vars
 from provision.project.schema import SchemaError
+
+# before any connection: raise SchemaError(key, why) for a setting the role cannot take
+CHECK: Hook[None] = Hook("check")  # check(settings, project_root)
+CHECK_PEERS: Hook[None] = Hook("check_peers")  # check_peers(settings, peers)
 
 
 def check_settings(
@@ -36,13 +41,9 @@ def check_settings(
         except SchemaError as e:
             raise _placed(e, target, inventory, overrides) from e
         for role in roles:
-            check = getattr(role.module, "check", None)
-            check_peers = getattr(role.module, "check_peers", None)
             try:
-                if check is not None:
-                    check(settings, root)
-                if check_peers is not None:
-                    check_peers(settings, peers)
+                CHECK.answer(role, settings, root)
+                CHECK_PEERS.answer(role, settings, peers)
             except SchemaError as e:
                 raise _placed(e, target, inventory, overrides, role) from e
 

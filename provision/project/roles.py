@@ -1,20 +1,22 @@
 """Roles: ``roles/<name>/`` with ``defaults.yaml``, ``templates/*.j2`` and ``tasks.py``.
 
-A role's ``tasks.py`` is a ``RoleModule``: it defines ``tasks(role)``, yielding
-operations, and may define ``handlers``, ``secrets``, ``release``, ``actions``, ``logs``,
-``status``, ``check`` and ``check_peers``. ``role`` is a ``RoleContext``: the resolved vars, the
-host's facts, the inventory's other hosts (``peers``), and ``template()``.
+A role's ``tasks.py`` defines ``tasks(role)``, yielding operations, and may answer the
+hooks the role contract lists (``provision.api.RoleModule``). ``role`` is a
+``RoleContext``: the resolved vars, the host's facts, the inventory's other hosts
+(``peers``), and ``template()``. A role is loaded as a package of its own, so that its
+``tasks.py`` may import the role's other modules (``from . import appcheck``).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, TypeVar
 
 import jinja2
 import yaml
@@ -22,57 +24,18 @@ import yaml
 from provision.core.errors import ProvisionError
 from provision.core.facts import HostFacts
 from provision.core.operations import Operation
+from provision.project.hooks import Hook
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.schema import SchemaError, check_vars
 
-if TYPE_CHECKING:
-    from provision.commands.actions import Action
-    from provision.commands.logs import LogSource
-    from provision.core.probes import Probe
-    from provision.release.plan import Hooks, ReleasePlan
+T = TypeVar("T")
+
+SECRETS: Hook[Iterable[str]] = Hook("secrets")
+HANDLERS: Hook[dict[str, Operation]] = Hook("handlers")
 
 
 class RoleError(ProvisionError):
     """A role's content is broken: a template error, a bad default, a missing handler."""
-
-
-class RoleModule(Protocol):
-    """What a role's ``tasks.py`` defines; all but ``tasks`` are optional.
-
-    Example (``roles/motd/tasks.py``)::
-
-        def tasks(role):
-            yield files.file("/etc/motd", role.template("motd.j2"))
-    """
-
-    def tasks(self, role: RoleContext) -> Iterable[Operation]:
-        """The role's operations, in the order they run."""
-
-    def handlers(self, role: RoleContext) -> dict[str, Operation]:
-        """Operations run once after the tasks, when a task notified them by name."""
-
-    def secrets(self, role: RoleContext) -> Iterable[str]:
-        """Values masked in everything shown (and kept out of diffs)."""
-
-    def release(self, role: RoleContext) -> ReleasePlan | Hooks | None:
-        """How the app's releases run (one role), or steps at the release flow's hook points."""
-
-    def actions(self, role: RoleContext) -> dict[str, Action | str]:
-        """One-off jobs run by name (`fab backup`): an ``Action``, or why it is not
-        available on this host (see ``actions``)."""
-
-    def check(self, settings: dict[str, Any], project_root: Path) -> None:
-        """Refuse, before any connection, a setting the role cannot work with: raise
-        ``SchemaError(key, why)`` (see ``preflight``)."""
-
-    def logs(self, role: RoleContext) -> dict[str, LogSource]:
-        """The logs the role's processes write, by name (`fab logs --process NAME`)."""
-
-    def check_peers(self, settings: dict[str, Any], peers: Peers) -> None:
-        """As ``check``, for settings that name other hosts (a balancer's app servers)."""
-
-    def status(self, role: RoleContext) -> dict[str, Probe]:
-        """What `fab status` shows of the role's part, by label (see ``status``)."""
 
 
 @dataclass
@@ -80,7 +43,7 @@ class Role:
     name: str
     path: Path
     defaults: dict[str, Any]
-    module: RoleModule | ModuleType
+    module: ModuleType
 
     def env(self) -> jinja2.Environment:
         return jinja2.Environment(
@@ -107,9 +70,16 @@ def load_role(roles_dir: Path, name: str) -> Role:
         defaults = yaml.safe_load(defaults_file.read_text()) if defaults_file.exists() else {}
     except yaml.YAMLError as e:
         raise RoleError(f"{defaults_file}: YAML syntax error: {e}") from e
-    spec = importlib.util.spec_from_file_location(f"provision_role_{name}", tasks)
+    package = f"provision_role_{name}"
+    home = ModuleType(package)
+    home.__path__ = [str(path)]
+    for loaded in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+        del sys.modules[loaded]  # a role of this name loaded before, from elsewhere
+    sys.modules[package] = home
+    spec = importlib.util.spec_from_file_location(f"{package}.tasks", tasks)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return Role(name, path, defaults or {}, module)
 
@@ -180,24 +150,24 @@ class RoleContext:
 
     def secrets(self) -> list[str]:
         """Values the role declares secret: masked in everything shown."""
-        make = getattr(self.role.module, "secrets", None)
-        return [s for s in make(self) if s] if make else []
+        return [s for s in SECRETS.answer(self.role, self) or () if s]
 
     def handlers(self) -> dict[str, Operation]:
-        make = getattr(self.role.module, "handlers", None)
-        return dict(make(self)) if make else {}
+        return dict(HANDLERS.answer(self.role, self) or {})
 
 
 def merged(
-    roles: Iterable[Role], hook: str, vars: dict[str, Any], host: HostFacts, peers: Peers
-) -> dict[str, Any]:
-    """What each role's optional ``hook(role)`` returns (a dict by name: the logs it names,
-    the probes it shows), merged in the roles' order."""
-    found: dict[str, Any] = {}
-    for role in roles:
-        make = getattr(role.module, hook, None)
-        if make is not None:
-            found.update(make(RoleContext(role, vars, host, peers)))
+    hook: Hook[dict[str, T]],
+    roles: Iterable[Role],
+    vars: dict[str, Any],
+    host: HostFacts,
+    peers: Peers,
+) -> dict[str, T]:
+    """What each role answers to ``hook`` (a dict by name: the logs it names, the probes it
+    shows), merged in the roles' order."""
+    found: dict[str, T] = {}
+    for _, made in hook.answers(roles, lambda role: (RoleContext(role, vars, host, peers),)):
+        found.update(made)
     return found
 
 

@@ -87,7 +87,7 @@ def compare(r: Release) -> None:
     if content == state.content and not r.options.force:
         if intent and intent.get("action") == "deploy" and intent.get("release") == r.live:
             finish(r, intent, "after_verify")  # its job kept it: what came after, now
-        r.execute([*r.stands(), golive.forget(r.layout)])
+        r.execute([*r.stands(), phases.forget(r.layout)])
         r.tally.ok += 1
         r.out.task(r.name, "ok", "release", "unchanged", f"{r.live} is live with this very "
                    "content (--force ships it again)", always=True)  # fmt: skip
@@ -146,7 +146,7 @@ def check(r: Release) -> str:
 
 def switch(r: Release) -> str:
     """Start the release job (see ``golive``): from here on the server decides."""
-    return r.start_job(back_to=r.live)
+    return golive.start(r, back_to=r.live)
 
 
 def clean(r: Release) -> str:
@@ -189,7 +189,7 @@ def pick(r: Release) -> None:
 def finish_rollback(r: Release, state: Releases, intent: dict) -> None:
     """A rollback that was cut short is finished, not repeated."""
     to, came = intent.get("release"), intent.get("from")
-    r.execute([golive.forget(r.layout)])
+    r.execute([phases.forget(r.layout)])
     if state.current == to:
         finish(r, intent, "after_rollback")
         raise Done
@@ -216,7 +216,7 @@ def check_target(r: Release) -> str | None:
 
 
 def switch_back(r: Release) -> str:
-    return r.start_job(back_to=r.live, leaving=r.live)
+    return golive.start(r, back_to=r.live, leaving=r.live)
 
 
 DEPLOY = [

@@ -1,9 +1,14 @@
 """The release job of a deploy or rollback: the commands that make a release live, verify
 it, and go back when it fails, run on the server as one job (see ``supervised``).
 
+``start`` starts it and gives the run a ``Live``: the job followed step by step, so that
+what a person sees is the same as when this machine ran each step itself.
+
 Example::
 
-    job = golive.job(release_run, to="20261130-101500", back_to="20261130-090000")
+    r.rid = "20261130-101500"
+    golive.start(r, back_to="20261130-090000")   # the switch, followed to its end
+    r.reload()                                   # r.job.reload(): the job's reload
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from provision.release import phases
 from provision.release.flow import Failure, StepFailed
 from provision.release.layout import UNVERIFIED, Layout
 from provision.release.releases import Releases
-from provision.release.supervised import FILES, PID, Job, Step
+from provision.release.supervised import PID, Follow, Job, Step
 
 if TYPE_CHECKING:
     from provision.release.release import Release
@@ -79,20 +84,11 @@ def noted(layout: Layout, intent: dict[str, str], why: str) -> Command:
                           path=layout.intent)  # fmt: skip
 
 
-def forget(layout: Layout) -> Command:
-    """The run's intent dropped: it ended, or a later run finished what it left."""
-    return Command.of("rm", "-f", layout.intent)
-
-
 def interrupted(intent: dict[str, str], result: str) -> str:
     """Why the run of ``intent`` is noted as interrupted, with what its job decided."""
     to, back_to = intent.get("release"), intent.get("from") or "nothing"
     what = OUTCOMES.get(result, OUTCOMES[""]).format(to=to, back_to=back_to)
     return f"the operator's process ended during the {intent.get('action')} of {to}; {what}"
-
-
-def job_log(service: str) -> str:
-    return f"{FILES.format(service=service)}.log"
 
 
 OUTCOMES = {
@@ -146,30 +142,59 @@ def verify_now(r: Release, state: Releases, rid: str) -> None:
     r.rid, r.live = "", rid
 
 
-def follow_back(r: Release) -> None:
-    """The job went back to the release live before ``r``'s: follow it there."""
-    assert r.follow is not None and r.live is not None
-    follow, bad, live = r.follow, r.rid, r.live
-    r.tried = (bad, live)
-    r.rid, r.live = live, bad
-    r.phase("rollback", lambda: f"{bad} -> {live}, " + r.said(follow.step("rollback")))
-    r.phase("verify", lambda: (follow.step(BACK), r.answers())[1], changes=False)
-    r.job_ended()
-    r.restore()
+def start(r: Release, back_to: str | None, leaving: str | None = None) -> str:
+    """Start the job that makes ``r.rid`` live and follow it to the end of its switch;
+    ``r.job`` follows the rest."""
+    job_ = job(r, r.rid, back_to, leaving)
+    chan = r.session.start_as_root(job_.start())
+    r.stack.callback(chan.close)
+    live = Live(r, Follow(iter(chan.makefile("r")), job_.labels()))
+    r.job = live
+    live.follow.step("switch")
+    return f"{r.live or 'nothing'} -> {r.rid}"
 
 
-def follow_steps(r: Release, point: str, failure: Failure) -> None:
-    """The steps roles add at ``point``, run in the job: each shown as a phase."""
-    assert r.follow is not None
-    follow = r.follow
-    for step in r.hooks.get(point, []):
-        name = f"{point}: {step.name}"
+class Live:
+    """A release job ``r`` started, followed from this machine step by step."""
 
-        def shown(name: str = name) -> None:
-            for line in follow.step(name):
-                r.out.line(f"[{r.name}]           | {line}")
+    def __init__(self, r: Release, follow: Follow) -> None:
+        self.r = r
+        self.follow = follow
 
-        try:
-            r.phase(name, shown)
-        except PhaseFailed as e:
-            r.fail(failure, StepFailed(str(e)))
+    def reload(self) -> str:
+        return self.r.said(self.follow.step("reload"))
+
+    def verify(self) -> None:
+        self.follow.step("verify")
+        self.ended()
+
+    def ended(self) -> str:
+        self.r.job = None
+        return self.follow.outcome()
+
+    def back(self) -> None:
+        """The job went back to the release live before ``r``'s: follow it there."""
+        r, follow = self.r, self.follow
+        assert r.live is not None
+        bad, live = r.rid, r.live
+        r.tried = (bad, live)
+        r.rid, r.live = live, bad
+        r.phase("rollback", lambda: f"{bad} -> {live}, " + r.said(follow.step("rollback")))
+        r.phase("verify", lambda: (follow.step(BACK), r.answers())[1], changes=False)
+        self.ended()
+        r.restore()
+
+    def steps(self, point: str, failure: Failure) -> None:
+        """The steps roles add at ``point``, run in the job: each shown as a phase."""
+        r, follow = self.r, self.follow
+        for step in r.hooks.get(point, []):
+            name = f"{point}: {step.name}"
+
+            def shown(name: str = name) -> None:
+                for line in follow.step(name):
+                    r.out.line(f"[{r.name}]           | {line}")
+
+            try:
+                r.phase(name, shown)
+            except PhaseFailed as e:
+                r.fail(failure, StepFailed(str(e)))

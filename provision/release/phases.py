@@ -222,3 +222,8 @@ def record(layout: Layout, entry: dict[str, str]) -> Command:
         line=json.dumps(entry, sort_keys=True), log=layout.history, most=2 * HISTORY_KEPT,
         kept=HISTORY_KEPT, label=f"record the {entry.get('action', 'run')} in {layout.history}",
     )  # fmt: skip
+
+
+def forget(layout: Layout) -> Command:
+    """The run's intent dropped: it ended, or a later run finished what it left."""
+    return Command.of("rm", "-f", layout.intent)

@@ -12,21 +12,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from provision.core.command import Command
 from provision.core.output import Output, Tally
 from provision.core.runner import PhaseFailed, Play, Task, gather
 from provision.core.undo import Undo
 from provision.project.apply import Host
+from provision.project.hooks import Hook
 from provision.project.plays import Options, Playbook
 from provision.project.roles import Role, RoleContext, RoleError
-from provision.release import artifact, golive, phases
+from provision.release import artifact, phases, supervised
 from provision.release.flow import Failure, FlowRun, StepFailed
 from provision.release.log_excerpt import log_excerpt
 from provision.release.plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
 from provision.release.releases import Releases, ReleaseState
-from provision.release.supervised import Follow
 
 BY = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, in the deploy history
 
@@ -40,18 +40,22 @@ class DeployOptions(Options):
     project_root: Path = field(default_factory=Path.cwd)
 
 
+RELEASE: Hook[ReleasePlan | Hooks] = Hook("release")  # how the app's releases run
+
+
 def release_plan(roles: list[Role], host: Host) -> ReleasePlan | None:
     """The ``ReleasePlan`` of the one role that runs the app, with every role's hooks; None
     on a host that runs no app (a load balancer)."""
     plans, hooks = [], []
-    for role in roles:
-        make = getattr(role.module, "release", None)
-        made = make(RoleContext(role, host.vars, host.facts, host.peers)) if make else None
+    asked = RELEASE.answers(
+        roles, lambda role: (RoleContext(role, host.vars, host.facts, host.peers),)
+    )
+    for role, made in asked:
         if isinstance(made, ReleasePlan):
             plans.append(made)
         elif isinstance(made, Hooks):
             hooks.append((role.name, made))
-        elif made is not None:
+        else:
             raise RoleError(f"roles/{role.name}: release() must return a ReleasePlan or Hooks")
     if len(plans) > 1:
         raise RoleError(f"one role at most may return a ReleasePlan; found {len(plans)}")
@@ -65,6 +69,25 @@ def release_plan(roles: list[Role], host: Host) -> ReleasePlan | None:
                                 f"{', '.join(HOOK_POINTS)})")  # fmt: skip
             plan.hooks.setdefault(point, []).extend(steps)
     return plan
+
+
+class Going(Protocol):
+    """The release job a run started at its switch (``golive.start``), followed here."""
+
+    def reload(self) -> str:
+        """Follow the job's reload; what it said (see ``Release.said``)."""
+
+    def verify(self) -> None:
+        """Follow the job's verify, then read its verdict to the end."""
+
+    def ended(self) -> str:
+        """The job's verdict (``kept``, ``back``, ``stays``, ``failed``), read to its end."""
+
+    def back(self) -> None:
+        """The job went back to the release live before: follow it there."""
+
+    def steps(self, point: str, failure: Failure) -> None:
+        """The steps roles add at ``point``, run in the job: each shown as a phase."""
 
 
 class Shared:
@@ -122,10 +145,10 @@ class Release(FlowRun):
         self.undo: Undo | None = None  # the files this deploy's converge changed, as before
         self.handlers: dict[str, Task] = {}  # the play's, to run again once they are back
         self.by = BY
-        self.follow: Follow | None = None  # the release job's events, while it runs
+        self.job: Going | None = None  # the release job, while it runs (see ``golive``)
 
     def read_state(self) -> Releases:
-        fact = ReleaseState(self.plan.root, golive.job_log(self.plan.service))
+        fact = ReleaseState(self.plan.root, supervised.job_log(self.plan.service))
         self.state = gather(self.session, [fact])[fact]
         return self.state
 
@@ -151,14 +174,14 @@ class Release(FlowRun):
         log = "" if isinstance(error, StepFailed) else self.log_tail(self.mark)
         shown = f"\n--- the app's log:\n{log}" if log else ""
         if live is None:  # it stays live, and the units stay as it needs them
-            if self.follow is not None:
-                self.job_ended()  # which marked it bad
+            if self.job is not None:
+                self.job.ended()  # which marked it bad
             else:
                 self.execute(phases.mark_bad(self.layout, bad))
             raise PhaseFailed(f"{error}\nrelease {bad} is marked bad; no earlier release to go "
                               f"back to.{shown}")  # fmt: skip
-        if self.follow is not None:
-            self.followed_back()
+        if self.job is not None:
+            self.job.back()
         else:
             self.go_back(hooks=False)
         then = ""
@@ -188,16 +211,6 @@ class Release(FlowRun):
             self.hook("after_rollback", Failure.STOP)
 
     # -- the release job: from the switch to the verdict, on the server ----------------
-    def start_job(self, back_to: str | None, leaving: str | None = None) -> str:
-        """Start the job that makes ``self.rid`` live (see ``golive``) and follow it to
-        the end of its switch."""
-        job = golive.job(self, self.rid, back_to, leaving)
-        chan = self.session.start_as_root(job.start())
-        self.stack.callback(chan.close)
-        self.follow = Follow(iter(chan.makefile("r")), job.labels())
-        self.follow.step("switch")
-        return f"{self.live or 'nothing'} -> {self.rid}"
-
     def said(self, lines: list[str]) -> str:
         """What the reload said: where the log stood, the process that serves."""
         said = dict(line.partition(" ")[::2] for line in lines if line)
@@ -205,23 +218,13 @@ class Release(FlowRun):
         return said.get("did", "live")
 
     def reload(self) -> str:
-        assert self.follow is not None
-        return self.said(self.follow.step("reload"))
-
-    def job_ended(self) -> str:
-        """The job's verdict, read to its end."""
-        assert self.follow is not None
-        follow, self.follow = self.follow, None
-        return follow.outcome()
-
-    def followed_back(self) -> None:
-        """The job went back to the release live before: follow it there."""
-        golive.follow_back(self)
+        assert self.job is not None
+        return self.job.reload()
 
     def hook(self, point: str, failure: Failure) -> None:
         """The steps of ``after_switch`` run in the release job: follow them."""
-        if point == "after_switch" and self.follow is not None and self.action == "deploy":
-            golive.follow_steps(self, point, failure)
+        if point == "after_switch" and self.job is not None and self.action == "deploy":
+            self.job.steps(point, failure)
         else:
             super().hook(point, failure)
 
@@ -256,9 +259,8 @@ class Release(FlowRun):
     def verify(self) -> str:
         """Wait until the live service answers from the release (giving up if it exits):
         the release job's verify when it runs one, else here."""
-        if self.follow is not None:
-            self.follow.step("verify")
-            self.job_ended()
+        if self.job is not None:
+            self.job.verify()
         else:
             p = self.plan
             self.execute([phases.poll(p.url(p.port), self.rid, p.health_timeout, self.pid)])
@@ -277,7 +279,7 @@ class Release(FlowRun):
                  "action": self.action, "release": release, "from": before or "",
                  "result": result, "why": why.splitlines()[0] if why else ""}  # fmt: skip
         # the run ended: a re-run has nothing of it to finish
-        self.execute([phases.record(self.layout, entry), golive.forget(self.layout)])
+        self.execute([phases.record(self.layout, entry), phases.forget(self.layout)])
 
     def log_tail(self, mark: str) -> str:
         """The app's log since ``mark``, without noise: see ``log_excerpt``."""

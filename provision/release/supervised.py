@@ -55,6 +55,11 @@ def unit(service: str) -> str:
     return f"provision-{service}-release"
 
 
+def job_log(service: str) -> str:
+    """The file the job of ``service`` appends its output to."""
+    return f"{FILES.format(service=service)}.log"
+
+
 @dataclass(frozen=True)
 class Job:
     """``steps`` in order; when one fails, ``back`` (going back to the release before, if

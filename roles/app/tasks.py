@@ -7,15 +7,22 @@ import os
 import re
 import subprocess
 
-from provision.core.command import Command
-from provision.core.operations import files, secret, server, shell
-from provision.core.probes import DiskProbe
-from provision.project.roles import RoleError
-from provision.project.schema import SchemaError
-from provision.release.layout import Layout, inside
-from provision.release.phases import in_release
-from provision.release.plan import Hooks, Step
-from provision.release.rollout import batch_fault
+from provision.api import (
+    Command,
+    DiskProbe,
+    Hooks,
+    Layout,
+    RoleError,
+    SchemaError,
+    Step,
+    batch_fault,
+    files,
+    in_release,
+    inside,
+    secret,
+    server,
+    shell,
+)
 
 SERVES = ("all", "app", "balancer")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -1,7 +1,6 @@
 """Packages every server of the stack needs, and automatic security updates."""
 
-from provision.core.operations import apt, files
-from provision.core.probes import UpdatesProbe
+from provision.api import UpdatesProbe, apt, files
 
 
 def tasks(role):

@@ -3,10 +3,19 @@ container that shares its host's network."""
 
 import ipaddress
 
-from provision.core.facts import NetworkHome, SshdPorts
-from provision.core.operations import NoChange, Operation, apt, files, made_from, skip_if, systemd
-from provision.project.roles import RoleError
-from provision.project.schema import SchemaError
+from provision.api import (
+    NetworkHome,
+    NoChange,
+    Operation,
+    RoleError,
+    SchemaError,
+    SshdPorts,
+    apt,
+    files,
+    made_from,
+    skip_if,
+    systemd,
+)
 
 RULES = "/etc/provision/firewall.nft"
 UNIT = "provision-firewall"

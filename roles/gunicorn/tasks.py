@@ -3,15 +3,23 @@
 import ast
 from pathlib import Path
 
-from provision.commands.logs import LogSource
-from provision.core.command import Command
-from provision.core.operations import files, systemd
-from provision.core.probes import ServiceProbe
-from provision.project.roles import RoleError
-from provision.project.schema import SchemaError
-from provision.release.artifact import ArtifactError, dependencies, is_git_url
-from provision.release.layout import inside
-from provision.release.plan import ReleasePlan
+from provision.api import (
+    ArtifactError,
+    Command,
+    LogSource,
+    ReleasePlan,
+    RoleError,
+    SchemaError,
+    ServiceProbe,
+    SourceCheck,
+    dependencies,
+    files,
+    inside,
+    is_git_url,
+    systemd,
+)
+
+from . import appcheck
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
@@ -38,6 +46,20 @@ def check(v, root):
         raise SchemaError("app_source", str(e)) from e
     if fault := module_fault(root / source, v["app_module"]):
         raise SchemaError("app_module", fault)
+
+
+def source(v, root):
+    """What `fab doctor` reads of the app's source: FastAPI's production mistakes."""
+    if v["serves"] == "balancer":
+        return None
+    says = f"app_module {v['app_module']}, app_health_path {v['app_health_path']}"
+
+    def read(path):
+        return appcheck.check_source(
+            path, v["app_health_path"], module_fault(path, v["app_module"])
+        )
+
+    return SourceCheck(v["app_source"], v["app_ref"], says, read)
 
 
 def module_fault(source, app_module):

@@ -2,13 +2,22 @@
 
 from pathlib import Path
 
-from provision.commands.logs import LogSource
-from provision.core.command import Command, sh
-from provision.core.facts import Succeeds
-from provision.core.operations import apt, files, only_if, shell, systemd
-from provision.core.probes import CertificateProbe, ServiceProbe
-from provision.project.roles import RoleError
-from provision.project.schema import SchemaError, closest
+from provision.api import (
+    CertificateProbe,
+    Command,
+    LogSource,
+    RoleError,
+    SchemaError,
+    ServiceProbe,
+    Succeeds,
+    apt,
+    closest,
+    files,
+    only_if,
+    sh,
+    shell,
+    systemd,
+)
 
 WEBROOT = "/var/www/letsencrypt"
 CA_BUNDLE = "/etc/provision/acme-ca.pem"

@@ -7,9 +7,7 @@ Until several apps per server exist, a second app's bootstrap would break both h
 
 from dataclasses import dataclass
 
-from provision.core.command import sh
-from provision.core.facts import Fact
-from provision.core.operations import NoChange, Operation, OperationError, files
+from provision.api import Fact, NoChange, Operation, OperationError, files, sh
 
 HELD = "/var/lib/provision/app"  # "<app_name> <app_root>" of the app this server holds
 

@@ -4,13 +4,26 @@ with a password made on the server (SCRAM), and nightly backups."""
 import dataclasses
 import re
 
-from provision.commands.actions import Action
-from provision.commands.logs import LogSource
-from provision.core.command import Command, sh
-from provision.core.operations import apt, files, secret, shell, systemd
-from provision.core.probes import STAMP, Probe, ServiceProbe, integer, iso_time, pairs, when
-from provision.project.roles import RoleError
-from provision.project.schema import SchemaError
+from provision.api import (
+    STAMP,
+    Action,
+    Command,
+    LogSource,
+    Probe,
+    RoleError,
+    SchemaError,
+    ServiceProbe,
+    apt,
+    files,
+    integer,
+    iso_time,
+    pairs,
+    secret,
+    sh,
+    shell,
+    systemd,
+    when,
+)
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

@@ -4,15 +4,23 @@ new release once the web app serves it."""
 
 import re
 
-from provision.commands.logs import LogSource
-from provision.core.command import Command, sh
-from provision.core.facts import Succeeds
-from provision.core.operations import files, only_if, systemd
-from provision.core.probes import ServiceProbe, TimerProbe
-from provision.project.schema import SchemaError, closest
-from provision.release.layout import Layout
-from provision.release.phases import RUN_IN_RELEASE
-from provision.release.plan import Hooks, Step
+from provision.api import (
+    RUN_IN_RELEASE,
+    Command,
+    Hooks,
+    Layout,
+    LogSource,
+    SchemaError,
+    ServiceProbe,
+    Step,
+    Succeeds,
+    TimerProbe,
+    closest,
+    files,
+    only_if,
+    sh,
+    systemd,
+)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SIGNAL = re.compile(r"^SIG[A-Z0-9+]+$")

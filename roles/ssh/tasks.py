@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from provision.core.operations import files, server, systemd
-from provision.project.roles import RoleError
+from provision.api import RoleError, files, server, systemd
 
 SSHD_CONF = "/etc/ssh/sshd_config.d/10-provision.conf"
 

@@ -3,9 +3,9 @@ and what a server's readings are judged to be."""
 
 import pytest
 
-from provision.commands.appcheck import check_source
 from provision.commands.doctor import ServerProbe, judge_role_probe, judge_server, open_ports
 from provision.core.probes import CertificateProbe, ServiceProbe
+from roles.gunicorn.appcheck import check_source
 from tests.helpers import ROOT
 
 MISTAKES = ROOT / "tests" / "apps" / "mistakes"

@@ -1,9 +1,9 @@
-"""`fab doctor`'s reading of the app's source: the production mistakes that a Python web
+"""`fab doctor`'s reading of a FastAPI app's source: the production mistakes that a Python web
 app makes most, found without running it (by its syntax tree and its start scripts).
 
 Example::
 
-    for finding in check_source(Path("example-app"), "main:app", "/health"):
+    for finding in check_source(Path("example-app"), "/health"):
         print(finding)   # main.py:12: error: `time.sleep` blocks the event loop ...
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from provision.api import Finding
 
 SKIP = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "build", "dist"}
 
@@ -44,19 +45,6 @@ ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "ap
                  "route", "websocket"}  # fmt: skip
 RELOAD = re.compile(r"\buvicorn\b[^\n]*--reload\b|\breload\s*=\s*True\b")
 SCRIPTS = ("Procfile", "Makefile", "Dockerfile", "docker-compose.yml", "compose.yaml")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One mistake: where, how bad ("error" or "warning"), why it hurts, and the fix."""
-
-    where: str  # file:line, or the setting
-    level: str
-    what: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.level}: {self.what}\n    fix: {self.fix}"
 
 
 def _name(node: ast.expr) -> str:
