@@ -85,12 +85,12 @@ def main():
         noop = [timed(*base) for _ in range(runs)]
         check = [timed(*base, "--check") for _ in range(runs)]
         project = Project.load(ROOT, inv)
-        book = project.play("bootstrap")
+        play = project.play("bootstrap")
         target = project.targets("bench")[0]
         engine = []
         for _ in range(runs):
             start = time.perf_counter()
-            tally = apply_one(book, target, Options(), Output(io.StringIO()))
+            tally = apply_one(play, target, Options(), Output(io.StringIO()))
             engine.append(time.perf_counter() - start)
 
         print("| what | seconds | recap |")

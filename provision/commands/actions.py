@@ -20,7 +20,7 @@ from provision.core.output import Output, Tally
 from provision.core.transport import Session
 from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.project.roles import RoleContext, RoleError
 from provision.release.flow import Failure, FlowRun
 
@@ -35,11 +35,11 @@ class Action:
 ACTIONS: Hook[dict[str, Action | str]] = Hook("actions")
 
 
-def offered(book: Playbook, host: Host, name: str) -> Action:
+def offered(play: Play, host: Host, name: str) -> Action:
     """The action ``name`` of the role that offers it; an error says why there is none."""
     reasons = []
     context = lambda role: (RoleContext(role, host.vars, host.facts, host.peers),)  # noqa: E731
-    for _, offers in ACTIONS.answers(book.every_role, context):
+    for _, offers in ACTIONS.answers(play.every_role, context):
         found = offers.get(name)
         if isinstance(found, Action):
             return found
@@ -49,12 +49,12 @@ def offered(book: Playbook, host: Host, name: str) -> Action:
     raise RoleError(f"`{name}` is not available on {host.session.target.name}: {why}")
 
 
-def run_action(name: str, book: Playbook, overrides: dict[str, Any], out: Output) -> Work:
+def run_action(name: str, play: Play, overrides: dict[str, Any], out: Output) -> Work:
     """What ``guarded`` runs on one host: connect, find the action, run it with its output."""
 
     def work(session: Session, tally: Tally) -> None:
-        host = Host.connect(session, book, overrides)
-        action = offered(book, host, name)
+        host = Host.connect(session, play, overrides)
+        action = offered(play, host, name)
         run = FlowRun(session, out, tally, {})
         run.label = name
         run.guarded(action.what, lambda: run.shown(action.commands), Failure.STOP)

@@ -17,10 +17,9 @@ from provision.commands.oneoff import oneoff_fault, run_oneoff
 from provision.commands.status import show_status
 from provision.core.output import Output, Tally
 from provision.core.transport import Session, Target
-from provision.project.apply import apply_one, for_each_host, guarded
+from provision.project.apply import converge_all, for_each_host, guarded
 from provision.project.inventory import InventoryError
-from provision.project.plays import Options, Playbook, Project, parse_overrides
-from provision.project.preflight import check_settings
+from provision.project.plays import Options, Play, Project, parse_overrides
 from provision.project.roles import RoleError, resolve_vars
 from provision.release import deploy as releases
 from provision.release.artifact import ArtifactError
@@ -40,14 +39,14 @@ def target_pattern(c: Any, project: Project) -> str:
     return f"{c.user}@{address}:{c.port}"
 
 
-Hosts = Callable[[Playbook, list[Target], Output], dict[str, Tally]]
+Hosts = Callable[[Play, list[Target], Output], dict[str, Tally]]
 
 
 def run(
     c: Any,
     root: Path,
     title: str,
-    play: str,
+    play_name: str,
     options: Options,
     hosts: Hosts,
     inventory: str = "inventory.yaml",
@@ -67,45 +66,41 @@ def run(
         if options.strict_host_keys:
             targets = [replace(t, host_keys=t.host_keys.strictly()) for t in targets]
         options.overrides = parse_overrides(sets or [])
-        project.check_overrides(options.overrides)
-        book = project.play(play, options.overrides)
-        if preflight:
-            check_settings(book.roles, book.every_role, targets, project.inventory,
-                           options.overrides, root, book.peers)  # fmt: skip
+        play = project.ready(play_name, targets, options.overrides, checks=preflight)
     except (InventoryError, RoleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Output(stream, verbose=verbose)
     mode = "  [check: nothing will change]" if options.check else ""
     out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
-    tallies = hosts(book, targets, out)
+    tallies = hosts(play, targets, out)
     # The run is over: spare the interpreter's exit a full garbage collection of every
     # object it made (a tenth of a second; memory is freed all the same).
     gc.freeze()
     return 1 if any(t.failed for t in tallies.values()) else 0
 
 
-def each_host(one: Callable[[Playbook, Target, Output], Tally]) -> Hosts:
+def each_host(one: Callable[[Play, Target, Output], Tally]) -> Hosts:
     """``one`` on every target at once, each on its own."""
-    return lambda book, targets, out: for_each_host(targets, lambda t: one(book, t, out), out)
+    return lambda play, targets, out: for_each_host(targets, lambda t: one(play, t, out), out)
 
 
 def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
     config = getattr(c, "config", None)
 
-    def one(book: Playbook, target: Target, out: Output) -> Tally:
-        return apply_one(book, target, options, out, config)
+    def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
+        return converge_all(play, targets, options, out, config)
 
-    return run(c, root, "bootstrap", "bootstrap", options, each_host(one), **kw)
+    return run(c, root, "bootstrap", "bootstrap", options, hosts, **kw)
 
 
 def _rollout(c: Any, root: Path, action: str, options: releases.DeployOptions, **kw: Any) -> int:
     config = getattr(c, "config", None)
     options.project_root = root
 
-    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+    def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
         sessions = [Session(t, config) for t in targets]
-        return Rollout(action, sessions, book, options, out).run()
+        return Rollout(action, sessions, play, options, out).run()
 
     # a rollback reads the releases by the deploy play's roles, without the app's source
     return run(c, root, action, "deploy", options, hosts, preflight=action == "deploy", **kw)
@@ -120,8 +115,8 @@ def rollback(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> 
 
 
 def _each_release_host(work: Callable, options: releases.DeployOptions, config: Any) -> Hosts:
-    def one(book: Playbook, target: Target, out: Output) -> Tally:
-        return guarded(target, out, config, lambda s, tally: work(s, book, options, out, tally))
+    def one(play: Play, target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, lambda s, tally: work(s, play, options, out, tally))
 
     return each_host(one)
 
@@ -133,10 +128,10 @@ def logs(c: Any, root: Path, query: LogQuery, options: Options, **kw: Any) -> in
         print(f"error: {fault}", file=sys.stderr)
         return 2
 
-    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+    def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
         lacking: list[str] = []
         several = lacking if len(targets) > 1 else None
-        work = show_logs(book, query, out, options.overrides, several)
+        work = show_logs(play, query, out, options.overrides, several)
         each = follow_each if query.follow and several is not None else for_each_host
         tallies = each(targets, lambda t: guarded(t, out, config, work), out, False)
         if len(lacking) == len(targets):
@@ -156,8 +151,8 @@ def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
     """Run a role's action (``fab backup``) on every target."""
     config = getattr(c, "config", None)
 
-    def one(book: Playbook, target: Target, out: Output) -> Tally:
-        return guarded(target, out, config, run_action(name, book, options.overrides, out))
+    def one(play: Play, target: Target, out: Output) -> Tally:
+        return guarded(target, out, config, run_action(name, play, options.overrides, out))
 
     # an action needs a server set up (the deploy play's `after`) and no app source
     return run(c, root, name, "deploy", options, each_host(one), preflight=False, **kw)
@@ -168,8 +163,8 @@ def status(c: Any, root: Path, options: Options, as_json: bool = False, **kw: An
     config = getattr(c, "config", None)
     report: dict[str, Any] | None = {} if as_json else None
 
-    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
-        work = show_status(book, out, options.overrides, report)
+    def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
+        work = show_status(play, out, options.overrides, report)
         return for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
 
     stream = sys.stderr if as_json else None
@@ -189,14 +184,14 @@ def oneoff(c: Any, root: Path, command: str, options: Options, one: bool = False
         print(f"error: {oneoff_fault(command, 1, one, tty)}", file=sys.stderr)
         return 2
 
-    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+    def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
         nonlocal status
         if fault := oneoff_fault(command, len(targets), one, tty):
             out.error("exec", fault)
             status = 2
             return {}
         picked = targets[:1] if one else targets
-        status = run_oneoff(book, picked, command, out, config, options.overrides, tty)
+        status = run_oneoff(play, picked, command, out, config, options.overrides, tty)
         return {}
 
     code = run(c, root, "exec", "deploy", options, hosts, preflight=False, stream=sys.stderr,
@@ -212,8 +207,8 @@ def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
 
     seen: set[tuple[str, str, str]] = set()
 
-    def read_source(book: Playbook, settings: dict[str, Any], out: Output) -> None:
-        for check in source_checks(book.roles, settings, root):
+    def read_source(play: Play, settings: dict[str, Any], out: Output) -> None:
+        for check in source_checks(play.roles, settings, root):
             if (check.source, check.ref, check.says) in seen:
                 continue  # read once for all the hosts that run the same app
             seen.add((check.source, check.ref, check.says))
@@ -222,11 +217,11 @@ def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
             show(out, f"{check.source}/", findings)
             found.extend(findings)
 
-    def hosts(book: Playbook, targets: list[Target], out: Output) -> dict[str, Tally]:
+    def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
         for t in targets:
-            read_source(book, resolve_vars(book.every_role, t.vars, options.overrides), out)
+            read_source(play, resolve_vars(play.every_role, t.vars, options.overrides), out)
         out.line("-- the servers")
-        work = server_work(book, out, options.overrides, found)
+        work = server_work(play, out, options.overrides, found)
         tallies = for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
         _summary(found, out)
         errors = any(f.level == "error" for f in found)
@@ -237,11 +232,11 @@ def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
     try:  # no host: the source alone, with the inventory's settings for every host
         project = Project.load(root, kw.get("inventory", "inventory.yaml"))
         options.overrides = parse_overrides(kw.get("sets") or [])
-        book = project.play("deploy", options.overrides)
-        settings = resolve_vars(book.every_role, project.inventory.data.get("vars") or {},
+        play = project.play("deploy", options.overrides)
+        settings = resolve_vars(play.every_role, project.inventory.data.get("vars") or {},
                                 options.overrides)  # fmt: skip
         out = Output(verbose=kw.get("verbose", False))
-        read_source(book, settings, out)
+        read_source(play, settings, out)
     except (InventoryError, RoleError, ArtifactError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from provision.core.runner import gather
 from provision.core.transport import Session
 from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.project.roles import Role
 from provision.release import artifact
 
@@ -180,13 +180,13 @@ def show(out: Output, where: str, findings: list[Finding]) -> None:
         out.line(f"{where if ':' in f.where else ''}{f}")
 
 
-def server_work(book: Playbook, out: Output, overrides: dict, all_found: list) -> Work:
+def server_work(play: Play, out: Output, overrides: dict, all_found: list) -> Work:
     """What ``guarded`` runs on one host: read it, judge it, print the findings."""
 
     def work(session: Session, tally: Tally) -> None:
-        host = Host.connect(session, book, overrides)
+        host = Host.connect(session, play, overrides)
         name = session.target.name
-        shown = probes(book, host)
+        shown = probes(play, host)
         disks = [p.path for p in shown.values() if isinstance(p, DiskProbe)]
         server = ServerProbe(disks[0] if disks else "/")  # where the roles keep their data
         home = NetworkHome()

@@ -23,7 +23,7 @@ from provision.core.output import Output, Tally
 from provision.core.transport import Session, Target
 from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.project.roles import RoleError, merged
 from provision.project.schema import closest
 
@@ -89,9 +89,9 @@ def log_command(source: LogSource, query: LogQuery) -> Command:
                           whole=whole, text=query.grep, n=str(query.lines))  # fmt: skip
 
 
-def sources(book: Playbook, host: Host) -> dict[str, LogSource]:
+def sources(play: Play, host: Host) -> dict[str, LogSource]:
     """Every log the roles name on this host."""
-    return merged(LOGS, book.on_server(), host.vars, host.facts, host.peers)
+    return merged(LOGS, play.on_server(), host.vars, host.facts, host.peers)
 
 
 def follow_each(
@@ -112,7 +112,7 @@ def follow_each(
 
 
 def show_logs(
-    book: Playbook, query: LogQuery, out: Output, overrides: dict, lacking: list[str] | None = None
+    play: Play, query: LogQuery, out: Output, overrides: dict, lacking: list[str] | None = None
 ) -> Work:
     """What ``guarded`` runs on one host: read the log and print it, line by line.
 
@@ -120,8 +120,8 @@ def show_logs(
     app's log) is noted there and said, not failed; with None, it fails."""
 
     def work(session: Session, tally: Tally) -> None:
-        host = Host.connect(session, book, overrides)
-        known = sources(book, host)
+        host = Host.connect(session, play, overrides)
+        known = sources(play, host)
         name = session.target.name
         if query.source not in known:
             hint = closest(query.source, known)

@@ -5,7 +5,7 @@ first on PATH and the settings of ``shared/.env`` (``phases.in_release``). Its o
 streams through as it comes, unmarked, so that it can be piped; with a TTY it is a
 terminal session (``python``, ``bash``). The exit status is the command's.
 
-Example: ``run_oneoff(book, targets, "alembic current", out, config, overrides)``
+Example: ``run_oneoff(play, targets, "alembic current", out, config, overrides)``
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from provision.core.errors import ProvisionError
 from provision.core.output import Output
 from provision.core.transport import Session, Target
 from provision.project.apply import Host
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.release import phases
 from provision.release.release import release_plan
 
@@ -42,7 +42,7 @@ def oneoff_fault(command: str, targets: int, one: bool, tty: bool) -> str:
 
 
 def run_oneoff(
-    book: Playbook,
+    play: Play,
     targets: list[Target],
     command: str,
     out: Output,
@@ -56,7 +56,7 @@ def run_oneoff(
     for target in targets:
         session = Session(target, config)
         try:
-            code = _one(session, book, command, out, overrides, tty, len(targets) > 1)
+            code = _one(session, play, command, out, overrides, tty, len(targets) > 1)
         except ProvisionError as e:
             out.error(target.name, str(e))
             code = UNREACHED
@@ -74,16 +74,16 @@ def run_oneoff(
 
 def _one(
     session: Session,
-    book: Playbook,
+    play: Play,
     command: str,
     out: Output,
     overrides: dict[str, Any],
     tty: bool,
     several: bool,
 ) -> int | None:
-    host = Host.connect(session, book, overrides)
+    host = Host.connect(session, play, overrides)
     name = session.target.name
-    plan = release_plan(book.roles, host)
+    plan = release_plan(play.roles, host)
     if plan is None:
         out.line(f"[{name}] no app runs here: passed over")
         return None

@@ -4,7 +4,7 @@ Roles say what is worth showing (``RoleModule.status``): probes of systemd servi
 timers, certificates, disks (``probes``). The engine adds the live release and the deploy
 history, reads every probe at once, and prints a line each (or JSON for scripts).
 
-Example: ``show_status(book, out, {}, None)`` is what ``guarded`` runs on each host.
+Example: ``show_status(play, out, {}, None)`` is what ``guarded`` runs on each host.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from provision.core.runner import gather
 from provision.core.transport import Session
 from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.project.roles import merged
 from provision.release.layout import Layout
 from provision.release.release import release_plan
@@ -71,24 +71,22 @@ def history_lines(fields: Fields) -> list[str]:
             for h in reversed(fields["history"])]  # fmt: skip
 
 
-def probes(book: Playbook, host: Host) -> dict[str, Probe]:
+def probes(play: Play, host: Host) -> dict[str, Probe]:
     """What `fab status` reads on this host: the release, then each role's probes."""
     found: dict[str, Probe] = {}
-    plan = release_plan(book.roles, host)
+    plan = release_plan(play.roles, host)
     if plan is not None:
         found["release"] = ReleaseProbe(plan.root)
-    return {**found, **merged(STATUS, book.on_server(), host.vars, host.facts, host.peers)}
+    return {**found, **merged(STATUS, play.on_server(), host.vars, host.facts, host.peers)}
 
 
-def show_status(
-    book: Playbook, out: Output, overrides: dict, report: dict[str, Any] | None
-) -> Work:
+def show_status(play: Play, out: Output, overrides: dict, report: dict[str, Any] | None) -> Work:
     """What ``guarded`` runs on one host: read the probes, print a line each; with
     ``report`` (a dict), put the fields there instead, by host (``--json``)."""
 
     def work(session: Session, tally: Tally) -> None:
-        host = Host.connect(session, book, overrides)
-        found = probes(book, host)
+        host = Host.connect(session, play, overrides)
+        found = probes(play, host)
         values = gather(session, list(found.values()))
         name = session.target.name
         fields = {label: values[probe] for label, probe in found.items()}

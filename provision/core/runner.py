@@ -91,7 +91,7 @@ def execute(session: Session, commands: list[Command]) -> str:
     return "".join(printed)
 
 
-class Play:
+class TaskRun:
     """One host, a list of tasks, the handlers they may notify."""
 
     def __init__(
@@ -133,7 +133,7 @@ class Play:
                     values = gather(
                         self.session, [f for t in tasks[i:] for f in t.op.facts.values()]
                     )
-                plan = task.op.plan({k: values[f] for k, f in task.op.facts.items()})
+                plan = task.op.compare({k: values[f] for k, f in task.op.facts.items()})
                 if not isinstance(plan, Change):
                     self.tally.ok += 1
                     self.out.task(

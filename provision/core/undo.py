@@ -9,7 +9,7 @@ restored needs systemd to read it, a service restarted with it).
 Example::
 
     undo = Undo("/var/lib/provision/undo/hello")
-    Play(session, out, tasks, handlers, undo=undo).run()
+    TaskRun(session, out, tasks, handlers, undo=undo).run()
     ...
     execute(session, undo.restore())     # the deploy failed
 """

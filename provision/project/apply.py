@@ -19,11 +19,11 @@ from provision.core.errors import ProvisionError
 from provision.core.facts import HostFacts, HostInfo, PathInfo
 from provision.core.operations import files
 from provision.core.output import Output, Tally
-from provision.core.runner import Play, Task, gather
+from provision.core.runner import Task, TaskRun, gather
 from provision.core.transport import Session, Target
 from provision.core.undo import Undo
 from provision.project.peers import NO_PEERS, Peers
-from provision.project.plays import Options, Playbook, Project, build_tasks
+from provision.project.plays import Options, Play, Project, build_tasks
 from provision.project.roles import resolve_vars
 
 PLAYED = "/var/lib/provision/played"  # a file per play that completed on the server
@@ -45,26 +45,26 @@ class Host:
     peers: Peers = NO_PEERS  # the inventory's hosts, seen from this one
 
     @classmethod
-    def connect(cls, session: Session, book: Playbook, overrides: dict[str, Any]) -> Host:
-        """Open the session and read the host's facts; refuse a host ``book.after`` did not
+    def connect(cls, session: Session, play: Play, overrides: dict[str, Any]) -> Host:
+        """Open the session and read the host's facts; refuse a host ``play.after`` did not
         complete on (one round trip for both)."""
         session.open()
         probes: list = [HostInfo()]
-        if book.after:
-            probes.append(PathInfo(f"{PLAYED}/{book.after}"))
+        if play.after:
+            probes.append(PathInfo(f"{PLAYED}/{play.after}"))
         values = gather(session, probes)
-        if book.after and values[probes[1]] is None:
+        if play.after and values[probes[1]] is None:
             name = session.target.name
             raise NotReady(
-                f"`fab {book.after}` has not completed on {name}: run `fab {book.after} -H "
-                f"{name}` first (it sets up what `{book.name}` relies on, SSH hardening "
+                f"`fab {play.after}` has not completed on {name}: run `fab {play.after} -H "
+                f"{name}` first (it sets up what `{play.name}` relies on, SSH hardening "
                 "included); nothing was changed"
             )
         return cls(
             session,
             values[probes[0]],
-            resolve_vars(book.every_role, session.target.vars, overrides),
-            book.peers.seen_from(session.target),
+            resolve_vars(play.every_role, session.target.vars, overrides),
+            play.peers.seen_from(session.target),
         )
 
 
@@ -107,26 +107,26 @@ def guarded(target: Target, out: Output, config: Config | None, work: Work) -> T
     return tally
 
 
-def converge(host: Host, book: Playbook, options: Options, out: Output, tally: Tally,
+def converge(host: Host, play: Play, options: Options, out: Output, tally: Tally,
              record: bool = False, undo: Undo | None = None) -> dict[str, Task]:  # fmt: skip
     """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
     note on the server that the play completed; with ``undo``, keep the files it changes
     as they were. Returns the play's handlers."""
-    tasks, handlers = build_tasks(book.roles, host.vars, host.facts, out, host.peers)
+    tasks, handlers = build_tasks(play.roles, host.vars, host.facts, out, host.peers)
     if record:
-        tasks += played(book.name)
-    Play(host.session, out, tasks, handlers, options.check, options.diff, tally, undo).run()
+        tasks += played(play.name)
+    TaskRun(host.session, out, tasks, handlers, options.check, options.diff, tally, undo).run()
     return handlers
 
 
 def apply_one(
-    book: Playbook, target: Target, options: Options, out: Output, config: Config | None = None
+    play: Play, target: Target, options: Options, out: Output, config: Config | None = None
 ) -> Tally:
     """Connect to one host and converge it; every failure ends up in the tally."""
 
     def work(session: Session, tally: Tally) -> None:
-        host = Host.connect(session, book, options.overrides)
-        converge(host, book, options, out, tally, record=True)
+        host = Host.connect(session, play, options.overrides)
+        converge(host, play, options, out, tally, record=True)
 
     return guarded(target, out, config, work)
 
@@ -154,9 +154,16 @@ def in_parallel(items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
         return list(pool.map(work, items))
 
 
-def apply(project: Project, play: str, targets: list[Target], options: Options, out: Output,
+def apply(project: Project, name: str, targets: list[Target], options: Options, out: Output,
           config: Config | None = None) -> dict[str, Tally]:  # fmt: skip
-    """Converge every target with the play's roles (and ``options.overrides``)."""
-    book = project.play(play, options.overrides)
-    project.check_overrides(options.overrides)
-    return for_each_host(targets, lambda t: apply_one(book, t, options, out, config), out)
+    """Converge every target with the play ``name`` (and ``options.overrides``), as `fab
+    bootstrap` does: the settings are checked first, before any connection (raising
+    ``InventoryError`` or ``RoleError``), then every host at once, one tally each."""
+    return converge_all(project.ready(name, targets, options.overrides), targets, options, out,
+                        config)  # fmt: skip
+
+
+def converge_all(play: Play, targets: list[Target], options: Options, out: Output,
+                 config: Config | None = None) -> dict[str, Tally]:  # fmt: skip
+    """Converge every target with ``play``, at once; the recap printed, one tally each."""
+    return for_each_host(targets, lambda t: apply_one(play, t, options, out, config), out)

@@ -24,6 +24,7 @@ from provision.core.runner import Task
 from provision.core.transport import Target
 from provision.project.inventory import Inventory, InventoryError
 from provision.project.peers import NO_PEERS, Peers
+from provision.project.preflight import check_settings
 from provision.project.roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
 from provision.project.schema import SchemaError, check_vars, closest
 
@@ -38,7 +39,7 @@ class Options:
 
 
 @dataclass
-class Playbook:
+class Play:
     """A play's roles, in order; ``every_role`` gives the settings (any role's setting is
     valid for every play); ``after``: a play that must have completed on a server first;
     ``peers``: the inventory's hosts, for roles that span hosts."""
@@ -57,12 +58,12 @@ class Playbook:
 class Project:
     """A repository's roles, plays and inventory, loaded and checked before any connection."""
 
-    def __init__(
-        self, roles: dict[str, Role], inventory: Inventory, plays: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, roles: dict[str, Role], inventory: Inventory,
+                 plays: dict[str, Any] | None = None, root: Path = Path(".")) -> None:  # fmt: skip
         self.roles = roles
         self.inventory = inventory
         self.plays = plays or {}
+        self.root = root
 
     @classmethod
     def load(
@@ -75,15 +76,26 @@ class Project:
             roles.update({r.name: r for r in load_roles(roles_dir, names)})
         plays = _load_plays(root / "roles" / "plays.yaml", roles)
         inv = Inventory.load(root / inventory, schema(roles.values()))
-        return cls(roles, inv, plays)
+        return cls(roles, inv, plays, root)
 
-    def play(self, name: str, overrides: dict[str, Any] | None = None) -> Playbook:
+    def play(self, name: str, overrides: dict[str, Any] | None = None) -> Play:
         if name not in self.plays:
             raise RoleError(f"roles/plays.yaml: no play named {name!r}{closest(name, self.plays)}")
-        play = self.plays[name]
+        spec = self.plays[name]
         every = list(self.roles.values())
         peers = Peers(self.inventory, lambda t: resolve_vars(every, t.vars, overrides or {}))
-        return Playbook(name, self.pick(play["roles"]), every, play.get("after"), peers)
+        return Play(name, self.pick(spec["roles"]), every, spec.get("after"), peers)
+
+    def ready(self, name: str, targets: list[Target], overrides: dict[str, Any],
+              checks: bool = True) -> Play:  # fmt: skip
+        """The play ``name``, once the command-line overrides and (with ``checks``) the
+        roles' own checks of every target's settings passed: before any connection."""
+        self.check_overrides(overrides)
+        play = self.play(name, overrides)
+        if checks:
+            check_settings(play.roles, play.every_role, targets, self.inventory, overrides,
+                           self.root, play.peers)  # fmt: skip
+        return play
 
     def targets(self, pattern: str) -> list[Target]:
         return self.inventory.resolve(pattern)

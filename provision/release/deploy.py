@@ -20,7 +20,7 @@ from provision.core.transport import Session
 from provision.core.undo import ROOT as UNDO
 from provision.core.undo import Undo
 from provision.project.apply import Host, converge
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.release import artifact, golive, phases, supervised
 from provision.release.deploy_lock import DeployLock
 from provision.release.flow import Done, Failure, HookPoint, Phase, run_flow
@@ -69,7 +69,7 @@ def lock(r: Release) -> str | None:
 
 def converge_roles(r: Release) -> None:
     r.undo = Undo(f"{UNDO}/{r.plan.service}")
-    r.handlers = converge(r.host, r.book, r.options, r.out, r.tally, undo=r.undo)
+    r.handlers = converge(r.host, r.play, r.options, r.out, r.tally, undo=r.undo)
     if r.tally.failed:
         r.restore()  # no half-configured server
         raise Done
@@ -251,30 +251,30 @@ ROLLBACK = [
 
 
 def deploy_one(
-    session: Session, book: Playbook, options: DeployOptions, out: Output, tally: Tally
+    session: Session, play: Play, options: DeployOptions, out: Output, tally: Tally
 ) -> None:
     """Ship the app to one host and make it live, or leave the live release as it was."""
-    host = Host.connect(session, book, options.overrides)
-    run_flow(DEPLOY, Release("deploy", host, book, options, out, tally))
+    host = Host.connect(session, play, options.overrides)
+    run_flow(DEPLOY, Release("deploy", host, play, options, out, tally))
 
 
 def rollback_one(
-    session: Session, book: Playbook, options: DeployOptions, out: Output, tally: Tally
+    session: Session, play: Play, options: DeployOptions, out: Output, tally: Tally
 ) -> None:
     """Make the previous good release (or ``options.to``) live again."""
-    host = Host.connect(session, book, options.overrides)
-    run_flow(ROLLBACK, Release("rollback", host, book, options, out, tally))
+    host = Host.connect(session, play, options.overrides)
+    run_flow(ROLLBACK, Release("rollback", host, play, options, out, tally))
 
 
 def list_releases(
-    session: Session, book: Playbook, options: DeployOptions, out: Output, tally: Tally
+    session: Session, play: Play, options: DeployOptions, out: Output, tally: Tally
 ) -> None:
-    host = Host.connect(session, book, options.overrides)
+    host = Host.connect(session, play, options.overrides)
     name = session.target.name
-    if release_plan(book.roles, host) is None:
+    if release_plan(play.roles, host) is None:
         out.line(f"[{name}] no app runs here")
         return
-    state = Release("releases", host, book, options, out, tally).read_state()
+    state = Release("releases", host, play, options, out, tally).read_state()
     previous = state.previous()
     if not state.releases:
         out.line(f"[{name}] no releases yet")

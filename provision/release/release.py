@@ -16,11 +16,11 @@ from typing import Any, NoReturn, Protocol
 
 from provision.core.command import Command
 from provision.core.output import Output, Tally
-from provision.core.runner import PhaseFailed, Play, Task, gather
+from provision.core.runner import PhaseFailed, Task, TaskRun, gather
 from provision.core.undo import Undo
 from provision.project.apply import Host
 from provision.project.hooks import Hook
-from provision.project.plays import Options, Playbook
+from provision.project.plays import Options, Play
 from provision.project.roles import Role, RoleContext, RoleError
 from provision.release import artifact, phases, supervised
 from provision.release.flow import Failure, FlowRun, StepFailed
@@ -118,20 +118,20 @@ class Release(FlowRun):
         self,
         action: str,
         host: Host,
-        book: Playbook,
+        play: Play,
         options: DeployOptions,
         out: Output,
         tally: Tally,
         shared: Shared | None = None,
     ) -> None:
         self.shared = shared or Shared()
-        plan = release_plan(book.roles, host)
+        plan = release_plan(play.roles, host)
         if plan is None:
             raise RoleError(f"no app runs on {host.session.target.name} (no role returned a "
                             "ReleasePlan for it)")  # fmt: skip
         self.plan = plan
         super().__init__(host.session, out, tally, self.plan.hooks)
-        self.action, self.host, self.book, self.options = action, host, book, options
+        self.action, self.host, self.play, self.options = action, host, play, options
         self.layout = self.plan.layout
         self.state = Releases(None, (), frozenset(), frozenset())
         self.live: str | None = None  # live before this run
@@ -244,7 +244,7 @@ class Release(FlowRun):
         def put_back() -> str:
             self.execute(undo.restore())
             again = [self.handlers[name] for name in undo.notified if name in self.handlers]
-            Play(self.session, self.out, again, {}, tally=Tally()).run()
+            TaskRun(self.session, self.out, again, {}, tally=Tally()).run()
             return f"{len(undo.paths)} file(s) as they were before this deploy"
 
         self.phase("restore", put_back)

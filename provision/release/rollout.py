@@ -22,7 +22,7 @@ from provision.core.errors import ProvisionError
 from provision.core.output import Output, Tally
 from provision.core.transport import Session
 from provision.project.apply import Host, attempt, converge, in_parallel
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.project.roles import resolve_vars
 from provision.release import phases
 from provision.release.deploy import DEPLOY, ROLLBACK, DeployOptions
@@ -97,11 +97,11 @@ class Rollout:
         self,
         action: str,
         sessions: list[Session],
-        book: Playbook,
+        play: Play,
         options: DeployOptions,
         out: Output,
     ) -> None:
-        self.action, self.book, self.options, self.out = action, book, options, out
+        self.action, self.play, self.options, self.out = action, play, options, out
         self.members = [Member(s) for s in sessions]
         self.shared = Shared()  # one checkout, one set of wheels, one release id
 
@@ -144,9 +144,9 @@ class Rollout:
         in_parallel(members, one)
 
     def connect(self, m: Member) -> None:
-        m.host = Host.connect(m.session, self.book, self.options.overrides)
-        if release_plan(self.book.roles, m.host) is not None:
-            m.run = Release(self.action, m.host, self.book, self.options, self.out, m.tally,
+        m.host = Host.connect(m.session, self.play, self.options.overrides)
+        if release_plan(self.play.roles, m.host) is not None:
+            m.run = Release(self.action, m.host, self.play, self.options, self.out, m.tally,
                             self.shared)  # fmt: skip
         m.state = "ready"
 
@@ -274,7 +274,7 @@ class Rollout:
         def one(m: Member) -> None:
             assert m.host is not None
             if down:
-                m.host.vars = resolve_vars(self.book.every_role, m.session.target.vars, overrides)
-            converge(m.host, self.book, self.options, self.out, m.tally)
+                m.host.vars = resolve_vars(self.play.every_role, m.session.target.vars, overrides)
+            converge(m.host, self.play, self.options, self.out, m.tally)
 
         self.each([m for m in self.members if m.run is None and m.state == "ready"], one)

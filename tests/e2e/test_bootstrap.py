@@ -12,9 +12,10 @@ import pytest
 
 from provision.core.operations import files
 from provision.core.output import Output
-from provision.core.runner import Play, Task
+from provision.core.runner import Task, TaskRun
 from provision.core.transport import Session
-from provision.project.apply import apply_one
+from provision.project.apply import apply
+from provision.project.inventory import InventoryError
 from provision.project.plays import Options, Project
 from provision.sandbox import machines as sandbox
 from tests.e2e.conftest import booted
@@ -179,12 +180,30 @@ def test_a_server_holding_another_app_is_refused_before_anything_changes(
 
 
 def test_noop_run_costs_two_round_trips(test_host, converged):
+    """Through the library entry point, as a tool other than `fab` would drive it."""
     project = Project.load(ROOT, test_host.inventory)
-    [target] = project.targets("target")
-    book = project.play("bootstrap")
-    tally = apply_one(book, target, Options(), Output(io.StringIO()))
+    targets = project.targets("target")
+    [tally] = apply(project, "bootstrap", targets, Options(), Output(io.StringIO())).values()
     assert (tally.changed, tally.failed) == (0, 0)
     assert tally.round_trips == 2  # host facts, then every task's facts at once
+
+
+def test_the_library_entry_point_checks_and_honours_overrides(test_host, host, converged):
+    project = Project.load(ROOT, test_host.inventory)
+    targets = project.targets("target")
+    out = io.StringIO()
+    wanted = Options(check=True, overrides={"security_updates_reboot": True})
+    [tally] = apply(project, "bootstrap", targets, wanted, Output(out)).values()
+    assert (tally.changed, tally.failed) == (1, 0), out.getvalue()
+    assert "base: file /etc/apt/apt.conf.d/90provision-upgrades" in out.getvalue()
+    assert 'Automatic-Reboot "false"' in host.file(
+        "/etc/apt/apt.conf.d/90provision-upgrades").content_string  # fmt: skip
+    with pytest.raises(InventoryError, match="--set app_workers: expected an integer"):
+        apply(project, "bootstrap", targets, Options(overrides={"app_workers": "many"}),
+              Output(io.StringIO()))  # fmt: skip
+    with pytest.raises(InventoryError, match="--set serves: expected one of all, app, balancer"):
+        apply(project, "bootstrap", targets, Options(overrides={"serves": "everything"}),
+              Output(io.StringIO()))  # fmt: skip
 
 
 def test_drift_is_shown_by_diff_then_repaired(test_host, host, converged):
@@ -208,8 +227,8 @@ def test_config_failing_validation_is_never_left_in_place(test_host, host):
     bad = files.file(SSHD_CONF, "NoSuchDirective yes\n", validate="sshd -t", notify="reload ssh")
     stream = io.StringIO()
     with Session(test_host.machine.target()) as session:
-        play = Play(session, Output(stream), [Task("test", bad)], {})
-        tally = play.run()
+        run = TaskRun(session, Output(stream), [Task("test", bad)], {})
+        tally = run.run()
     assert tally.failed == 1
     assert "Bad configuration option: NoSuchDirective" in stream.getvalue()
     assert host.file(SSHD_CONF).content_string == before

@@ -11,7 +11,7 @@ import pytest
 from provision.core.command import MASK, Command, Secret
 from provision.core.operations import files, shell, systemd
 from provision.core.output import Output
-from provision.core.runner import Play, Task
+from provision.core.runner import Task, TaskRun
 from provision.core.transport import Session
 
 UNIT = """[Unit]
@@ -35,7 +35,7 @@ def converge(test_host, ops, handlers=None, check=False, diff=False, verbose=Fal
     tasks = [Task("demo", op) for op in ops]
     handler_tasks = {name: Task("demo handler", op) for name, op in (handlers or {}).items()}
     with Session(replace(test_host.machine.target(), name="target")) as session:
-        tally = Play(session, out, tasks, handler_tasks, check=check, diff=diff).run()
+        tally = TaskRun(session, out, tasks, handler_tasks, check=check, diff=diff).run()
     return tally, stream.getvalue()
 
 

@@ -166,8 +166,8 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
 ):
     """The engine as a library, with the test role `hooklog` added to the deploy play."""
     project = Project.load(ROOT, bootstrapped_host.inventory, extra=[ROOT / "tests" / "roles"])
-    book = project.play("deploy")
-    book.roles.append(project.roles["hooklog"])
+    play = project.play("deploy")
+    play.roles.append(project.roles["hooklog"])
     [target] = project.targets("target")
     log = "/var/log/provision-hooklog"
 
@@ -176,7 +176,7 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
         overrides = {"app_source": str(app), "hooklog_path": log, "nginx_rate": "100000r/s",
                      **settings}  # fmt: skip
         options = DeployOptions(project_root=ROOT, force=True, overrides=overrides)
-        work = lambda s, tally: one(s, book, options, Output(out), tally)  # noqa: E731
+        work = lambda s, tally: one(s, play, options, Output(out), tally)  # noqa: E731
         return guarded(target, Output(out), None, work), out.getvalue()
 
     assert run(deploy_one)[0].failed == 0  # a release to come back to

@@ -9,7 +9,7 @@ from provision.commands.actions import Action, offered
 from provision.core.command import Command
 from provision.core.facts import HostFacts
 from provision.project.peers import NO_PEERS
-from provision.project.plays import Playbook
+from provision.project.plays import Play
 from provision.project.roles import Role, RoleError
 
 HOST = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")
@@ -34,8 +34,8 @@ def backups(r):
 
 
 def test_the_role_that_offers_an_action_gives_it():
-    book = Playbook("deploy", [], [role("app"), role("db", backups)])
-    assert offered(book, host(db=True), "backup").what == "database shop"
+    play = Play("deploy", [], [role("app"), role("db", backups)])
+    assert offered(play, host(db=True), "backup").what == "database shop"
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_the_role_that_offers_an_action_gives_it():
     ],
 )
 def test_an_action_no_role_offers_here_says_why(settings, name, why):
-    book = Playbook("deploy", [], [role("app"), role("db", backups)])
+    play = Play("deploy", [], [role("app"), role("db", backups)])
     with pytest.raises(RoleError) as e:
-        offered(book, host(**settings), name)
+        offered(play, host(**settings), name)
     assert str(e.value) == why

@@ -42,13 +42,13 @@ def test_the_rules_are_checked_loaded_at_boot_and_skipped_where_the_network_is_s
     ops = {op.name: op for op in ctx.tasks()}
     rules_op = ops["rules /etc/provision/firewall.nft"]
     assert set(rules_op.facts) == {"_why", "_value", "state"}  # NetworkHome, SshdPorts, file
-    skipped = rules_op.plan({"_why": "a container (docker) that shares its host's network",
+    skipped = rules_op.compare({"_why": "a container (docker) that shares its host's network",
                             "_value": (22,), "state": None})  # fmt: skip
     assert skipped.reason.startswith("skipped: a container (docker) that shares")
-    made = rules_op.plan({"_why": "", "_value": (22, 2200), "state": None})
+    made = rules_op.compare({"_why": "", "_value": (22, 2200), "state": None})
     assert any("nft -c -f" in c.render() for c in made.commands)
     assert "tcp dport { 22, 2200 } accept" in made.diff.new.decode()
-    assert ops["firewall"].plan({"why": ""}).reason == (
+    assert ops["firewall"].compare({"why": ""}).reason == (
         "inbound: SSH, HTTP, HTTPS; all else dropped")  # fmt: skip
 
 

@@ -27,7 +27,7 @@ GO_LIVE = "mark s=cursor\ndid systemctl reload hello\npid 4242\n"
 
 
 @pytest.fixture
-def book(tmp_path, monkeypatch):
+def play(tmp_path, monkeypatch):
     monkeypatch.setattr(
         artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
     )
@@ -50,12 +50,12 @@ def session(*rules):
     ])  # fmt: skip
 
 
-def run(one, book, s, **options):
+def run(one, play, s, **options):
     out = io.StringIO()
     tally = Tally()
     opts = DeployOptions(project_root=ROOT, **options)
     try:
-        one(s, book, opts, Output(out), tally)
+        one(s, play, opts, Output(out), tally)
         error = None
     except PhaseFailed as e:
         error = str(e)
@@ -69,9 +69,9 @@ def first(s, pattern):
     return found[0]
 
 
-def test_deploy_runs_its_phases_and_hooks_in_order(book):
+def test_deploy_runs_its_phases_and_hooks_in_order(play):
     s = session()
-    out, error = run(deploy_one, book, s)
+    out, error = run(deploy_one, play, s)
     assert error is None, out
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
@@ -109,9 +109,9 @@ def test_deploy_runs_its_phases_and_hooks_in_order(book):
                      "after_verify:", "clean"]  # fmt: skip
 
 
-def test_failing_before_switch_leaves_the_live_release(book):
+def test_failing_before_switch_leaves_the_live_release(play):
     s = session(("before_switch", 1))
-    out, error = run(deploy_one, book, s)
+    out, error = run(deploy_one, play, s)
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
     assert f"never went live and is marked bad; {OLD} is still live" in error
@@ -122,9 +122,9 @@ def test_failing_before_switch_leaves_the_live_release(book):
     assert "failed    release: before_switch: log before_switch" in out
 
 
-def test_release_failing_after_the_switch_is_rolled_back(book):
+def test_release_failing_after_the_switch_is_rolled_back(play):
     s = session((":8000/health 2026", 1), ("--after-cursor s=cursor", "Traceback (most recent"))
-    _out, error = run(deploy_one, book, s)
+    _out, error = run(deploy_one, play, s)
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
     assert f"rolled back to {OLD}; release {rid} is marked bad" in error
@@ -137,48 +137,48 @@ def test_release_failing_after_the_switch_is_rolled_back(book):
     assert f"after_rollback {OLD} {rid}" in s.sent("after_rollback")[0]
 
 
-def test_a_check_that_fails_says_why_then_what_the_release_printed(book):
+def test_a_check_that_fails_says_why_then_what_the_release_printed(play):
     printed = "\n".join(["Traceback (most recent call last):", '  File "main.py"', "boom",
                          *[f"line {i}" for i in range(60)]])  # fmt: skip
     failed = f"release x answered with a server error 3 times: HTTP 500\n--- its output:\n{printed}"
     s = session((":8001/health", Result(1, "", failed)))
-    _out, error = run(deploy_one, book, s)
+    _out, error = run(deploy_one, play, s)
     assert error.startswith("check: release x answered with a server error 3 times: HTTP 500")
     assert "--- its output:\nTraceback (most recent call last):" in error
     assert "line 59\nrelease " in error and "never went live" in error
 
 
-def test_unchanged_content_stops_before_uploading(book):
-    files = {**_plan_files(book), ".provision/requirements.txt": "fastapi==1.0\n"}
+def test_unchanged_content_stops_before_uploading(play):
+    files = {**_plan_files(play), ".provision/requirements.txt": "fastapi==1.0\n"}
     digest = artifact.content_digest(ROOT / "example-app", files)
     s = session(("echo current", STATE.replace("c0", digest)))
-    out, error = run(deploy_one, book, s)
+    out, error = run(deploy_one, play, s)
     assert error is None
     assert f"release: unchanged  ({OLD} is live with this very content" in out
     assert not s.sent("tar -xzf")
 
 
-def _plan_files(book):
+def _plan_files(play):
     from provision.core.facts import HostInfo
     from provision.project.apply import Host
     from provision.project.roles import resolve_vars
     from provision.release.deploy import release_plan
 
-    host = Host(None, HostInfo().parse(HOST), resolve_vars(book.every_role, {}, {}))
-    return release_plan(book.roles, host).files
+    host = Host(None, HostInfo().parse(HOST), resolve_vars(play.every_role, {}, {}))
+    return release_plan(play.roles, host).files
 
 
-def test_deploy_on_a_server_never_bootstrapped_is_refused(book):
+def test_deploy_on_a_server_never_bootstrapped_is_refused(play):
     s = FakeSession([("nproc", HOST)])
     with pytest.raises(NotReady, match=r"`fab bootstrap` has not completed on web1: run"):
-        run(deploy_one, book, s)
+        run(deploy_one, play, s)
     assert len(s.commands) == 2  # the two probes, nothing else
 
 
-def test_rollback_marks_the_release_it_leaves_and_skips_it_later(book):
+def test_rollback_marks_the_release_it_leaves_and_skips_it_later(play):
     state = "current r3\ncontent c\nrelease r1 0 0 0 v\nrelease r2 0 1 0 v\nrelease r3 0 0 0 v\n"
     s = session(("echo current", state))
-    out, error = run(rollback_one, book, s)
+    out, error = run(rollback_one, play, s)
     assert error is None, out
     assert s.sent("touch /srv/hello/releases/r3/.provision-rolled-back")
     assert s.sent("ln -sfn releases/r1 /srv/hello/current.provision-new")  # r2: rolled back from
@@ -186,9 +186,9 @@ def test_rollback_marks_the_release_it_leaves_and_skips_it_later(book):
 
 
 @pytest.mark.parametrize("point", HOOK_POINTS)
-def test_every_hook_point_is_reached(book, point):
+def test_every_hook_point_is_reached(play, point):
     s = session(("echo current", f"{STATE}release 20190101-000000 0 0 0 v0\n"))
-    out, error = run(rollback_one if point == "after_rollback" else deploy_one, book, s)
+    out, error = run(rollback_one if point == "after_rollback" else deploy_one, play, s)
     assert error is None, out
     assert [c for c in s.sent(point) if "/var/log/provision-hooklog" in c]
 
@@ -196,9 +196,9 @@ def test_every_hook_point_is_reached(book, point):
 MIGRATE = {"app_release_command": "alembic upgrade head"}
 
 
-def test_the_release_command_runs_in_the_new_release_before_its_check(book):
+def test_the_release_command_runs_in_the_new_release_before_its_check(play):
     s = session(("alembic upgrade head", "INFO  Running upgrade -> 1a2b\n"))
-    out, error = run(deploy_one, book, s, overrides=MIGRATE)
+    out, error = run(deploy_one, play, s, overrides=MIGRATE)
     assert error is None, out
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
@@ -211,21 +211,21 @@ def test_the_release_command_runs_in_the_new_release_before_its_check(book):
     assert "release: before_check: release command" in out
 
 
-def test_a_failing_release_command_leaves_the_live_release(book):
+def test_a_failing_release_command_leaves_the_live_release(play):
     s = session(("alembic upgrade head", Result(2, "", "sqlalchemy.exc.ProgrammingError")))
-    _, error = run(deploy_one, book, s, overrides=MIGRATE)
+    _, error = run(deploy_one, play, s, overrides=MIGRATE)
     assert error.startswith("before_check: release command: `alembic upgrade head` exited 2:")
     assert "sqlalchemy.exc.ProgrammingError" in error
     assert f"never went live and is marked bad; {OLD} is still live" in error
     assert not s.sent(":8001/health") and not s.sent("current.provision-new")
 
 
-def test_a_live_release_that_never_passed_verify_is_verified_before_anything_else(book):
+def test_a_live_release_that_never_passed_verify_is_verified_before_anything_else(play):
     # OLD is live but unverified (its job was cut short); R0 served before it
     state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
              f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
     s = session(("echo current", state))
-    out, error = run(deploy_one, book, s)
+    out, error = run(deploy_one, play, s)
     assert error is None, out
     verify = first(s, f"http://127.0.0.1:8000/health {OLD}")
     assert verify < first(s, "tar -xzf")
@@ -233,11 +233,11 @@ def test_a_live_release_that_never_passed_verify_is_verified_before_anything_els
     assert f"release: verify  ({OLD} answers on 127.0.0.1:8000/health (live, and never" in out
 
 
-def test_a_live_release_that_never_passed_verify_and_fails_it_is_rolled_back(book):
+def test_a_live_release_that_never_passed_verify_and_fails_it_is_rolled_back(play):
     state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
              f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
     s = session(("echo current", state), (f":8000/health {OLD}", 1))
-    out, error = run(deploy_one, book, s)
+    out, error = run(deploy_one, play, s)
     assert f"the live release {OLD} never passed verify and fails it: rolled back to " \
            "20190101-000000" in error, out  # fmt: skip
     assert s.sent("ln -sfn releases/20190101-000000 /srv/hello/current.provision-new")
@@ -245,11 +245,11 @@ def test_a_live_release_that_never_passed_verify_and_fails_it_is_rolled_back(boo
     assert not s.sent("tar -xzf")  # nothing shipped
 
 
-def test_a_run_cut_short_is_noted_in_the_history_by_the_next(book):
+def test_a_run_cut_short_is_noted_in_the_history_by_the_next(play):
     intent = '{"action": "deploy", "at": "t", "by": "me", "from": "r0", "release": "' + OLD + '"}'
     s = session(("echo current", STATE.replace("content c0\n", f"content c0\nintent {intent}\n"
                                                "job back\n")))  # fmt: skip
-    out, error = run(deploy_one, book, s)
+    out, error = run(deploy_one, play, s)
     assert error is None, out
     [noted] = s.sent('"result": "interrupted"')
     # (quoted twice over: the note's own words, between the apostrophes)

@@ -22,7 +22,7 @@ def one_app(ctx):
 def test_a_server_with_no_app_or_this_one_goes_on(tmp_path, output, reason):
     check = one_app(context(project(tmp_path), "one_app", "solo"))
     apps = check.facts["apps"].parse(output)
-    assert check.plan({"apps": apps}) == NoChange(reason)
+    assert check.compare({"apps": apps}) == NoChange(reason)
 
 
 @pytest.mark.parametrize("output, settings, named", [
@@ -35,7 +35,7 @@ def test_a_server_that_holds_another_app_is_refused(tmp_path, output, settings, 
     check = one_app(context(project(tmp_path), "one_app", "solo", **settings))
     apps = check.facts["apps"].parse(output)
     with pytest.raises(OperationError) as refused:
-        check.plan({"apps": apps})
+        check.compare({"apps": apps})
     message = str(refused.value)
     assert f"this server holds another app: {named}" in message
     assert "a server of its own" in message

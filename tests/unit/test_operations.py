@@ -258,7 +258,7 @@ CASES = [
 
 @pytest.mark.parametrize("op, facts, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_operation(op, facts, expected):
-    plan = op.plan(facts)
+    plan = op.compare(facts)
     if isinstance(expected, str):
         assert plan == NoChange(expected)
     else:
@@ -266,7 +266,7 @@ def test_operation(op, facts, expected):
 
 
 def test_file_upload_carries_content_on_stdin():
-    plan = files.file("/etc/x.conf", CONF).plan({"state": None})
+    plan = files.file("/etc/x.conf", CONF).compare({"state": None})
     assert plan.commands[0].stdin == CONF
     assert plan.diff.new == CONF
 
@@ -281,7 +281,7 @@ def test_file_upload_carries_content_on_stdin():
 )
 def test_wrong_kind_of_path_is_an_error(op, state):
     with pytest.raises(OperationError, match="exists but is a"):
-        op.plan({"state": state})
+        op.compare({"state": state})
 
 
 def test_guarded_command_needs_exactly_one_guard():

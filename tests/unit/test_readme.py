@@ -80,16 +80,16 @@ def project(tmp_path_factory):
     return load
 
 
-def expected_tasks(project, play, host, overrides):
-    """What ``play`` runs on the inventory's ``host``: its tasks and its handlers."""
-    book = project.play(play, overrides)
+def expected_tasks(project, name, host, overrides):
+    """What the play ``name`` runs on the inventory's ``host``: its tasks and its handlers."""
+    play = project.play(name, overrides)
     [target] = project.targets(host)
-    settings = resolve_vars(book.every_role, target.vars, overrides)
-    peers = book.peers.seen_from(target)
-    tasks, handlers = build_tasks(book.roles, settings, HOST, Output(io.StringIO()), peers)
+    settings = resolve_vars(play.every_role, target.vars, overrides)
+    peers = play.peers.seen_from(target)
+    tasks, handlers = build_tasks(play.roles, settings, HOST, Output(io.StringIO()), peers)
     names = [f"{t.role}: {t.op.name}" for t in tasks]
-    if play == "bootstrap":
-        names += [f"{t.role}: {t.op.name}" for t in played(play)]
+    if name == "bootstrap":
+        names += [f"{t.role}: {t.op.name}" for t in played(name)]
     return names, {f"{t.role}: {t.op.name}" for t in handlers.values()}
 
 

@@ -68,8 +68,8 @@ def test_shipped_roles_render(tmp_path):
     from provision.project.plays import Project, build_tasks
 
     project = Project.load(Path(__file__).parents[2])
-    book = project.play("bootstrap")
-    settings = resolve_vars(book.every_role, {}, {})
+    play = project.play("bootstrap")
+    settings = resolve_vars(play.every_role, {}, {})
     roles = project.pick(["base", "postgres", "app", "ssh"])
     tasks, handlers = build_tasks(roles, settings, HOST)
     names = [t.op.name for t in tasks]
@@ -88,7 +88,7 @@ def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_passwo
     ops = {t.op.name: t.op for t in tasks}
     assert "database my_shop" in ops and "service my-shop-pg-backup.timer" in ops
     env = ops["file /srv/my-shop/shared/.env"]
-    plan = env.plan({"state": None, "digest": None})
+    plan = env.compare({"state": None, "digest": None})
     upload = plan.commands[0]
     assert upload.stdin.decode().splitlines()[1] == (
         'DATABASE_URL="postgresql+asyncpg://my_shop:@@provision-postgres-password@@'

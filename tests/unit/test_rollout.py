@@ -64,7 +64,7 @@ def test_the_deploy_flow_cuts_into_its_stages():
 
 
 @pytest.fixture
-def book(tmp_path, monkeypatch):
+def play(tmp_path, monkeypatch):
     monkeypatch.setattr(
         artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
     )
@@ -94,10 +94,10 @@ def fleet(sent, *failing):
     return [one(f"web{i}") for i in (1, 2, 3)]
 
 
-def rollout(book, sessions, **settings):
+def rollout(play, sessions, **settings):
     out = io.StringIO()
     options = DeployOptions(project_root=ROOT, overrides=settings)
-    tallies = Rollout("deploy", sessions, book, options, Output(out)).run()
+    tallies = Rollout("deploy", sessions, play, options, Output(out)).run()
     return out.getvalue(), tallies
 
 
@@ -107,9 +107,9 @@ def when(sent, name, pattern):
     return found[0]
 
 
-def test_every_host_is_prepared_before_the_canary_switches_then_the_rest(book):
+def test_every_host_is_prepared_before_the_canary_switches_then_the_rest(play):
     sent = []
-    out, tallies = rollout(book, fleet(sent), app_release_command="alembic upgrade head")
+    out, tallies = rollout(play, fleet(sent), app_release_command="alembic upgrade head")
     assert not any(t.failed for t in tallies.values()), out
     rids = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
     assert len(rids) == 1  # one release id across the fleet
@@ -129,9 +129,9 @@ def test_every_host_is_prepared_before_the_canary_switches_then_the_rest(book):
     assert f"-- deploy: 3 app servers: web1, web2, web3 on {OLD}" in out  # the fake's state
 
 
-def test_a_host_failing_its_gate_stops_the_rollout_and_the_switched_go_back(book):
+def test_a_host_failing_its_gate_stops_the_rollout_and_the_switched_go_back(play):
     sent = []
-    out, tallies = rollout(book, fleet(sent, "web2"), deploy_batch=[1])
+    out, tallies = rollout(play, fleet(sent, "web2"), deploy_batch=[1])
     [rid] = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
     back = f"ln -sfn releases/{OLD} /srv/hello/current.provision-new"
     new = f"ln -sfn releases/{rid} /srv/hello/current.provision-new"
@@ -163,9 +163,9 @@ def history(monkeypatch):
     return notes
 
 
-def test_each_host_notes_its_part_in_the_deploy_history(book, history):
+def test_each_host_notes_its_part_in_the_deploy_history(play, history):
     sent = []
-    rollout(book, fleet(sent, "web2"), deploy_batch=[1])
+    rollout(play, fleet(sent, "web2"), deploy_batch=[1])
     [rid] = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
     assert sorted((e["result"], e["release"], e["from"], e["action"]) for e in history) == [
         ("failed", rid, OLD, "deploy"), ("gone back", rid, OLD, "deploy"),
@@ -174,13 +174,13 @@ def test_each_host_notes_its_part_in_the_deploy_history(book, history):
     assert failed["why"].startswith("verify: `wait until http://127.0.0.1:8000/health")
     assert len([c for _, c in sent if ">> /srv/hello/deploys.log" in c]) == 3
     history.clear()
-    rollout(book, fleet(sent))
+    rollout(play, fleet(sent))
     assert {e["result"] for e in history} == {"ok"} and len(history) == 3
 
 
-def test_below_max_fail_the_rollout_goes_on(book):
+def test_below_max_fail_the_rollout_goes_on(play):
     sent = []
-    out, tallies = rollout(book, fleet(sent, "web2"), deploy_batch=[1], deploy_max_fail=1)
+    out, tallies = rollout(play, fleet(sent, "web2"), deploy_batch=[1], deploy_max_fail=1)
     [rid] = {c.rsplit("/", 1)[1] for _, c in sent if "tar -xzf - -C /srv/hello/incoming/" in c}
     new = f"ln -sfn releases/{rid} /srv/hello/current.provision-new"
     assert when(sent, "web3", new)
@@ -188,7 +188,7 @@ def test_below_max_fail_the_rollout_goes_on(book):
     assert [n for n, t in tallies.items() if t.failed] == ["web2"]
 
 
-def test_an_unreachable_host_stops_the_rollout_before_any_switch(book):
+def test_an_unreachable_host_stops_the_rollout_before_any_switch(play):
     sent = []
     sessions = fleet(sent)
 
@@ -196,24 +196,24 @@ def test_an_unreachable_host_stops_the_rollout_before_any_switch(book):
         raise ConnectError("web3: cannot connect to root@10.0.0.3:22: no route to host")
 
     sessions[2].open = refuse
-    out, tallies = rollout(book, sessions)
+    out, tallies = rollout(play, sessions)
     assert not [c for _, c in sent if "/srv/hello/current.provision-new" in c]
     assert "-- stopped before batch 1: web3 failed (deploy_max_fail: 0)" in out
     assert f"-- deploy stopped: web1, web2 on {OLD}; web3 on unknown (unreachable)" in out
     assert all(t.failed for t in tallies.values())
 
 
-def test_up_to_max_fail_the_others_go_on_without_an_unreachable_host(book):
+def test_up_to_max_fail_the_others_go_on_without_an_unreachable_host(play):
     sent = []
     sessions = fleet(sent)
     sessions[2].open = lambda: (_ for _ in ()).throw(ConnectError("web3: no route to host"))
-    out, tallies = rollout(book, sessions, deploy_max_fail=1)
+    out, tallies = rollout(play, sessions, deploy_max_fail=1)
     assert [n for n, t in tallies.items() if t.failed] == ["web3"]
     assert {h for h, c in sent if "/srv/hello/current.provision-new" in c} == {"web1", "web2"}
     assert "-- deploy: 3 app servers: web1, web2 on" in out
 
 
-def test_a_host_lost_mid_run_is_reported_once_and_the_others_go_on(book):
+def test_a_host_lost_mid_run_is_reported_once_and_the_others_go_on(play):
     sent = []
     sessions = fleet(sent)
     lost = sessions[2]
@@ -235,7 +235,7 @@ def test_a_host_lost_mid_run_is_reported_once_and_the_others_go_on(book):
 
     lost.run_as_root = gone
     lost.start_as_root = gone_at_switch
-    out, tallies = rollout(book, sessions, deploy_batch=[1], deploy_max_fail=1)
+    out, tallies = rollout(play, sessions, deploy_batch=[1], deploy_max_fail=1)
     assert out.count("[web3] error:") == 1, out
     assert [n for n, t in tallies.items() if t.failed] == ["web3"]
     assert tallies["web3"].failed == 1

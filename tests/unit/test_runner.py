@@ -5,7 +5,7 @@ import io
 
 from provision.core.operations import files, systemd
 from provision.core.output import Output
-from provision.core.runner import Play, Task
+from provision.core.runner import Task, TaskRun
 from provision.core.transport import Result
 from tests.fakes import FakeSession
 
@@ -14,7 +14,7 @@ DIRECTORY = "directory\nroot root 755\n"
 
 def play(session, tasks, handlers=None, check=False):
     out = io.StringIO()
-    tally = Play(session, Output(out), tasks, handlers or {}, check=check).run()
+    tally = TaskRun(session, Output(out), tasks, handlers or {}, check=check).run()
     return tally, out.getvalue()
 
 

@@ -33,14 +33,14 @@ def test_a_secret_is_made_once_and_never_read_back(tmp_path):
     owner, group = mine(tmp_path)
     path = str(tmp_path / "secrets" / "pw")
     op = secret.generated(path, owner=owner, group=group)
-    plan = op.plan({"state": None})
+    plan = op.compare({"state": None})
     assert isinstance(plan, Change)
     for command in plan.commands:
         assert run(command)[0] == 0, command.render()
     value = (tmp_path / "secrets" / "pw").read_text()
     assert len(value) == 43 and "\n" not in value
     assert (tmp_path / "secrets" / "pw").stat().st_mode & 0o777 == 0o600
-    kept = op.plan({"state": PathState("file", owner, group, 0o600)})
+    kept = op.compare({"state": PathState("file", owner, group, 0o600)})
     assert kept == NoChange(f"{path} exists")
 
 
@@ -52,7 +52,7 @@ def test_a_template_gets_the_secret_on_the_server_and_compares_without_it(tmp_pa
     fact = SecretTemplateDigest(path, tuple(pairs.items()))
     assert subprocess.run(["sh", "-c", fact.command()], capture_output=True).stdout == b""
 
-    plan = op.plan({"state": None, "digest": None})
+    plan = op.compare({"state": None, "digest": None})
     assert isinstance(plan, Change) and plan.diff.sensitive
     assert all("s3cr3t" not in c.render() for c in plan.commands)
     for command in plan.commands:
@@ -62,16 +62,16 @@ def test_a_template_gets_the_secret_on_the_server_and_compares_without_it(tmp_pa
     out = subprocess.run(["sh", "-c", fact.command()], capture_output=True, text=True).stdout
     assert fact.parse(out) == WANTED
     state = PathState("file", owner, group, 0o600)
-    assert op.plan({"state": state, "digest": WANTED}) == NoChange(
+    assert op.compare({"state": state, "digest": WANTED}) == NoChange(
         f"{path} has the wanted content, owner and mode"
     )
     changed = secret.template(path, TEMPLATE + "DEBUG=1\n", pairs, owner=owner, group=group)
-    assert isinstance(changed.plan({"state": state, "digest": WANTED}), Change)
+    assert isinstance(changed.compare({"state": state, "digest": WANTED}), Change)
 
 
 def test_a_template_whose_secret_is_missing_fails_and_says_why(tmp_path):
     path, pairs = str(tmp_path / ".env"), {PH: str(tmp_path / "no-such-secret")}
-    plan = secret.template(path, TEMPLATE, pairs).plan({"state": None, "digest": None})
+    plan = secret.template(path, TEMPLATE, pairs).compare({"state": None, "digest": None})
     assert run(plan.commands[0])[0] == 0
     code, _, err = run(plan.commands[1])
     assert code != 0 and "no secret at" in err and "no-such-secret" in err

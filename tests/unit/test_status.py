@@ -156,7 +156,7 @@ def test_postgres_shows_its_service_database_and_backups_and_names_their_logs(tm
 
 def test_status_and_logs_read_every_role_a_server_runs(tmp_path):
     fleet = project(tmp_path)
-    book = fleet.play("deploy")
-    names = [r.name for r in book.on_server()]
-    assert names[: len(book.roles)] == [r.name for r in book.roles]
-    assert "postgres" in names and "postgres" not in [r.name for r in book.roles]
+    play = fleet.play("deploy")
+    names = [r.name for r in play.on_server()]
+    assert names[: len(play.roles)] == [r.name for r in play.roles]
+    assert "postgres" in names and "postgres" not in [r.name for r in play.roles]

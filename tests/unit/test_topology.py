@@ -33,10 +33,10 @@ def project(tmp_path, text=FLEET):
 
 
 def context(project, role, name, **overrides):
-    book = project.play("deploy", overrides)
+    play = project.play("deploy", overrides)
     [target] = project.targets(name)
-    settings = resolve_vars(book.every_role, target.vars, overrides)
-    return RoleContext(project.roles[role], settings, HOST, book.peers.seen_from(target))
+    settings = resolve_vars(play.every_role, target.vars, overrides)
+    return RoleContext(project.roles[role], settings, HOST, play.peers.seen_from(target))
 
 
 def site(ctx):
@@ -89,10 +89,10 @@ def test_each_role_does_only_its_part(tmp_path):
     assert [op.name for op in context(fleet, "app", "lb").tasks()] == ["releases"]
 
 
-def preflight(fleet, name, play="deploy", **overrides):
-    book = fleet.play(play, overrides)
-    check_settings(book.roles, book.every_role, fleet.targets(name), fleet.inventory,
-                   overrides, ROOT, book.peers)  # fmt: skip
+def preflight(fleet, name, play_name="deploy", **overrides):
+    play = fleet.play(play_name, overrides)
+    check_settings(play.roles, play.every_role, fleet.targets(name), fleet.inventory,
+                   overrides, ROOT, play.peers)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import subprocess
 
 from provision.core.operations import files
 from provision.core.output import Output
-from provision.core.runner import Play, Task
+from provision.core.runner import Task, TaskRun
 from provision.core.undo import Undo
 from tests.fakes import FakeSession
 
@@ -49,10 +49,10 @@ def test_a_play_keeps_a_file_in_the_same_round_trip_as_its_change():
         return [Task("t", files.directory("/a")), Task("t", unit)]
 
     plain = FakeSession()
-    Play(plain, Output(io.StringIO()), tasks(), {}).run()
+    TaskRun(plain, Output(io.StringIO()), tasks(), {}).run()
     s = FakeSession()
     undo = Undo("/var/lib/provision/undo/hello")
-    tally = Play(s, Output(io.StringIO()), tasks(), {}, undo=undo).run()
+    tally = TaskRun(s, Output(io.StringIO()), tasks(), {}, undo=undo).run()
     assert tally.changed == 2 and s.round_trips == plain.round_trips
     assert undo.paths == ["/etc/x.service"] and undo.notified == ["restart x"]
     [kept] = s.sent("cp -a /etc/x.service /var/lib/provision/undo/hello/0")

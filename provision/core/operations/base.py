@@ -36,7 +36,7 @@ class NoChange:
     reason: str
 
 
-Plan = Change | NoChange
+Outcome = Change | NoChange
 
 
 class OperationError(ProvisionError):
@@ -45,21 +45,21 @@ class OperationError(ProvisionError):
 
 @dataclass
 class Operation:
-    """A named step: reads ``facts``, then ``decide`` returns a ``Plan``.
+    """A named step: reads ``facts``, then ``decide`` returns an ``Outcome``.
 
     Example::
 
         op = files.directory("/srv/app", owner="app", group="app", mode=0o750)
-        op.plan({"path": None}).commands  # mkdir, chown, chmod
+        op.compare({"path": None}).commands  # mkdir, chown, chmod
     """
 
     name: str
     facts: dict[str, Fact]
-    decide: Callable[..., Plan]
+    decide: Callable[..., Outcome]
     notify: tuple[str, ...] = field(default=())
     loud: bool = False  # say the no-change reason even when not verbose
 
-    def plan(self, values: dict[str, Any]) -> Plan:
+    def compare(self, values: dict[str, Any]) -> Outcome:
         return self.decide(**values)
 
 
@@ -69,7 +69,7 @@ def only_if(op: Operation, fact: Fact, why: str) -> Operation:
     Example: ``only_if(files.file(...), Succeeds("test -e /etc/x"), "x exists")``
     """
 
-    def decide(_when: bool, **values: Any) -> Plan:
+    def decide(_when: bool, **values: Any) -> Outcome:
         return op.decide(**values) if _when else NoChange(f"skipped: not {why}")
 
     return Operation(op.name, {"_when": fact, **op.facts}, decide, op.notify, op.loud)
@@ -82,7 +82,7 @@ def skip_if(op: Operation, fact: Fact[str]) -> Operation:
     Example: ``skip_if(files.file("/etc/x.nft", rules), NetworkHome())``
     """
 
-    def decide(_why: str, **values: Any) -> Plan:
+    def decide(_why: str, **values: Any) -> Outcome:
         return NoChange(f"skipped: {_why}") if _why else op.decide(**values)
 
     return Operation(op.name, {"_why": fact, **op.facts}, decide, op.notify, op.loud)
@@ -97,7 +97,7 @@ def made_from(fact: Fact[Any], make: Callable[[Any], Operation], example: Any) -
     """
     shape = make(example)
 
-    def decide(_value: Any, **values: Any) -> Plan:
+    def decide(_value: Any, **values: Any) -> Outcome:
         return make(_value).decide(**values)
 
     return Operation(shape.name, {"_value": fact, **shape.facts}, decide, shape.notify, shape.loud)

@@ -1,7 +1,6 @@
 """A test role: one step at every hook point, each logging "<point> <release> <previous>"."""
 
-from provision.core.command import Command
-from provision.release.plan import HOOK_POINTS, Hooks, Step
+from provision.api import HOOK_POINTS, Command, Hooks, Step
 
 
 def tasks(role):
