@@ -23,13 +23,13 @@ from provision.project.apply import Host, converge
 from provision.project.plays import Play
 from provision.release import artifact, golive, phases, supervised
 from provision.release.deploy_lock import DeployLock
-from provision.release.flow import Done, Failure, HookPoint, Phase, run_flow
+from provision.release.flow import Done, Failure, HookPoint, Phase
 from provision.release.layout import CONTENT, REQUIREMENTS
 from provision.release.log_excerpt import log_excerpt
 from provision.release.release import DeployOptions, Release, release_plan
 from provision.release.releases import Releases
 
-__all__ = ["DEPLOY", "ROLLBACK", "DeployOptions", "deploy_one", "release_plan", "rollback_one"]
+__all__ = ["DEPLOY", "ROLLBACK", "DeployOptions", "list_releases", "release_plan"]
 
 
 def build(r: Release) -> str:
@@ -248,22 +248,6 @@ ROLLBACK = [
     Phase("verify", Release.verify, changes=False, failure=Failure.ROLL_BACK),
     HookPoint("after_rollback", Failure.STOP),
 ]
-
-
-def deploy_one(
-    session: Session, play: Play, options: DeployOptions, out: Output, tally: Tally
-) -> None:
-    """Ship the app to one host and make it live, or leave the live release as it was."""
-    host = Host.connect(session, play, options.overrides)
-    run_flow(DEPLOY, Release("deploy", host, play, options, out, tally))
-
-
-def rollback_one(
-    session: Session, play: Play, options: DeployOptions, out: Output, tally: Tally
-) -> None:
-    """Make the previous good release (or ``options.to``) live again."""
-    host = Host.connect(session, play, options.overrides)
-    run_flow(ROLLBACK, Release("rollback", host, play, options, out, tally))
 
 
 def list_releases(

@@ -7,9 +7,10 @@ import io
 import re
 
 from provision.core.output import Output
-from provision.project.apply import guarded
+from provision.core.transport import Session
 from provision.project.plays import Project
-from provision.release.deploy import DeployOptions, deploy_one, rollback_one
+from provision.release.deploy import DeployOptions
+from provision.release.rollout import Rollout
 from tests.helpers import ROOT, Web, deployed, listed, live_release, releases_on, venvs_on
 from tests.load import Load
 
@@ -171,18 +172,18 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
     [target] = project.targets("target")
     log = "/var/log/provision-hooklog"
 
-    def run(one, **settings):
+    def run(action, **settings):
         out = io.StringIO()
         overrides = {"app_source": str(app), "hooklog_path": log, "nginx_rate": "100000r/s",
                      **settings}  # fmt: skip
         options = DeployOptions(project_root=ROOT, force=True, overrides=overrides)
-        work = lambda s, tally: one(s, play, options, Output(out), tally)  # noqa: E731
-        return guarded(target, Output(out), None, work), out.getvalue()
+        [tally] = Rollout(action, [Session(target)], play, options, Output(out)).run().values()
+        return tally, out.getvalue()
 
-    assert run(deploy_one)[0].failed == 0  # a release to come back to
+    assert run("deploy")[0].failed == 0  # a release to come back to
     before = live_release()
     host.run(f"rm -f {log}")
-    tally, out = run(deploy_one)
+    tally, out = run("deploy")
     assert tally.failed == 0, out
     new = live_release()
     assert host.file(log).content_string.splitlines() == [
@@ -192,7 +193,7 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
 
     host.run(f"rm -f {log}")
     with Load(Web.address, 80, clients=2) as load:
-        tally, out = run(deploy_one, hooklog_fail_at="before_switch")
+        tally, out = run("deploy", hooklog_fail_at="before_switch")
     assert tally.failed == 1
     assert f"never went live and is marked bad; {new} is still live" in out
     assert live_release() == new and load.failed == 0, load.failures
@@ -200,7 +201,7 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
     assert [line.split()[0] for line in lines] == ["before_check", "before_switch"]
 
     host.run(f"rm -f {log}")
-    tally, out = run(rollback_one)
+    tally, out = run("rollback")
     assert tally.failed == 0, out
     assert live_release() == before
     assert host.file(log).content_string.splitlines() == [f"after_rollback {before} {new}"]

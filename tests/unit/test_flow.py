@@ -9,14 +9,13 @@ import io
 
 import pytest
 
-from provision.core.output import Output, Tally
-from provision.core.runner import PhaseFailed
+from provision.core.output import Output
 from provision.core.transport import Result
-from provision.project.apply import NotReady
 from provision.project.plays import Project
 from provision.release import artifact
-from provision.release.deploy import DeployOptions, deploy_one, rollback_one
+from provision.release.deploy import DeployOptions
 from provision.release.plan import HOOK_POINTS
+from provision.release.rollout import Rollout
 from tests.fakes import FakeSession
 from tests.helpers import ROOT
 
@@ -50,16 +49,13 @@ def session(*rules):
     ])  # fmt: skip
 
 
-def run(one, play, s, **options):
+def run(action, play, s, **options):
+    """``action`` on the one host of ``s``, as `fab deploy` runs it: a rollout of one host.
+    What it printed, and its error (None when it succeeded)."""
     out = io.StringIO()
-    tally = Tally()
     opts = DeployOptions(project_root=ROOT, **options)
-    try:
-        one(s, play, opts, Output(out), tally)
-        error = None
-    except PhaseFailed as e:
-        error = str(e)
-    return out.getvalue(), error
+    [tally] = Rollout(action, [s], play, opts, Output(out)).run().values()
+    return out.getvalue(), tally.errors[0] if tally.errors else None
 
 
 def first(s, pattern):
@@ -71,7 +67,7 @@ def first(s, pattern):
 
 def test_deploy_runs_its_phases_and_hooks_in_order(play):
     s = session()
-    out, error = run(deploy_one, play, s)
+    out, error = run("deploy", play, s)
     assert error is None, out
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
@@ -111,7 +107,7 @@ def test_deploy_runs_its_phases_and_hooks_in_order(play):
 
 def test_failing_before_switch_leaves_the_live_release(play):
     s = session(("before_switch", 1))
-    out, error = run(deploy_one, play, s)
+    out, error = run("deploy", play, s)
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
     assert f"never went live and is marked bad; {OLD} is still live" in error
@@ -124,7 +120,7 @@ def test_failing_before_switch_leaves_the_live_release(play):
 
 def test_release_failing_after_the_switch_is_rolled_back(play):
     s = session((":8000/health 2026", 1), ("--after-cursor s=cursor", "Traceback (most recent"))
-    _out, error = run(deploy_one, play, s)
+    _out, error = run("deploy", play, s)
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
     assert f"rolled back to {OLD}; release {rid} is marked bad" in error
@@ -142,7 +138,7 @@ def test_a_check_that_fails_says_why_then_what_the_release_printed(play):
                          *[f"line {i}" for i in range(60)]])  # fmt: skip
     failed = f"release x answered with a server error 3 times: HTTP 500\n--- its output:\n{printed}"
     s = session((":8001/health", Result(1, "", failed)))
-    _out, error = run(deploy_one, play, s)
+    _out, error = run("deploy", play, s)
     assert error.startswith("check: release x answered with a server error 3 times: HTTP 500")
     assert "--- its output:\nTraceback (most recent call last):" in error
     assert "line 59\nrelease " in error and "never went live" in error
@@ -152,7 +148,7 @@ def test_unchanged_content_stops_before_uploading(play):
     files = {**_plan_files(play), ".provision/requirements.txt": "fastapi==1.0\n"}
     digest = artifact.content_digest(ROOT / "example-app", files)
     s = session(("echo current", STATE.replace("c0", digest)))
-    out, error = run(deploy_one, play, s)
+    out, error = run("deploy", play, s)
     assert error is None
     assert f"release: unchanged  ({OLD} is live with this very content" in out
     assert not s.sent("tar -xzf")
@@ -170,15 +166,15 @@ def _plan_files(play):
 
 def test_deploy_on_a_server_never_bootstrapped_is_refused(play):
     s = FakeSession([("nproc", HOST)])
-    with pytest.raises(NotReady, match=r"`fab bootstrap` has not completed on web1: run"):
-        run(deploy_one, play, s)
+    _out, error = run("deploy", play, s)
+    assert error.startswith("`fab bootstrap` has not completed on web1: run")
     assert len(s.commands) == 2  # the two probes, nothing else
 
 
 def test_rollback_marks_the_release_it_leaves_and_skips_it_later(play):
     state = "current r3\ncontent c\nrelease r1 0 0 0 v\nrelease r2 0 1 0 v\nrelease r3 0 0 0 v\n"
     s = session(("echo current", state))
-    out, error = run(rollback_one, play, s)
+    out, error = run("rollback", play, s)
     assert error is None, out
     assert s.sent("touch /srv/hello/releases/r3/.provision-rolled-back")
     assert s.sent("ln -sfn releases/r1 /srv/hello/current.provision-new")  # r2: rolled back from
@@ -188,7 +184,7 @@ def test_rollback_marks_the_release_it_leaves_and_skips_it_later(play):
 @pytest.mark.parametrize("point", HOOK_POINTS)
 def test_every_hook_point_is_reached(play, point):
     s = session(("echo current", f"{STATE}release 20190101-000000 0 0 0 v0\n"))
-    out, error = run(rollback_one if point == "after_rollback" else deploy_one, play, s)
+    out, error = run("rollback" if point == "after_rollback" else "deploy", play, s)
     assert error is None, out
     assert [c for c in s.sent(point) if "/var/log/provision-hooklog" in c]
 
@@ -198,7 +194,7 @@ MIGRATE = {"app_release_command": "alembic upgrade head"}
 
 def test_the_release_command_runs_in_the_new_release_before_its_check(play):
     s = session(("alembic upgrade head", "INFO  Running upgrade -> 1a2b\n"))
-    out, error = run(deploy_one, play, s, overrides=MIGRATE)
+    out, error = run("deploy", play, s, overrides=MIGRATE)
     assert error is None, out
     [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
     rid = upload.rsplit("/", 1)[1]
@@ -213,7 +209,7 @@ def test_the_release_command_runs_in_the_new_release_before_its_check(play):
 
 def test_a_failing_release_command_leaves_the_live_release(play):
     s = session(("alembic upgrade head", Result(2, "", "sqlalchemy.exc.ProgrammingError")))
-    _, error = run(deploy_one, play, s, overrides=MIGRATE)
+    _, error = run("deploy", play, s, overrides=MIGRATE)
     assert error.startswith("before_check: release command: `alembic upgrade head` exited 2:")
     assert "sqlalchemy.exc.ProgrammingError" in error
     assert f"never went live and is marked bad; {OLD} is still live" in error
@@ -225,7 +221,7 @@ def test_a_live_release_that_never_passed_verify_is_verified_before_anything_els
     state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
              f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
     s = session(("echo current", state))
-    out, error = run(deploy_one, play, s)
+    out, error = run("deploy", play, s)
     assert error is None, out
     verify = first(s, f"http://127.0.0.1:8000/health {OLD}")
     assert verify < first(s, "tar -xzf")
@@ -237,7 +233,7 @@ def test_a_live_release_that_never_passed_verify_and_fails_it_is_rolled_back(pla
     state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
              f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
     s = session(("echo current", state), (f":8000/health {OLD}", 1))
-    out, error = run(deploy_one, play, s)
+    out, error = run("deploy", play, s)
     assert f"the live release {OLD} never passed verify and fails it: rolled back to " \
            "20190101-000000" in error, out  # fmt: skip
     assert s.sent("ln -sfn releases/20190101-000000 /srv/hello/current.provision-new")
@@ -249,7 +245,7 @@ def test_a_run_cut_short_is_noted_in_the_history_by_the_next(play):
     intent = '{"action": "deploy", "at": "t", "by": "me", "from": "r0", "release": "' + OLD + '"}'
     s = session(("echo current", STATE.replace("content c0\n", f"content c0\nintent {intent}\n"
                                                "job back\n")))  # fmt: skip
-    out, error = run(deploy_one, play, s)
+    out, error = run("deploy", play, s)
     assert error is None, out
     [noted] = s.sent('"result": "interrupted"')
     # (quoted twice over: the note's own words, between the apostrophes)
