@@ -92,6 +92,10 @@ class RoleModule(Protocol):
         """How the app's releases run (the one role that runs the app returns a
         ``ReleasePlan``), or the role's ``Step``\\ s at the release flow's hook points."""
 
+    def down(self, settings: dict[str, Any], names: list[str]) -> dict[str, Any]:
+        """The settings that take the app servers ``names`` out of rotation: a deploy's
+        servers that failed their health gate, drained from the balancers."""
+
     def actions(self, role: RoleContext) -> dict[str, Action | str]:
         """One-off jobs run by name (`fab backup`): an ``Action``, or why it is not
         available on this host."""

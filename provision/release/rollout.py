@@ -17,19 +17,21 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from provision.core.errors import ProvisionError
 from provision.core.output import Output, Tally
 from provision.core.transport import Session
 from provision.project.apply import Host, attempt, converge, in_parallel
+from provision.project.hooks import Hook
 from provision.project.plays import Play
-from provision.project.roles import resolve_vars
 from provision.release import phases
 from provision.release.deploy import DEPLOY, ROLLBACK, DeployOptions
 from provision.release.flow import Flow, run_stage, stages
 from provision.release.release import Release, Shared, release_plan
 
-DOWN = "balancer_down"  # the setting that tells a balancer which app servers are down
+# down(settings, names): the settings that take the app servers ``names`` out of rotation
+DOWN: Hook[dict[str, Any]] = Hook("down")
 
 
 def batch_sizes(total: int, spec: Sequence[int | str]) -> list[int]:
@@ -269,12 +271,13 @@ class Rollout:
         """Hosts without an app converge (a balancer's upstreams follow the inventory),
         with the app servers that failed marked down."""
         down = [m.name for m in self.failed()]
-        overrides = {**self.options.overrides, DOWN: down} if down else self.options.overrides
 
         def one(m: Member) -> None:
             assert m.host is not None
-            if down:
-                m.host.vars = resolve_vars(self.play.every_role, m.session.target.vars, overrides)
+            if down:  # each role says how it drains them: a balancer's upstream marks them
+                settings = m.host.vars
+                for _, drained in DOWN.answers(self.play.roles, lambda role: (settings, down)):
+                    m.host.vars = {**m.host.vars, **drained}
             converge(m.host, self.play, self.options, self.out, m.tally)
 
         self.each([m for m in self.members if m.run is None and m.state == "ready"], one)

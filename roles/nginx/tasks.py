@@ -54,6 +54,12 @@ def upstreams(role):
             for p in role.peers.group(v["balancer_upstream"]) or []]  # fmt: skip
 
 
+def down(v, names):
+    """A deploy's app servers that failed their health gate: the balancers send them
+    nothing until the next deploy, beside those balancer_down already names."""
+    return {"balancer_down": sorted({*v["balancer_down"], *names})}
+
+
 def logs(role):
     """nginx's access and error logs, where nginx runs."""
     if role.vars["serves"] == "app":

@@ -63,6 +63,17 @@ def test_a_server_marked_down_gets_no_requests(tmp_path):
     assert "server 10.0.0.2:9000 max_fails=2 fail_timeout=10s down;" in upstream_lines(text)
 
 
+def test_a_deploy_drains_the_servers_that_failed_beside_those_already_down(tmp_path):
+    ctx = context(project(tmp_path), "nginx", "lb", balancer_down=["app2"])
+    drained = ctx.role.module.down(ctx.vars, ["app1"])
+    assert drained == {"balancer_down": ["app1", "app2"]}
+    text = site(context(project(tmp_path), "nginx", "lb", **drained))
+    assert [line for line in upstream_lines(text) if line.endswith(" down;")] == [
+        "server 10.0.0.1:8000 max_fails=2 fail_timeout=10s down;",
+        "server 10.0.0.2:9000 max_fails=2 fail_timeout=10s down;",
+    ]  # fmt: skip
+
+
 def test_a_single_server_keeps_its_local_upstream_and_static_files(tmp_path):
     text = site(context(project(tmp_path), "nginx", "solo"))
     assert upstream_lines(text) == ["server 127.0.0.1:8000;"]
