@@ -62,7 +62,6 @@ from provision.release.artifact import ArtifactError, dependencies, is_git_url
 from provision.release.layout import Layout, inside
 from provision.release.phases import RUN_IN_RELEASE, in_release
 from provision.release.plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan, Step
-from provision.release.rollout import batch_fault
 
 
 class RoleModule(Protocol):
@@ -151,7 +150,6 @@ __all__ = [
     "TimerProbe",
     "UpdatesProbe",
     "apt",
-    "batch_fault",
     "closest",
     "dependencies",
     "files",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.core.transport import Target
+from provision.project import engine_settings
 from provision.project.hooks import Hook
 from provision.project.inventory import Inventory, InventoryError
 from provision.project.peers import NO_PEERS, Peers
@@ -38,6 +39,10 @@ def check_settings(
     for target in targets:
         try:
             settings = resolve_vars(every_role, target.vars, overrides)
+        except SchemaError as e:
+            raise _placed(e, target, inventory, overrides) from e
+        try:
+            engine_settings.check(settings)
         except SchemaError as e:
             raise _placed(e, target, inventory, overrides) from e
         for role in roles:

@@ -24,6 +24,7 @@ import yaml
 from provision.core.errors import ProvisionError
 from provision.core.facts import HostFacts
 from provision.core.operations import Operation
+from provision.project import engine_settings
 from provision.project.hooks import Hook
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.schema import SchemaError, check_vars
@@ -85,8 +86,9 @@ def load_role(roles_dir: Path, name: str) -> Role:
 
 
 def schema(roles: Iterable[Role]) -> dict[str, Any]:
-    """Every setting the roles take, with its default (which also gives its type)."""
-    merged: dict[str, Any] = {}
+    """Every setting the roles take, and the engine's own, with its default (which also
+    gives its type)."""
+    merged: dict[str, Any] = dict(engine_settings.DEFAULTS)
     for role in roles:
         merged.update(role.defaults)
     return merged

@@ -70,8 +70,7 @@ class ReleasePlan:
     ``logs_since(mark)`` prints the app's log from that position without ``log_noise``,
     a regular expression for lines that bury the cause (access lines). ``files`` are
     generated files added to every release; ``shared_links`` link a release's paths to
-    ``shared/``. ``batch``, ``max_fail`` and ``pause`` shape a deploy to several hosts
-    (see ``rollout``).
+    ``shared/``.
     """
 
     root: str
@@ -94,9 +93,6 @@ class ReleasePlan:
     files: dict[str, str] = field(default_factory=dict)
     shared_links: dict[str, str] = field(default_factory=dict)
     hooks: dict[str, list[Step]] = field(default_factory=dict)
-    batch: list[int | str] = field(default_factory=lambda: [1, "100%"])
-    max_fail: int = 0
-    pause: float = 0
 
     @property
     def layout(self) -> Layout:

@@ -3,26 +3,28 @@
 The app servers (hosts where a role runs the app) go through the release flow stage by
 stage, all finishing one stage before any starts the next: build and upload in parallel,
 then the steps meant to run once (the release command) on the first of them only, then
-the check. Then they switch in batches (``ReleasePlan.batch``: counts or percentages, the
-first batch is the canary), each batch health-gated before the next starts. When more
-hosts fail than ``max_fail`` allows, the rollout stops and the hosts already switched go
-back, so that the app servers end on one release. Hosts without an app (load balancers)
-converge last, once the app servers serve, with the failed ones marked down.
+the check. Then they switch in batches (``deploy_batch``, one of the engine's own settings:
+counts or percentages, the first batch is the canary), each batch health-gated before
+the next starts. When more hosts fail than ``deploy_max_fail`` allows, the rollout stops
+and the hosts already switched go back, so that the app servers end on one release.
+Hosts without an app (load balancers) converge last, once the app servers serve, with
+the failed ones drained (each role's answer to the ``down`` hook).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from provision.core.errors import ProvisionError
 from provision.core.output import Output, Tally
 from provision.core.transport import Session
+from provision.project import engine_settings
 from provision.project.apply import Host, attempt, converge, in_parallel
+from provision.project.engine_settings import batch_sizes
 from provision.project.hooks import Hook
 from provision.project.plays import Play
 from provision.release import phases
@@ -34,46 +36,6 @@ from provision.release.release import Release, Shared, release_plan
 DOWN: Hook[dict[str, Any]] = Hook("down")
 
 
-def batch_sizes(total: int, spec: Sequence[int | str]) -> list[int]:
-    """How many hosts each batch switches: counts or percentages of ``total`` (rounded
-    up, at least one), the last repeated until every host is in a batch.
-
-    >>> batch_sizes(10, [1, "30%"])
-    [1, 3, 3, 3]
-    """
-    sizes: list[int] = []
-    steps = list(spec) or ["100%"]
-    while sum(sizes) < total:
-        step = steps[min(len(sizes), len(steps) - 1)]
-        if isinstance(step, str):
-            want = math.ceil(total * float(step.rstrip("%")) / 100)
-        else:
-            want = int(step)
-        sizes.append(max(1, min(want, total - sum(sizes))))
-    return sizes
-
-
-def batch_fault(spec: object) -> str:
-    """Why ``spec`` is not a batch list, or ""."""
-    if not isinstance(spec, list) or not spec:
-        return 'expected a list of counts or percentages, such as [1, "50%"]'
-    for step in spec:
-        if isinstance(step, bool) or not isinstance(step, int | str):
-            return f"{step!r} is neither a count nor a percentage"
-        if isinstance(step, int) and step < 1:
-            return f"{step} hosts: a batch takes one host at least"
-        if isinstance(step, str):
-            number = step.removesuffix("%")
-            if (
-                not step.endswith("%")
-                or not number.replace(".", "", 1).isdigit()
-                or not (0 < float(number) <= 100)
-            ):
-                return f'{step!r}: a percentage is written like "25%" (above 0, at most 100)'
-    return ""
-
-
-# What each member's state means in the deploy history (an unchanged run is not noted).
 OUTCOMES = {"live": "ok", "back": "gone back", "failed": "failed", "ready": "not switched"}
 
 
@@ -188,7 +150,7 @@ class Rollout:
         ready = self.apps("ready")
         if not ready:
             return self.failures() <= self.allowed()
-        sizes = batch_sizes(len(ready), ready[0].run.plan.batch)  # type: ignore[union-attr]
+        sizes = batch_sizes(len(ready), self.setting("deploy_batch"))
         done = 0
         for number, size in enumerate(sizes, 1):
             if self.failures() > self.allowed():
@@ -202,7 +164,7 @@ class Rollout:
                 m.state = "live"
             self.each(batch, lambda m: self.stage(go_live, m))
             if number < len(sizes) and self.failures() <= self.allowed():
-                time.sleep(ready[0].run.plan.pause)  # type: ignore[union-attr]
+                time.sleep(self.setting("deploy_pause"))
         if self.failures() > self.allowed():
             return self.stop(apps, len(sizes) + 1)
         if len(apps) > 1:
@@ -217,8 +179,13 @@ class Rollout:
         return len(self.failed())
 
     def allowed(self) -> int:
-        plans = [m.run.plan for m in self.members if m.run is not None]
-        return plans[0].max_fail if plans else 0
+        runs = any(m.run is not None for m in self.members)
+        return self.setting("deploy_max_fail") if runs else 0
+
+    def setting(self, name: str) -> Any:
+        """One of the engine's own settings, as the first app server has it."""
+        hosts = [m.host for m in self.members if m.run is not None and m.host is not None]
+        return hosts[0].vars[name] if hosts else engine_settings.DEFAULTS[name]
 
     def stop(self, apps: list[Member], number: int) -> bool:
         """Too many failed: the switched hosts go back; the others never switch."""

@@ -15,7 +15,6 @@ from provision.api import (
     RoleError,
     SchemaError,
     Step,
-    batch_fault,
     files,
     in_release,
     inside,
@@ -29,13 +28,9 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check(v, root):
-    """What this host serves, and how a deploy switches several."""
+    """What this host serves, and the app's environment (each secret read here)."""
     if v["serves"] not in SERVES:
         raise SchemaError("serves", f"expected one of {', '.join(SERVES)}; got {v['serves']!r}")
-    if fault := batch_fault(v["deploy_batch"]):
-        raise SchemaError("deploy_batch", fault)
-    if v["deploy_max_fail"] < 0:
-        raise SchemaError("deploy_max_fail", "a number of servers: 0 or more")
     env_values(v)  # a secret that cannot be read stops the run here, before connecting
 
 

@@ -252,7 +252,4 @@ def release(role):
             "provision_gunicorn.py": addons,
         },
         shared_links={".env": "shared/.env", **{p: f"shared/{p}" for p in shared(v)}},
-        batch=v["deploy_batch"],
-        max_fail=v["deploy_max_fail"],
-        pause=v["deploy_pause"],
     )

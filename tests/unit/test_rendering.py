@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from provision.core.facts import HostFacts
+from provision.project import engine_settings
 from provision.project.apply import Host
 from provision.project.plays import Project
 from provision.project.roles import Role, RoleContext, RoleError, resolve_vars
@@ -55,7 +56,8 @@ def test_precedence_defaults_inventory_overrides():
                                       "app_workers": 0}, None)]  # fmt: skip
     assert resolve_vars(roles, {}, {})["app_root"] == "/srv/hello"
     merged = resolve_vars(roles, {"app_name": "shop", "app_workers": 2}, {"app_workers": 4})
-    assert merged == {"app_name": "shop", "app_root": "/srv/shop", "app_workers": 4}
+    assert merged == {**engine_settings.DEFAULTS,  # the engine's own, under every role's
+                      "app_name": "shop", "app_root": "/srv/shop", "app_workers": 4}  # fmt: skip
 
 
 def test_override_of_unknown_setting_is_rejected():

@@ -10,11 +10,12 @@ import pytest
 
 from provision.core.output import Output
 from provision.core.transport import ConnectError
+from provision.project.engine_settings import batch_fault, batch_sizes
 from provision.project.plays import Project
 from provision.release import artifact, phases
 from provision.release.deploy import DEPLOY, DeployOptions
 from provision.release.flow import stages
-from provision.release.rollout import Rollout, batch_fault, batch_sizes
+from provision.release.rollout import Rollout
 from tests.fakes import FakeSession
 from tests.helpers import ROOT
 from tests.unit.test_flow import GO_LIVE, HOST, OLD, STATE

@@ -1,0 +1,71 @@
+"""The engine's own settings (``defaults.yaml`` beside this module): how a deploy
+switches several app servers. They sit in the schema under the roles' settings and are
+checked before any connection, as a role's are.
+
+Example::
+
+    batch_sizes(10, settings["deploy_batch"])   # [1, 9] with the default [1, "100%"]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provision.project.schema import SchemaError
+
+DEFAULTS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "defaults.yaml").read_text())
+
+
+def check(settings: dict[str, Any]) -> None:
+    """Refuse a value of the engine's own settings: ``SchemaError(key, why)``."""
+    if fault := batch_fault(settings["deploy_batch"]):
+        raise SchemaError("deploy_batch", fault)
+    if settings["deploy_max_fail"] < 0:
+        raise SchemaError("deploy_max_fail", "a number of servers: 0 or more")
+
+
+def batch_sizes(total: int, spec: Sequence[int | str]) -> list[int]:
+    """How many hosts each batch switches: counts or percentages of ``total`` (rounded
+    up, at least one), the last repeated until every host is in a batch.
+
+    >>> batch_sizes(10, [1, "30%"])
+    [1, 3, 3, 3]
+    """
+    sizes: list[int] = []
+    steps = list(spec) or ["100%"]
+    while sum(sizes) < total:
+        step = steps[min(len(sizes), len(steps) - 1)]
+        if isinstance(step, str):
+            want = math.ceil(total * float(step.rstrip("%")) / 100)
+        else:
+            want = int(step)
+        sizes.append(max(1, min(want, total - sum(sizes))))
+    return sizes
+
+
+def batch_fault(spec: object) -> str:
+    """Why ``spec`` is not a batch list, or ""."""
+    if not isinstance(spec, list) or not spec:
+        return 'expected a list of counts or percentages, such as [1, "50%"]'
+    for step in spec:
+        if isinstance(step, bool) or not isinstance(step, int | str):
+            return f"{step!r} is neither a count nor a percentage"
+        if isinstance(step, int) and step < 1:
+            return f"{step} hosts: a batch takes one host at least"
+        if isinstance(step, str):
+            number = step.removesuffix("%")
+            if (
+                not step.endswith("%")
+                or not number.replace(".", "", 1).isdigit()
+                or not (0 < float(number) <= 100)
+            ):
+                return f'{step!r}: a percentage is written like "25%" (above 0, at most 100)'
+    return ""
+
+
+# What each member's state means in the deploy history (an unchanged run is not noted).
