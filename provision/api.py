@@ -27,6 +27,7 @@ from provision.commands.doctor import Finding, SourceCheck
 from provision.commands.logs import LogSource
 from provision.core.command import Command, Shell, quote, sh
 from provision.core.facts import Fact, HostFacts, NetworkHome, PathInfo, SshdPorts, Succeeds
+from provision.core.numbers import is_number
 from provision.core.operations import (
     NoChange,
     Operation,
@@ -157,6 +158,7 @@ __all__ = [
     "inside",
     "integer",
     "is_git_url",
+    "is_number",
     "iso_time",
     "made_from",
     "only_if",

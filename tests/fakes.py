@@ -16,10 +16,13 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from provision.core import runner
 from provision.core.transport import Result, Target
+from provision.release.supervised import EVENT  # the release job's event lines
 
-STEP = re.compile(r"^echo @@provision-step (\d+) >&2\n", re.MULTILINE)
-FACT = re.compile(r"^echo (@@provision-fact-\w+)\n", re.MULTILINE)
+# the runner's markers, as its scripts echo them
+STEP = re.compile(rf"^echo {runner.STEP} (\d+) >&2\n", re.MULTILINE)
+FACT = re.compile(rf"^echo ({runner.FACT}-\w+)\n", re.MULTILINE)
 BODY = re.compile(r"^s(\d+)\(\) \{ (.*?); \}\n(?=s\d+\(\) \{ |if run )", re.M | re.S)
 RUN = re.compile(r"run s(\d+) ('[^']*'|[^ ;]+)")
 
@@ -106,7 +109,7 @@ class FakeSession:
                 self.stdin[command] = stdin
             result = self.answer(command)
             out.append(result.stdout)
-            err.append(f"@@provision-step {index}\n{result.stderr}")
+            err.append(f"{runner.STEP} {index}\n{result.stderr}")
             if not result.ok:
                 return Result(result.rc, "".join(out), "".join(err))
         return Result(0, "".join(out), "")
@@ -119,7 +122,7 @@ class FakeSession:
         return self.channels.pop(0) if self.channels else FakeChannel("locked\n")
 
     def job(self, text):
-        """What a release job (``provision.supervised``) prints when the server answers
+        """What a release job (``provision.release.supervised``) prints when the server answers
         its steps as the rules say: each step's body is one command here."""
         words = shlex.split(text)
         script = words[words.index("printf") + 2]
@@ -132,9 +135,9 @@ class FakeSession:
 
         def step(i, name):
             result = self.answer(bodies[i])
-            printed.extend([f"@@ begin {name}", result.stdout.rstrip("\n"),
+            printed.extend([f"{EVENT}begin {name}", result.stdout.rstrip("\n"),
                             result.stderr.rstrip("\n")])  # fmt: skip
-            printed.append(f"@@ end {name}" if result.ok else f"@@ fail {name} {result.rc}")
+            printed.append(f"{EVENT}end {name}" if result.ok else f"{EVENT}fail {name} {result.rc}")
             return result.ok
 
         if all(step(i, name) for i, name in chain(steps)):
@@ -148,7 +151,7 @@ class FakeSession:
             else:
                 went = all(step(i, name) for i, name in chain(back.split("; then ")[0]))
                 outcome = "back" if went else "failed"
-        printed.append(f"@@ result {outcome}")
+        printed.append(f"{EVENT}result {outcome}")
         return "".join(f"{line}\n" for line in printed if line)
 
     def sent(self, pattern):

@@ -6,6 +6,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from provision.core.numbers import is_number
+
 MASK = "********"
 
 
@@ -40,7 +42,7 @@ def quote(value: str | int | float | Command) -> str:
         return str(value)
     if isinstance(value, Command):
         return value.render()
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if is_number(value):
         return f"{value:g}" if isinstance(value, float) else str(value)
     if isinstance(value, str):
         return shlex.quote(value)

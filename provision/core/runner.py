@@ -20,7 +20,8 @@ from provision.core.output import Output, Tally
 from provision.core.transport import Session
 from provision.core.undo import Undo
 
-STEP = "@@provision-step"
+STEP = "@@provision-step"  # before each command of a script, on stderr: which one failed
+FACT = "@@provision-fact"  # before each fact's output, with a token of the run
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def gather(session: Session, facts: list[Fact]) -> dict[Fact, Any]:
     unique = list(dict.fromkeys(facts))
     if not unique:
         return {}
-    token = f"@@provision-fact-{secrets.token_hex(6)}"
+    token = f"{FACT}-{secrets.token_hex(6)}"
     body = "".join(f"echo {token}\n( {f.command()} ) 2>/dev/null\n" for f in unique)
     result = session.run_as_root(body)
     chunks = result.stdout.split(token + "\n")[1:]

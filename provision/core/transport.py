@@ -95,7 +95,7 @@ class Session:
 
     def open(self) -> None:
         t = self.target
-        where = f"{t.user}@{t.address}:{t.port}"
+        where = str(t)
         t.host_keys.prepare(self._conn.client, t.address, t.port)
         try:
             self._conn.open()

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from provision.core.numbers import is_number
 from provision.project.schema import SchemaError
 
 DEFAULTS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "defaults.yaml").read_text())
@@ -53,7 +54,7 @@ def batch_fault(spec: object) -> str:
     if not isinstance(spec, list) or not spec:
         return 'expected a list of counts or percentages, such as [1, "50%"]'
     for step in spec:
-        if isinstance(step, bool) or not isinstance(step, int | str):
+        if not (is_number(step, whole=True) or isinstance(step, str)):
             return f"{step!r} is neither a count nor a percentage"
         if isinstance(step, int) and step < 1:
             return f"{step} hosts: a batch takes one host at least"

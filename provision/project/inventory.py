@@ -11,6 +11,7 @@ import yaml
 
 from provision.core.errors import ProvisionError
 from provision.core.hostkeys import CHECKING, STRICT, HostKeyCheck
+from provision.core.numbers import is_number
 from provision.core.transport import Target
 from provision.project.schema import SchemaError, check_vars, closest, type_name
 
@@ -190,7 +191,7 @@ class Inventory:
 
 def _is(value: Any, want: type) -> bool:
     if want is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return is_number(value, whole=True)
     return isinstance(value, want)
 
 

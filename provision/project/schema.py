@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from provision.core.errors import ProvisionError
+from provision.core.numbers import is_number
 
 
 class SchemaError(ProvisionError):
@@ -49,9 +50,9 @@ def fits(value: Any, default: Any) -> bool:
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
+        return is_number(value, whole=True)
     if isinstance(default, float):
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return is_number(value)
     return isinstance(value, type(default))
 
 

@@ -17,6 +17,7 @@ from provision.api import (
     TimerProbe,
     closest,
     files,
+    is_number,
     only_if,
     sh,
     systemd,
@@ -71,8 +72,7 @@ def entry_fault(key, entry):
 
 
 def _number(value, what, zero=False):
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok and (value > 0 or (zero and value == 0)):
+    if is_number(value) and (value > 0 or (zero and value == 0)):
         return ""
     return f"{what}: a number of seconds, {'0 or more' if zero else 'above 0'}; got {value!r}"
 
