@@ -9,11 +9,9 @@ Example: ``show_status(play, out, {}, None)`` is what ``guarded`` runs on each h
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from provision.core.command import sh
 from provision.core.output import Output, Tally
 from provision.core.probes import Fields, Probe, when
 from provision.core.runner import gather
@@ -22,8 +20,8 @@ from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
 from provision.project.plays import Play
 from provision.project.roles import merged
-from provision.release.layout import Layout
 from provision.release.release import release_plan
+from provision.release.releases import ReleaseState
 
 HISTORY_SHOWN = 5
 
@@ -33,28 +31,23 @@ STATUS: Hook[dict[str, Probe]] = Hook("status")  # what `fab status` shows of a 
 
 @dataclass(frozen=True)
 class ReleaseProbe(Probe):
-    """The live release and the last deploys and rollbacks (``Layout.history``)."""
+    """The live release and the last deploys and rollbacks: the releases fact
+    (``ReleaseState``), said as `fab status` shows it."""
 
     root: str
 
+    def state(self) -> ReleaseState:
+        return ReleaseState(self.root, history=HISTORY_SHOWN * 4)
+
     def command(self) -> str:
-        layout = Layout(self.root)
-        return sh('echo current=$(basename "$(readlink {c})" 2>/dev/null); '
-                  "tail -n {n} {h} 2>/dev/null",
-                  c=layout.current, h=layout.history, n=HISTORY_SHOWN * 4)  # fmt: skip
+        return self.state().command()
 
     def parse(self, output: str) -> Fields:
-        lines = output.splitlines()
-        current = lines[0].partition("=")[2] if lines else ""
-        history = []
-        for line in lines[1:]:
-            try:
-                history.append(json.loads(line))
-            except ValueError:
-                continue  # a line cut short by a full disk, say
+        state = self.state().parse(output)
+        history, current = list(state.history), state.current
         since = next((h for h in reversed(history) if h.get("release") == current
                       and h.get("result") == "ok"), None)  # fmt: skip
-        return {"live": current or None, "since": since["at"] if since else None,
+        return {"live": current, "since": since["at"] if since else None,
                 "by": since["by"] if since else None,
                 "history": history[-HISTORY_SHOWN:]}  # fmt: skip
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from provision.core.command import sh
 from provision.core.facts import Fact
-from provision.release.layout import BAD, CONTENT, DONE, INTENT, ROLLED_BACK, UNVERIFIED
+from provision.release.layout import BAD, CONTENT, DONE, INTENT, ROLLED_BACK, UNVERIFIED, Layout
+from provision.release.supervised import EVENT
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Releases:
     intent: dict | None = None  # a run that switched and never ended (see ``supervised``)
     intent_noted: bool = False  # its release job noted it in the history already
     job_result: str = ""  # what the last release job decided (kept, back, stays, failed)
+    history: tuple[dict, ...] = ()  # the deploy history's last entries, oldest first
 
     def ids(self) -> list[str]:
         return [r.id for r in self.releases]
@@ -70,6 +72,7 @@ class ReleaseState(Fact[Releases]):
 
     root: str
     job_log: str = ""  # the release job's output (``supervised``): its last result
+    history: int = 0  # how many of the deploy history's last lines to read
 
     def command(self) -> str:
         return sh(
@@ -77,7 +80,7 @@ class ReleaseState(Fact[Releases]):
             "echo current $(readlink current 2>/dev/null | sed 's|^releases/||'); "
             "echo content $(cat current/{content} 2>/dev/null); "
             "[ -f {intent} ] && sed 's/^/intent /' {intent}; "
-            "echo job $(sed -n 's/^@@ result //p' {log} 2>/dev/null | tail -n 1); "
+            "echo job $(sed -n 's/^{result}//p' {log} 2>/dev/null | tail -n 1); "
             'for d in releases/*/; do [ -d "$d" ] || continue; d=${{d%/}}; '
             '[ -f "$d/{done}" ] || continue; '
             'bad=0; [ -e "$d/{bad}" ] && bad=1; back=0; [ -e "$d/{back}" ] && back=1; '
@@ -85,7 +88,8 @@ class ReleaseState(Fact[Releases]):
             'echo release ${{d#releases/}} $bad $back $new $(readlink "$d/venv" | sed "s|.*/||"); '
             "done; "
             'for v in venvs/*/; do [ -f "$v{done}" ] && echo venv $(basename $v); done; '
-            'for w in wheels/*.whl; do [ -f "$w" ] && echo wheel ${{w#wheels/}}; done; true',
+            'for w in wheels/*.whl; do [ -f "$w" ] && echo wheel ${{w#wheels/}}; done; '
+            "tail -n {n} {history} 2>/dev/null | sed 's/^/history /'; true",
             root=self.root,
             content=CONTENT,
             done=DONE,
@@ -93,12 +97,15 @@ class ReleaseState(Fact[Releases]):
             back=ROLLED_BACK,
             new=UNVERIFIED,
             intent=INTENT,
+            result=f"{EVENT}result ",
             log=self.job_log or "/dev/null",
+            n=self.history,
+            history=Layout(self.root).history,
         )
 
     def parse(self, output: str) -> Releases:
         current, releases, venvs, wheels, content = None, [], set(), set(), ""
-        intent, noted, job = None, False, ""
+        intent, noted, job, history = None, False, "", []
         for line in output.splitlines():
             kind, _, rest = line.partition(" ")
             if kind == "current":
@@ -118,9 +125,11 @@ class ReleaseState(Fact[Releases]):
                 venvs.add(rest.strip())
             elif kind == "wheel":
                 wheels.add(rest.strip())
+            elif kind == "history" and (entry := _json_or_none(rest)) is not None:
+                history.append(entry)  # a line cut short by a full disk is left out
         ordered = tuple(sorted(releases, key=lambda r: r.id))
         return Releases(current, ordered, frozenset(venvs), frozenset(wheels), content, intent,
-                        noted, job)  # fmt: skip
+                        noted, job, tuple(history))  # fmt: skip
 
 
 def _json_or_none(text: str) -> dict | None:

@@ -58,10 +58,12 @@ def test_a_timer_gives_its_last_run_and_result_and_its_next(name, result, status
 
 def test_the_release_the_disk_and_a_missing_certificate():
     release = read(ReleaseProbe("/srv/hello"), "release")
-    assert release["live"] == "20261126-065516-9891a21"
-    assert release["by"] == "root@vm" and release["since"] == "2026-11-26T06:55:27Z"
-    [line] = history_lines(release)
-    assert line == "2026-11-26T06:55:27Z  deploy   20261126-065516-9891a21  ok  (root@vm)"
+    assert release["live"] == "20261130-235130-014e30f"
+    assert release["by"] == "root@vm" and release["since"] == "2026-11-30T23:51:30Z"
+    assert history_lines(release) == [  # newest first
+        "2026-11-30T23:51:30Z  deploy   20261130-235130-014e30f  ok  (root@vm)",
+        "2026-11-30T23:51:27Z  deploy   20261130-235123-014e30f  ok  (root@vm)",
+    ]
     disk = DiskProbe("/srv/hello")
     assert disk.line(read(disk, "disk")) == "83.0 GB free of 270.6 GB (/srv/hello)"
     cert = CertificateProbe("/etc/letsencrypt/live/x/fullchain.pem")
