@@ -255,10 +255,11 @@ def list_releases(
 ) -> None:
     host = Host.connect(session, play, options.overrides)
     name = session.target.name
-    if release_plan(play.roles, host) is None:
+    plan = release_plan(play.roles, host)
+    if plan is None:
         out.line(f"[{name}] no app runs here")
         return
-    state = Release("releases", host, play, options, out, tally).read_state()
+    state = Release("releases", host, plan, play, options, out, tally).read_state()
     previous = state.previous()
     if not state.releases:
         out.line(f"[{name}] no releases yet")

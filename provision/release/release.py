@@ -118,17 +118,15 @@ class Release(FlowRun):
         self,
         action: str,
         host: Host,
+        plan: ReleasePlan,
         play: Play,
         options: DeployOptions,
         out: Output,
         tally: Tally,
         shared: Shared | None = None,
     ) -> None:
+        """``plan``: the host's ``release_plan``, read once by the caller."""
         self.shared = shared or Shared()
-        plan = release_plan(play.roles, host)
-        if plan is None:
-            raise RoleError(f"no app runs on {host.session.target.name} (no role returned a "
-                            "ReleasePlan for it)")  # fmt: skip
         self.plan = plan
         super().__init__(host.session, out, tally, self.plan.hooks)
         self.action, self.host, self.play, self.options = action, host, play, options

@@ -109,9 +109,10 @@ class Rollout:
 
     def connect(self, m: Member) -> None:
         m.host = Host.connect(m.session, self.play, self.options.overrides)
-        if release_plan(self.play.roles, m.host) is not None:
-            m.run = Release(self.action, m.host, self.play, self.options, self.out, m.tally,
-                            self.shared)  # fmt: skip
+        plan = release_plan(self.play.roles, m.host)
+        if plan is not None:
+            m.run = Release(self.action, m.host, plan, self.play, self.options, self.out,
+                            m.tally, self.shared)  # fmt: skip
         m.state = "ready"
 
     def apps(self, *states: str) -> list[Member]:
