@@ -22,6 +22,8 @@ from provision.core.undo import Undo
 
 STEP = "@@provision-step"  # before each command of a script, on stderr: which one failed
 FACT = "@@provision-fact"  # before each fact's output, with a token of the run
+TAIL = 15  # lines of a failed command's output in its error
+SHOWN = 40  # the same, when its output is shown (a hook step's)
 
 
 @dataclass(frozen=True)
@@ -66,29 +68,37 @@ def batches(commands: list[Command]) -> list[list[Command]]:
     return [g for g in groups if g]
 
 
-def execute(session: Session, commands: list[Command]) -> str:
-    """Run commands, as few round trips as possible; raise naming the one that failed.
+def execute(
+    session: Session, commands: list[Command], show: Callable[[str], None] | None = None
+) -> str:
+    """Run commands, in as few round trips as possible; raise naming the one that failed,
+    with the last lines it wrote (``TAIL``). Returns what they printed on stdout.
 
-    Returns what they printed on stdout.
+    ``show``: given every line each command prints (stdout, then stderr), for output a
+    person reads (a role's hook step: a migration, say); each command then runs in a
+    round trip of its own, and a failure's lines include what it printed on stdout.
     """
     printed = []
-    for group in batches(commands):
+    for group in [[c] for c in commands] if show else batches(commands):
         stdin = next((c.stdin for c in group if c.stdin is not None), None)
         lines = ["set -e"]
         for i, c in enumerate(group):
             lines += [f"echo {STEP} {i} >&2", c.render()]
         result = session.run_as_root("\n".join(lines) + "\n", stdin)
         printed.append(result.stdout)
-        if result.ok:
-            continue
-        step, lines = 0, []
+        step, said = 0, []
         for line in result.stderr.splitlines():
             if line.startswith(STEP):
-                step, lines = int(line.split()[1]), []
+                step, said = int(line.split()[1]), []
             else:
-                lines.append(line)
-        tail = "\n".join(lines[-15:]).strip() or "(no output)"
-        raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}", lines)
+                said.append(line)
+        if show is not None:
+            said = [*result.stdout.rstrip("\n").splitlines(), *said]
+        if not result.ok:
+            tail = "\n".join(said[-(SHOWN if show else TAIL) :]).strip() or "(no output)"
+            raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}", said)
+        for line in said if show is not None else []:
+            show(line)
     return "".join(printed)
 
 

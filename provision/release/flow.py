@@ -27,8 +27,6 @@ from provision.core.runner import PhaseFailed, TaskFailed, execute
 from provision.core.transport import Session
 from provision.release.plan import HookContext, Step
 
-SHOWN = 40  # lines of a failed hook step's output in its error
-
 
 class Failure(enum.Enum):
     """What a failed phase leads to."""
@@ -93,6 +91,13 @@ class FlowRun:
     def execute(self, commands: list[Command]) -> str:
         return execute(self.session, commands)
 
+    def shown(self, commands: list[Command]) -> None:
+        """Run commands, showing what they print (a role's hook step, a migration say, is
+        worth reading); a failure shows its last lines."""
+        execute(
+            self.session, commands, lambda line: self.out.line(f"[{self.name}]           | {line}")
+        )
+
     def hook_context(self) -> HookContext:
         raise NotImplementedError
 
@@ -129,18 +134,6 @@ class FlowRun:
                 self.phase(f"{point}: {step.name}", lambda c=commands: self.shown(c))
             except PhaseFailed as e:
                 self.fail(failure, StepFailed(str(e)))
-
-    def shown(self, commands: list[Command]) -> None:
-        """Run commands one by one, showing what they printed (a role's hook step, a
-        migration say, is worth reading); a failure shows its last lines."""
-        for command in commands:
-            result = self.session.run_as_root(command.render(), command.stdin)
-            lines = (result.stdout + result.stderr).rstrip("\n").splitlines()
-            if not result.ok:
-                tail = "\n".join(lines[-SHOWN:]) or "(no output)"
-                raise TaskFailed(f"`{command.display()}` exited {result.rc}:\n{tail}", lines)
-            for line in lines:
-                self.out.line(f"[{self.name}]           | {line}")
 
     def guarded(
         self,
