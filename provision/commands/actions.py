@@ -21,7 +21,7 @@ from provision.core.transport import Session
 from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
 from provision.project.plays import Play
-from provision.project.roles import RoleContext, RoleError
+from provision.project.roles import RoleError
 from provision.release.flow import Failure, FlowRun
 
 
@@ -38,8 +38,7 @@ ACTIONS: Hook[dict[str, Action | str]] = Hook("actions")
 def offered(play: Play, host: Host, name: str) -> Action:
     """The action ``name`` of the role that offers it; an error says why there is none."""
     reasons = []
-    context = lambda role: (RoleContext(role, host.vars, host.facts, host.peers),)  # noqa: E731
-    for _, offers in ACTIONS.answers(play.every_role, context):
+    for _, offers in ACTIONS.answers(play.every_role, lambda role: (host.context(role),)):
         found = offers.get(name)
         if isinstance(found, Action):
             return found
@@ -57,6 +56,6 @@ def run_action(name: str, play: Play, overrides: dict[str, Any], out: Output) ->
         action = offered(play, host, name)
         run = FlowRun(session, out, tally, {})
         run.label = name
-        run.guarded(action.what, lambda: run.shown(action.commands), Failure.STOP)
+        run.run_phase(action.what, lambda: run.shown(action.commands), Failure.STOP)
 
     return work

@@ -24,7 +24,7 @@ from provision.core.transport import Session, Target
 from provision.core.undo import Undo
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.plays import Options, Play, Project, build_tasks
-from provision.project.roles import resolve_vars
+from provision.project.roles import Role, RoleContext, resolve_vars
 
 PLAYED = "/var/lib/provision/played"  # a file per play that completed on the server
 
@@ -43,6 +43,10 @@ class Host:
     facts: HostFacts
     vars: dict[str, Any]
     peers: Peers = NO_PEERS  # the inventory's hosts, seen from this one
+
+    def context(self, role: Role) -> RoleContext:
+        """What ``role``'s tasks and hooks see on this host."""
+        return RoleContext(role, self.vars, self.facts, self.peers)
 
     @classmethod
     def connect(cls, session: Session, play: Play, overrides: dict[str, Any]) -> Host:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from provision.core.facts import HostFacts
 from provision.core.output import Output
 from provision.core.runner import Task
 from provision.core.transport import Target
@@ -127,7 +128,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def build_tasks(
     roles: list[Role],
     variables: dict[str, Any],
-    host: Any,
+    facts: HostFacts,
     out: Output | None = None,
     peers: Peers = NO_PEERS,
 ) -> tuple[list[Task], dict[str, Task]]:
@@ -138,7 +139,7 @@ def build_tasks(
     tasks: list[Task] = []
     handlers: dict[str, Task] = {}
     for role in roles:
-        ctx = RoleContext(role, variables, host, peers)
+        ctx = RoleContext(role, variables, facts, peers)
         if out is not None:
             for secret in ctx.secrets():
                 out.mask.add(secret)

@@ -118,15 +118,15 @@ def resolve_vars(
 
 
 class RoleContext:
-    """What a role's tasks see: ``vars``, ``host`` facts, ``peers`` (the inventory's other
-    hosts) and ``template()``."""
+    """What a role's tasks see: ``vars``, the host's ``facts``, ``peers`` (the inventory's
+    other hosts) and ``template()``."""
 
     def __init__(
-        self, role: Role, vars: dict[str, Any], host: HostFacts, peers: Peers = NO_PEERS
+        self, role: Role, vars: dict[str, Any], facts: HostFacts, peers: Peers = NO_PEERS
     ) -> None:
         self.role = role
         self.vars = vars
-        self.host = host
+        self.facts = facts
         self.peers = peers
 
     @property
@@ -134,11 +134,11 @@ class RoleContext:
         return self.role.name
 
     def template(self, name: str, **extra: Any) -> str:
-        """Render ``templates/<name>`` with the vars, ``host`` and ``extra``."""
+        """Render ``templates/<name>`` with the vars, ``facts``, ``peers`` and ``extra``."""
         where = f"roles/{self.role.name}/templates/{name}"
         try:
             template = self.role.env().get_template(name)
-            return template.render({**self.vars, "host": self.host, "peers": self.peers, **extra})
+            return template.render({**self.vars, "facts": self.facts, "peers": self.peers, **extra})
         except jinja2.TemplateSyntaxError as e:
             raise RoleError(f"{where}:{e.lineno}: template syntax error: {e.message}") from e
         except jinja2.TemplateNotFound as e:
@@ -162,13 +162,13 @@ def merged(
     hook: Hook[dict[str, T]],
     roles: Iterable[Role],
     vars: dict[str, Any],
-    host: HostFacts,
+    facts: HostFacts,
     peers: Peers,
 ) -> dict[str, T]:
     """What each role answers to ``hook`` (a dict by name: the logs it names, the probes it
     shows), merged in the roles' order."""
     found: dict[str, T] = {}
-    for _, made in hook.answers(roles, lambda role: (RoleContext(role, vars, host, peers),)):
+    for _, made in hook.answers(roles, lambda role: (RoleContext(role, vars, facts, peers),)):
         found.update(made)
     return found
 

@@ -135,7 +135,7 @@ class FlowRun:
             except PhaseFailed as e:
                 self.fail(failure, StepFailed(str(e)))
 
-    def guarded(
+    def run_phase(
         self,
         name: str,
         step: Callable[[], str | None],
@@ -143,6 +143,7 @@ class FlowRun:
         changes: bool = True,
         quiet: bool = False,
     ) -> None:
+        """A phase whose failure leads where ``failure`` says (see ``fail``)."""
         try:
             self.phase(name, step, changes, quiet)
         except PhaseFailed as e:
@@ -166,7 +167,7 @@ def run_stage(flow: Flow, run: FlowRun) -> bool:
             run.hook(item.name, item.failure)
             continue
         try:
-            run.guarded(item.name, lambda i=item: i.run(run), item.failure, item.changes,
+            run.run_phase(item.name, lambda i=item: i.run(run), item.failure, item.changes,
                         item.quiet)  # fmt: skip
         except Done:
             return False

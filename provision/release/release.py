@@ -21,7 +21,7 @@ from provision.core.undo import Undo
 from provision.project.apply import Host
 from provision.project.hooks import Hook
 from provision.project.plays import Options, Play
-from provision.project.roles import Role, RoleContext, RoleError
+from provision.project.roles import Role, RoleError
 from provision.release import artifact, phases, supervised
 from provision.release.flow import Failure, FlowRun, StepFailed
 from provision.release.log_excerpt import log_excerpt
@@ -47,9 +47,7 @@ def release_plan(roles: list[Role], host: Host) -> ReleasePlan | None:
     """The ``ReleasePlan`` of the one role that runs the app, with every role's hooks; None
     on a host that runs no app (a load balancer)."""
     plans, hooks = [], []
-    asked = RELEASE.answers(
-        roles, lambda role: (RoleContext(role, host.vars, host.facts, host.peers),)
-    )
+    asked = RELEASE.answers(roles, lambda role: (host.context(role),))
     for role, made in asked:
         if isinstance(made, ReleasePlan):
             plans.append(made)

@@ -107,7 +107,7 @@ def workers(role):
         return v["app_workers"]
     if fault := workload_fault(v):
         raise RoleError(f"app_workload: {fault}")
-    return WORKLOADS[v["app_workload"]](role.host.cpus)
+    return WORKLOADS[v["app_workload"]](role.facts.cpus)
 
 
 def tasks(role):

@@ -49,9 +49,9 @@ def tasks(role):
     if not v["postgres_enabled"]:
         yield shell.note("PostgreSQL", "off (postgres_enabled: false)")
         return
-    version = VERSIONS.get(role.host.os_codename)
+    version = VERSIONS.get(role.facts.os_codename)
     if version is None:
-        raise RoleError(f"postgres: no known PostgreSQL for {role.host.os_codename!r}")
+        raise RoleError(f"postgres: no known PostgreSQL for {role.facts.os_codename!r}")
     yield apt.packages(["postgresql"], cache_valid_time=v["apt_cache_valid_time"])
     conf = f"/etc/postgresql/{version}/main/conf.d/provision.conf"
     yield files.file(conf, role.template("provision.conf.j2"), owner="postgres",
@@ -139,7 +139,7 @@ def status(role):
     """The database server (its state, the database's size, its connections) and the
     backups (the last run and its result, the newest dump, the next run)."""
     v = role.vars
-    version = VERSIONS.get(role.host.os_codename)
+    version = VERSIONS.get(role.facts.os_codename)
     if not v["postgres_enabled"] or version is None:
         return {}
     db = v["postgres_database"]
@@ -150,7 +150,7 @@ def status(role):
 def logs(role):
     """PostgreSQL's own log (Debian writes it to a file), and the backups' journal."""
     v = role.vars
-    version = VERSIONS.get(role.host.os_codename)
+    version = VERSIONS.get(role.facts.os_codename)
     if not v["postgres_enabled"] or version is None:
         return {}
     return {"postgres": LogSource(path=f"/var/log/postgresql/postgresql-{version}-main.log"),

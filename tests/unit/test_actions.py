@@ -8,6 +8,7 @@ import pytest
 from provision.commands.actions import Action, offered
 from provision.core.command import Command
 from provision.core.facts import HostFacts
+from provision.project.apply import Host
 from provision.project.peers import NO_PEERS
 from provision.project.plays import Play
 from provision.project.roles import Role, RoleError
@@ -24,7 +25,7 @@ def role(name, actions=None):
 
 def host(**settings):
     session = SimpleNamespace(target=SimpleNamespace(name="web1"))
-    return SimpleNamespace(vars=settings, facts=HOST, session=session, peers=NO_PEERS)
+    return Host(session, HOST, settings, NO_PEERS)
 
 
 def backups(r):

@@ -26,7 +26,7 @@ def role_with(tmp_path, templates, defaults=None):
 
 def test_template_renders_vars_and_host_facts(tmp_path):
     role = role_with(
-        tmp_path, {"a.j2": "workers = {{ host.cpus * 2 + 1 }}\nname = {{ app_name }}\n"}
+        tmp_path, {"a.j2": "workers = {{ facts.cpus * 2 + 1 }}\nname = {{ app_name }}\n"}
     )
     text = RoleContext(role, {"app_name": "shop"}, HOST).template("a.j2")
     assert text == "workers = 5\nname = shop\n"
