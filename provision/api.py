@@ -59,6 +59,7 @@ from provision.core.probes import (
 from provision.project.peers import Peer, Peers
 from provision.project.roles import RoleContext, RoleError
 from provision.project.schema import SchemaError, closest
+from provision.project.shapes import Shape, shaped, shaped_each
 from provision.release.artifact import ArtifactError, dependencies, is_git_url
 from provision.release.layout import Layout, inside
 from provision.release.phases import RUN_IN_RELEASE, in_release
@@ -143,6 +144,7 @@ __all__ = [
     "RoleModule",
     "SchemaError",
     "ServiceProbe",
+    "Shape",
     "Shell",
     "SourceCheck",
     "SshdPorts",
@@ -167,6 +169,8 @@ __all__ = [
     "secret",
     "server",
     "sh",
+    "shaped",
+    "shaped_each",
     "shell",
     "skip_if",
     "systemd",

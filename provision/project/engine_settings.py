@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from provision.core.numbers import is_number
 from provision.project.schema import SchemaError
+from provision.project.shapes import shaped
 
 DEFAULTS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "defaults.yaml").read_text())
 
@@ -51,11 +51,13 @@ def batch_sizes(total: int, spec: Sequence[int | str]) -> list[int]:
 
 def batch_fault(spec: object) -> str:
     """Why ``spec`` is not a batch list, or ""."""
-    if not isinstance(spec, list) or not spec:
+    try:
+        steps = shaped("deploy_batch", spec, list[int | str])
+    except SchemaError as e:
+        return f'{e.message} (a list of counts or percentages, such as [1, "50%"])'
+    if not steps:
         return 'expected a list of counts or percentages, such as [1, "50%"]'
-    for step in spec:
-        if not (is_number(step, whole=True) or isinstance(step, str)):
-            return f"{step!r} is neither a count nor a percentage"
+    for step in steps:
         if isinstance(step, int) and step < 1:
             return f"{step} hosts: a batch takes one host at least"
         if isinstance(step, str):
@@ -67,6 +69,3 @@ def batch_fault(spec: object) -> str:
             ):
                 return f'{step!r}: a percentage is written like "25%" (above 0, at most 100)'
     return ""
-
-
-# What each member's state means in the deploy history (an unchanged run is not noted).

@@ -12,14 +12,14 @@ from provision.api import (
     LogSource,
     SchemaError,
     ServiceProbe,
+    Shape,
     Step,
     Succeeds,
     TimerProbe,
-    closest,
     files,
-    is_number,
     only_if,
     sh,
+    shaped_each,
     systemd,
 )
 
@@ -27,71 +27,76 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SIGNAL = re.compile(r"^SIG[A-Z0-9+]+$")
 TAKEN = ("web", "nginx-access", "nginx-error", "postgres", "backup")  # other logs' names
 LAUNCHER = "/usr/local/lib/provision/run_in_release.py"
-KEYS = {"app_processes": {"command", "stop_signal", "stop_timeout"},
-        "app_schedule": {"command", "on_calendar", "timeout"}}  # fmt: skip
+
+
+class Process(Shape):
+    """One of app_processes: a command run as a service, restarted whenever it exits."""
+
+    command: str
+    stop_signal: str = "SIGTERM"
+    stop_timeout: float | None = None  # None: app_process_stop_timeout
+
+    def __post_init__(self):
+        one_line(self.command)
+        if not SIGNAL.match(self.stop_signal):
+            raise ValueError(f"stop_signal: a signal's name, SIGTERM say; got {self.stop_signal!r}")
+        if self.stop_timeout is not None and self.stop_timeout <= 0:
+            raise ValueError(f"stop_timeout: a number of seconds, above 0; got {self.stop_timeout}")
+
+
+class Job(Shape):
+    """One of app_schedule: a command run at each time of its calendar."""
+
+    command: str
+    on_calendar: str = ""
+    timeout: float = 0  # 0: no limit
+
+    def __post_init__(self):
+        one_line(self.command)
+        if not self.on_calendar.strip() or "\n" in self.on_calendar:
+            raise ValueError('on_calendar: a systemd calendar expression ("daily", "*:0/15")')
+        if self.timeout < 0:
+            raise ValueError(f"timeout: a number of seconds, 0 or more; got {self.timeout}")
+
+
+def one_line(command):
+    if not command.strip() or "\n" in command:
+        raise ValueError("command: a shell command line, on one line")
 
 
 def check(v, root):
     """Names, commands, signals and calendars, before any connection."""
     seen = {}
-    for key in ("app_processes", "app_schedule"):
-        for name, entry in v[key].items():
+    for key, entries in (("app_processes", processes(v)), ("app_schedule", jobs(v))):
+        for name in entries:
             if not NAME.match(str(name)) or name in TAKEN:
-                why = (
-                    f"{name} is the name of another log"
-                    if name in TAKEN
-                    else ("a name is lowercase letters, digits, - and _ (up to 40)")
-                )
+                why = (f"{name} is the name of another log" if name in TAKEN
+                       else "a name is lowercase letters, digits, - and _ (up to 40)")  # fmt: skip
                 raise SchemaError(key, f"{name}: {why}")
             if name in seen:
                 raise SchemaError(key, f"{name}: also in {seen[name]}; one name, one log")
             seen[name] = key
-            if fault := entry_fault(key, entry):
-                raise SchemaError(key, f"{name}: {fault}")
-
-
-def entry_fault(key, entry):
-    """Why one entry of ``key`` cannot be run, or ""."""
-    if key == "app_processes" and isinstance(entry, str):
-        entry = {"command": entry}
-    if not isinstance(entry, dict):
-        return "expected {command: ..., on_calendar: ...}"
-    for extra in set(entry) - KEYS[key]:
-        return f"unknown key {extra!r}{closest(extra, KEYS[key])}"
-    command = entry.get("command")
-    if not isinstance(command, str) or not command.strip() or "\n" in command:
-        return "command: a shell command line, on one line"
-    if key == "app_schedule":
-        calendar = entry.get("on_calendar")
-        if not isinstance(calendar, str) or not calendar.strip() or "\n" in calendar:
-            return 'on_calendar: a systemd calendar expression ("daily", "*:0/15")'
-        return _number(entry.get("timeout", 0), "timeout", zero=True)
-    if not SIGNAL.match(str(entry.get("stop_signal", "SIGTERM"))):
-        return f"stop_signal: a signal's name, SIGTERM say; got {entry['stop_signal']!r}"
-    return _number(entry.get("stop_timeout", 1), "stop_timeout")
-
-
-def _number(value, what, zero=False):
-    if is_number(value) and (value > 0 or (zero and value == 0)):
-        return ""
-    return f"{what}: a number of seconds, {'0 or more' if zero else 'above 0'}; got {value!r}"
 
 
 def processes(v):
-    """name -> (unit, command, stop signal, stop timeout)."""
-    found = {}
-    for name, entry in v["app_processes"].items():
-        entry = {"command": entry} if isinstance(entry, str) else entry
-        found[name] = (f"{v['app_name']}-process-{name}.service", entry["command"],
-                       entry.get("stop_signal", "SIGTERM"),
-                       entry.get("stop_timeout", v["app_process_stop_timeout"]))  # fmt: skip
-    return found
+    """name -> its Process (a bare command line is one with the default stop)."""
+    given = v["app_processes"]
+    if isinstance(given, dict):
+        given = {name: {"command": e} if isinstance(e, str) else e for name, e in given.items()}
+    return shaped_each("app_processes", given, Process)
 
 
 def jobs(v):
-    """name -> (unit without its suffix, entry)."""
-    app = v["app_name"]
-    return {name: (f"{app}-job-{name}", entry) for name, entry in v["app_schedule"].items()}
+    """name -> its Job."""
+    return shaped_each("app_schedule", v["app_schedule"], Job)
+
+
+def unit(v, name):
+    return f"{v['app_name']}-process-{name}.service"
+
+
+def job_unit(v, name):
+    return f"{v['app_name']}-job-{name}"
 
 
 def sandbox(v):
@@ -122,34 +127,40 @@ def tasks(role):
     if v["app_processes"] or v["app_schedule"]:
         yield files.directory("/usr/local/lib/provision", mode=0o755)
         yield files.file(LAUNCHER, RUN_IN_RELEASE, mode=0o644)
-    for name, (unit, command, signal, timeout) in processes(v).items():
-        run = exec_start(v, command)
-        text = role.template("process.service.j2", process=name, exec_start=run, sandbox=sandbox(v),
-                             stop_signal=signal, stop_timeout=timeout)  # fmt: skip
-        yield files.file(f"{systemd.UNITS}/{unit}", text,
-                         notify=["daemon-reload", f"restart {unit}"])  # fmt: skip
+    for name, process in processes(v).items():
+        service = unit(v, name)
+        timeout = (
+            v["app_process_stop_timeout"] if process.stop_timeout is None else process.stop_timeout
+        )
+        text = role.template("process.service.j2", process=name, sandbox=sandbox(v),
+                             exec_start=exec_start(v, process.command),
+                             stop_signal=process.stop_signal, stop_timeout=timeout)  # fmt: skip
+        yield files.file(f"{systemd.UNITS}/{service}", text,
+                         notify=["daemon-reload", f"restart {service}"])  # fmt: skip
         # enabled at once (it waits for a release: ConditionPathExists); started by the
         # deploy that makes the first release live, or here after that
-        yield systemd.service(unit, running=None, enabled=True)
-        yield only_if(systemd.service(unit, running=True), live, "no release is live yet")
-    yield systemd.units_absent(f"{app}-process-*", [p[0] for p in processes(v).values()],
+        yield systemd.service(service, running=None, enabled=True)
+        yield only_if(systemd.service(service, running=True), live, "no release is live yet")
+    yield systemd.units_absent(f"{app}-process-*", [unit(v, n) for n in processes(v)],
                                "processes")  # fmt: skip
-    for name, (unit, entry) in jobs(v).items():
-        run = exec_start(v, entry["command"])
-        service = role.template("job.service.j2", process=name, exec_start=run,
-                                timeout=entry.get("timeout", 0), sandbox=sandbox(v))  # fmt: skip
-        yield files.file(f"{systemd.UNITS}/{unit}.service", service, notify="daemon-reload")
-        timer = role.template("job.timer.j2", process=name, on_calendar=entry["on_calendar"])
-        yield files.file(f"{systemd.UNITS}/{unit}.timer", timer,
-                         notify=["daemon-reload", f"restart {unit}.timer"])  # fmt: skip
-        yield systemd.service(f"{unit}.timer", running=True, enabled=True)
-    kept = [f"{unit}.{kind}" for unit, _ in jobs(v).values() for kind in ("service", "timer")]
+    for name, job in jobs(v).items():
+        base = job_unit(v, name)
+        run = exec_start(v, job.command)
+        service = role.template("job.service.j2", process=name, sandbox=sandbox(v),
+                                exec_start=run, timeout=job.timeout)  # fmt: skip
+        yield files.file(f"{systemd.UNITS}/{base}.service", service, notify="daemon-reload")
+        timer = role.template("job.timer.j2", process=name, on_calendar=job.on_calendar)
+        yield files.file(f"{systemd.UNITS}/{base}.timer", timer,
+                         notify=["daemon-reload", f"restart {base}.timer"])  # fmt: skip
+        yield systemd.service(f"{base}.timer", running=True, enabled=True)
+    kept = [f"{job_unit(v, n)}.{kind}" for n in jobs(v) for kind in ("service", "timer")]
     yield systemd.units_absent(f"{app}-job-*", kept, "scheduled jobs")
 
 
 def handlers(role):
-    units = [p[0] for p in processes(role.vars).values()]
-    units += [f"{unit}.timer" for unit, _ in jobs(role.vars).values()]
+    v = role.vars
+    units = [unit(v, name) for name in processes(v)]
+    units += [f"{job_unit(v, name)}.timer" for name in jobs(v)]
     return {"daemon-reload": systemd.daemon_reload(),
             **{f"restart {unit}": systemd.try_restart(unit) for unit in units}}  # fmt: skip
 
@@ -158,9 +169,8 @@ def logs(role):
     v = role.vars
     if v["serves"] == "balancer":
         return {}
-    found = {name: LogSource(unit=p[0]) for name, p in processes(v).items()}
-    return {**found, **{name: LogSource(unit=f"{unit}.service") for name, (unit, _) in
-                        jobs(v).items()}}  # fmt: skip
+    found = {name: LogSource(unit=unit(v, name)) for name in processes(v)}
+    return {**found, **{name: LogSource(unit=f"{job_unit(v, name)}.service") for name in jobs(v)}}
 
 
 def status(role):
@@ -168,8 +178,8 @@ def status(role):
     v = role.vars
     if v["serves"] == "balancer":
         return {}
-    found = {name: ServiceProbe(p[0]) for name, p in processes(v).items()}
-    return {**found, **{name: TimerProbe(unit) for name, (unit, _) in jobs(v).items()}}
+    found = {name: ServiceProbe(unit(v, name)) for name in processes(v)}
+    return {**found, **{name: TimerProbe(job_unit(v, name)) for name in jobs(v)}}
 
 
 # Restarts the units given, then watches them for SETTLE seconds: each must stay active
@@ -206,7 +216,7 @@ for pair in $first; do echo "${pair%=*}: running, pid ${pair##*=}"; done
 
 
 def restart_step(v):
-    units = [p[0] for p in processes(v).values()]
+    units = [unit(v, name) for name in processes(v)]
 
     def commands(ctx):
         script = RESTART.replace("SETTLE", str(int(v["app_process_settle"])))

@@ -105,6 +105,12 @@ def test_no_processes_no_steps_and_a_balancer_runs_none(tmp_path):
     ("app_schedule", {"j": {"command": "x"}}, "app_schedule: j: on_calendar: a systemd calendar"),
     ("app_schedule", {"worker": {"command": "x", "on_calendar": "daily"}},
      "app_schedule: worker: also in app_processes"),
+    ("app_processes", {"w": {"command": "x", "stop_timeout": True}},
+     "app_processes: w: stop_timeout: expected a number or nothing, got a boolean"),
+    ("app_processes", {"w": 5}, "app_processes: w: expected a mapping, got an integer"),
+    ("app_schedule", ["cleanup"], "app_schedule: expected a mapping, got a list"),
+    ("app_schedule", {"j": {"command": "x", "on_calendar": "daily", "timeout": "1h"}},
+     "app_schedule: j: timeout: expected a number, got a string"),
 ])  # fmt: skip
 def test_settings_are_checked_before_connecting(tmp_path, setting, value, error):
     changes = {"app_processes": WORKER, setting: value}

@@ -46,7 +46,8 @@ def test_batch_sizes(total, spec, sizes):
         ([0], "0 hosts: a batch takes one host at least"),
         (["half"], "'half': a percentage is written like \"25%\""),
         (["150%"], "'150%': a percentage is written like \"25%\" (above 0, at most 100)"),
-        ([True], "True is neither a count nor a percentage"),
+        ([True], "0: expected an integer or a string, got a boolean (a list of counts or"),
+        ("all", "expected a list, got a string (a list of counts or percentages"),
     ],
 )
 def test_batch_fault(spec, fault):
