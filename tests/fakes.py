@@ -15,8 +15,10 @@ import io
 import re
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from provision.core import runner
+from provision.core.facts import HostFacts
 from provision.core.transport import Result, Target
 from provision.release.supervised import EVENT  # the release job's event lines
 
@@ -157,3 +159,15 @@ class FakeSession:
     def sent(self, pattern):
         """The commands sent that contain ``pattern``."""
         return [c for c in self.commands if pattern in c]
+
+
+# a server's facts, as HostInfo reads them: Debian 12, two cores, 2 GB
+HOST = HostFacts(cpus=2, memory_mb=2048, os_id="debian", os_version="12",
+                 os_codename="bookworm", arch="x86_64", hostname="web1")  # fmt: skip
+
+CAPTURED = Path(__file__).parent / "unit" / "facts"  # commands' output, from a real host
+
+
+def captured(name):
+    """What a fact's or probe's command printed on a real host (``facts/<name>.txt``)."""
+    return (CAPTURED / f"{name}.txt").read_text()

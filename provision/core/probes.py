@@ -60,10 +60,10 @@ def when(iso: str | None) -> str:
     when it is not today."""
     if not iso:
         return "never"
-    at = _utc(iso, "%Y-%m-%dT%H:%M:%SZ")
-    delta = time.time() - at
+    at, now = _utc(iso, "%Y-%m-%dT%H:%M:%SZ"), time.time()
+    delta = now - at
     shown = iso.replace("T", " ").removesuffix("Z")
-    today = time.strftime("%Y-%m-%d", time.gmtime())
+    today = time.strftime("%Y-%m-%d", time.gmtime(now))
     shown = shown.removeprefix(f"{today} ")
     relative = f"{span(delta)} ago" if delta >= 0 else f"in {span(-delta)}"
     return f"{shown} UTC ({relative})"

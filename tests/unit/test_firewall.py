@@ -4,7 +4,7 @@ refused before any connection."""
 import pytest
 
 from provision.project.inventory import InventoryError
-from tests.unit.test_topology import context, preflight, project
+from tests.fleet import context, preflight, project
 
 
 def rules(tmp_path, host, ports=(22,), **settings):
@@ -37,8 +37,8 @@ def test_trusted_addresses_and_open_ports(tmp_path):
     assert "        tcp dport 8443 accept\n" in text and "tcp dport { 80, 443 } accept" in text
 
 
-def test_the_rules_are_checked_loaded_at_boot_and_skipped_where_the_network_is_shared(tmp_path):
-    ctx = context(project(tmp_path), "firewall", "solo")
+def test_the_rules_are_checked_loaded_at_boot_and_skipped_where_the_network_is_shared(fleet):
+    ctx = context(fleet, "firewall", "solo")
     ops = {op.name: op for op in ctx.tasks()}
     rules_op = ops["rules /etc/provision/firewall.nft"]
     assert set(rules_op.facts) == {"_why", "_value", "state"}  # NetworkHome, SshdPorts, file
@@ -52,8 +52,8 @@ def test_the_rules_are_checked_loaded_at_boot_and_skipped_where_the_network_is_s
         "inbound: SSH, HTTP, HTTPS; all else dropped")  # fmt: skip
 
 
-def test_no_firewall_when_turned_off(tmp_path):
-    ctx = context(project(tmp_path), "firewall", "solo", firewall_enabled=False)
+def test_no_firewall_when_turned_off(fleet):
+    ctx = context(fleet, "firewall", "solo", firewall_enabled=False)
     assert [op.name for op in ctx.tasks()] == ["firewall (firewall_enabled: false)"]
 
 
@@ -61,7 +61,7 @@ def test_no_firewall_when_turned_off(tmp_path):
     ("firewall_trusted", ["office"], "firewall_trusted: 'office' is not an address or a CIDR"),
     ("firewall_open_ports", [70000], "firewall_open_ports: 70000 is not a TCP port number"),
 ])  # fmt: skip
-def test_settings_are_checked_before_connecting(tmp_path, setting, value, error):
+def test_settings_are_checked_before_connecting(fleet, setting, value, error):
     with pytest.raises(InventoryError) as e:
-        preflight(project(tmp_path), "solo", **{setting: value})
+        preflight(fleet, "solo", **{setting: value})
     assert str(e.value).startswith(f"--set {error}"), str(e.value)

@@ -4,7 +4,7 @@ each role names."""
 import pytest
 
 from provision.commands.logs import LogQuery, LogSource, log_command
-from tests.unit.test_topology import context, project
+from tests.fleet import context
 
 APP = LogSource(unit="hello")
 ACCESS = LogSource(path="/var/log/nginx/access.log")
@@ -45,8 +45,8 @@ def test_a_query_that_cannot_be_asked_is_refused_before_connecting(query, fault)
     assert query.fault().startswith(fault) and bool(query.fault()) == bool(fault)
 
 
-def test_each_host_names_the_logs_of_what_it_runs(tmp_path):
-    fleet = project(tmp_path)
+def test_each_host_names_the_logs_of_what_it_runs(fleet):
+    fleet = fleet
     names = {}
     for host in ("solo", "app1", "lb"):
         names[host] = set()

@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from provision.core.operations import NoChange, OperationError
+from tests.fleet import context
 from tests.helpers import ROOT
-from tests.unit.test_topology import context, project
 
 HELD = "hello /srv/hello\n/srv/hello/releases\n"
 
@@ -19,8 +19,8 @@ def one_app(ctx):
     ("", "no app here yet"),
     (HELD, "this server holds hello alone"),
 ])  # fmt: skip
-def test_a_server_with_no_app_or_this_one_goes_on(tmp_path, output, reason):
-    check = one_app(context(project(tmp_path), "one_app", "solo"))
+def test_a_server_with_no_app_or_this_one_goes_on(fleet, output, reason):
+    check = one_app(context(fleet, "one_app", "solo"))
     apps = check.facts["apps"].parse(output)
     assert check.compare({"apps": apps}) == NoChange(reason)
 
@@ -31,8 +31,8 @@ def test_a_server_with_no_app_or_this_one_goes_on(tmp_path, output, reason):
     # set up before the note existed: its releases name it
     ("/srv/shop/releases\n", {}, "shop (in /srv/shop)"),
 ])  # fmt: skip
-def test_a_server_that_holds_another_app_is_refused(tmp_path, output, settings, named):
-    check = one_app(context(project(tmp_path), "one_app", "solo", **settings))
+def test_a_server_that_holds_another_app_is_refused(fleet, output, settings, named):
+    check = one_app(context(fleet, "one_app", "solo", **settings))
     apps = check.facts["apps"].parse(output)
     with pytest.raises(OperationError) as refused:
         check.compare({"apps": apps})

@@ -6,7 +6,7 @@ import pytest
 from provision.project.inventory import InventoryError
 from provision.release.layout import Layout
 from provision.release.plan import HookContext
-from tests.unit.test_topology import context, preflight, project
+from tests.fleet import context, preflight
 
 WORKER = {"worker": {"command": "arq app.worker.WorkerSettings", "stop_signal": "SIGINT",
                      "stop_timeout": 120}}  # fmt: skip
@@ -20,8 +20,8 @@ def files(ctx):
     return {op.name.removeprefix("file "): op for op in ctx.tasks() if op.name.startswith("file ")}
 
 
-def test_a_process_is_a_service_in_the_live_release_with_its_stop_signal_and_timeout(tmp_path):
-    ctx = context(project(tmp_path), "processes", "solo", app_processes=WORKER)
+def test_a_process_is_a_service_in_the_live_release_with_its_stop_signal_and_timeout(fleet):
+    ctx = context(fleet, "processes", "solo", app_processes=WORKER)
     unit = ctx.template("process.service.j2", process="worker", stop_signal="SIGINT",
                         sandbox=ctx.role.module.sandbox(ctx.vars),
                         stop_timeout=120, exec_start=ctx.role.module.exec_start(
@@ -48,13 +48,13 @@ def test_a_process_is_a_service_in_the_live_release_with_its_stop_signal_and_tim
     ("echo $HOME 100%", '"echo $$HOME 100%%"'),
     ("a\\b", '"a\\\\b"'),
 ])  # fmt: skip
-def test_a_command_reaches_the_shell_as_written(tmp_path, text, quoted):
-    ctx = context(project(tmp_path), "processes", "solo")
+def test_a_command_reaches_the_shell_as_written(fleet, text, quoted):
+    ctx = context(fleet, "processes", "solo")
     assert ctx.role.module.systemd_quote(text) == quoted
 
 
-def test_a_job_is_a_timer_and_a_oneshot_service_never_rate_limited(tmp_path):
-    ctx = context(project(tmp_path), "processes", "solo", app_schedule=SCHEDULE)
+def test_a_job_is_a_timer_and_a_oneshot_service_never_rate_limited(fleet):
+    ctx = context(fleet, "processes", "solo", app_schedule=SCHEDULE)
     timer = ctx.template("job.timer.j2", process="cleanup", on_calendar="daily")
     assert "\nOnCalendar=daily\n" in timer and "\nPersistent=true\n" in timer
     service = ctx.template(
@@ -72,8 +72,8 @@ def test_a_job_is_a_timer_and_a_oneshot_service_never_rate_limited(tmp_path):
     assert logs["cleanup"].unit == "hello-job-cleanup.service"
 
 
-def test_a_deploy_restarts_the_processes_after_verify_and_after_a_rollback(tmp_path):
-    ctx = context(project(tmp_path), "processes", "solo", app_processes=WORKER,
+def test_a_deploy_restarts_the_processes_after_verify_and_after_a_rollback(fleet):
+    ctx = context(fleet, "processes", "solo", app_processes=WORKER,
                   app_process_settle=4)  # fmt: skip
     hooks = ctx.role.module.release(ctx).steps
     assert set(hooks) == {"after_verify", "after_rollback"}
@@ -85,8 +85,8 @@ def test_a_deploy_restarts_the_processes_after_verify_and_after_a_rollback(tmp_p
     assert "-ge 4 ]" in text and "journalctl -u" in text
 
 
-def test_no_processes_no_steps_and_a_balancer_runs_none(tmp_path):
-    fleet = project(tmp_path)
+def test_no_processes_no_steps_and_a_balancer_runs_none(fleet):
+    fleet = fleet
     assert fleet.roles["processes"].module.release(context(fleet, "processes", "solo")) is None
     lb = context(fleet, "processes", "lb", app_processes=WORKER, app_schedule=SCHEDULE)
     assert lb.tasks() == [] and lb.role.module.logs(lb) == {}
@@ -112,24 +112,24 @@ def test_no_processes_no_steps_and_a_balancer_runs_none(tmp_path):
     ("app_schedule", {"j": {"command": "x", "on_calendar": "daily", "timeout": "1h"}},
      "app_schedule: j: timeout: expected a number, got a string"),
 ])  # fmt: skip
-def test_settings_are_checked_before_connecting(tmp_path, setting, value, error):
+def test_settings_are_checked_before_connecting(fleet, setting, value, error):
     changes = {"app_processes": WORKER, setting: value}
     with pytest.raises(InventoryError) as e:
-        preflight(project(tmp_path), "solo", **changes)
+        preflight(fleet, "solo", **changes)
     assert str(e.value).startswith(f"--set {error}"), str(e.value)
 
 
-def test_the_sandbox_is_changed_per_app(tmp_path):
+def test_the_sandbox_is_changed_per_app(fleet):
     changes = {"MemoryDenyWriteExecute": None, "UMask": "0077"}
-    ctx = context(project(tmp_path), "processes", "solo", app_writable_paths=["/run/hello"],
+    ctx = context(fleet, "processes", "solo", app_writable_paths=["/run/hello"],
                   app_sandbox_changes=changes)  # fmt: skip
     text = ctx.role.module.sandbox(ctx.vars)
     assert "MemoryDenyWriteExecute" not in text and "\nUMask=0077\n" in text
     assert text.endswith("ReadWritePaths=/srv/hello/shared /run/hello\n")
 
 
-def test_a_process_starts_only_once_a_release_is_live_whatever_the_apps_path(tmp_path):
-    ctx = context(project(tmp_path), "processes", "solo", app_processes=WORKER,
+def test_a_process_starts_only_once_a_release_is_live_whatever_the_apps_path(fleet):
+    ctx = context(fleet, "processes", "solo", app_processes=WORKER,
                   app_root="/srv/my app")  # fmt: skip
     [guard] = [op.facts["_when"] for op in ctx.tasks() if "_when" in op.facts]
     assert guard.test == "test -e '/srv/my app/current'"

@@ -11,8 +11,8 @@ from provision.project.apply import played
 from provision.project.plays import Project, build_tasks, parse_overrides
 from provision.project.roles import resolve_vars
 from provision.release.deploy import DEPLOY
+from tests.fakes import HOST
 from tests.helpers import ROOT
-from tests.unit.test_rendering import HOST
 
 
 def ci_command(name):

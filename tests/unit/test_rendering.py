@@ -5,16 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from provision.core.facts import HostFacts
 from provision.project import engine_settings
 from provision.project.apply import Host
 from provision.project.plays import Project
 from provision.project.roles import Role, RoleContext, RoleError, resolve_vars
 from provision.project.schema import SchemaError
-from tests.fakes import FakeSession
-
-HOST = HostFacts(cpus=2, memory_mb=2048, os_id="debian", os_version="12",
-                 os_codename="bookworm", arch="x86_64", hostname="web1")  # fmt: skip
+from tests.fakes import HOST, FakeSession
+from tests.helpers import ROOT
 
 
 def role_with(tmp_path, templates, defaults=None):
@@ -69,7 +66,7 @@ def test_override_of_unknown_setting_is_rejected():
 def test_shipped_roles_render(tmp_path):
     from provision.project.plays import Project, build_tasks
 
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     play = project.play("bootstrap")
     settings = resolve_vars(play.every_role, {}, {})
     roles = project.pick(["base", "postgres", "app", "ssh"])
@@ -83,7 +80,7 @@ def test_shipped_roles_render(tmp_path):
 def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_password():
     from provision.project.plays import Project, build_tasks
 
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     every = project.play("bootstrap").every_role
     settings = resolve_vars(every, {"app_name": "my-shop", "postgres_enabled": True}, {})
     tasks, handlers = build_tasks(project.pick(["postgres", "app"]), settings, HOST)
@@ -112,7 +109,7 @@ def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_passwo
 def test_gunicorn_workers_from_cores_and_workload(settings, workers):
     from provision.project.plays import Project
 
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     roles = project.pick(["app", "gunicorn"])
     variables = resolve_vars(roles, settings, {})
     plan = roles[1].module.release(RoleContext(roles[1], variables, HOST))
@@ -125,7 +122,7 @@ def test_gunicorn_workers_from_cores_and_workload(settings, workers):
 def test_unknown_workload_is_an_error():
     from provision.project.plays import Project
 
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     roles = project.pick(["app", "gunicorn"])
     variables = resolve_vars(roles, {"app_workload": "gpu"}, {})
     with pytest.raises(RoleError, match="app_workload: expected one of io, mixed, cpu; got 'gpu'"):
@@ -135,7 +132,7 @@ def test_unknown_workload_is_an_error():
 def test_dotenv_quotes_values_and_rejects_bad_names():
     from provision.project.plays import Project
 
-    app = Project.load(Path(__file__).parents[2]).pick(["app"])[0].module
+    app = Project.load(ROOT).pick(["app"])[0].module
     text = app.dotenv({"DB_URL": 'postgres://u:p"w@h/db', "DEBUG": False})
     assert 'DB_URL="postgres://u:p\\"w@h/db"\n' in text and 'DEBUG="False"\n' in text
     with pytest.raises(RoleError, match="'BAD-NAME' is not a valid environment variable name"):
@@ -157,7 +154,7 @@ def test_gunicorn_hooks_run_the_live_release_add_ons_and_never_raise(
 ):
     from provision.project.plays import Project
 
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     roles = project.pick(["app", "gunicorn"])
     variables = resolve_vars(roles, {"gunicorn_preload": preload}, {})
     conf = roles[1].module.release(RoleContext(roles[1], variables, HOST)).files
@@ -184,7 +181,7 @@ GUNICORN_ACCESS = '127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 2
 
 
 def test_access_lines_are_noise_and_errors_are_not():
-    gunicorn = Project.load(Path(__file__).parents[2]).roles["gunicorn"].module
+    gunicorn = Project.load(ROOT).roles["gunicorn"].module
     noise = re.compile(gunicorn.ACCESS_LINE)
     assert noise.search(UVICORN_ACCESS) and noise.search(GUNICORN_ACCESS)
     for line in ("Traceback (most recent call last):", 'RuntimeError: bad "GET x" 500s',
@@ -193,7 +190,7 @@ def test_access_lines_are_noise_and_errors_are_not():
 
 
 def test_a_setting_of_any_role_is_accepted_by_every_play():
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     session = FakeSession([("nproc", "2\n2048\ndebian\n12\nbookworm\nx86_64\nweb1\n3.11\n2.36\n")])
     host = Host.connect(session, project.play("bootstrap"), {"acme_email": "ops@example.org"})
     assert host.vars["acme_email"] == "ops@example.org"
@@ -201,7 +198,7 @@ def test_a_setting_of_any_role_is_accepted_by_every_play():
 
 @pytest.mark.parametrize("bad", ["../etc", "/srv/x", "", ".", "a/../../b"])
 def test_shared_paths_must_stay_inside_the_release(bad):
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     variables = resolve_vars(project.roles.values(), {"app_shared_dirs": [bad]}, {})
     ctx = RoleContext(project.roles["app"], variables, HOST)
     with pytest.raises(RoleError, match=r"app_shared_dirs: .* is not a relative path inside"):
@@ -209,7 +206,7 @@ def test_shared_paths_must_stay_inside_the_release(bad):
 
 
 def test_shared_paths_are_made_and_linked():
-    project = Project.load(Path(__file__).parents[2])
+    project = Project.load(ROOT)
     settings = {"app_shared_dirs": ["uploads/"], "app_shared_files": ["data/app.db"]}
     variables = resolve_vars(project.roles.values(), settings, {})
     names = [op.name for op in RoleContext(project.roles["app"], variables, HOST).tasks()]
@@ -237,7 +234,7 @@ def test_shared_paths_are_made_and_linked():
 def test_app_module_is_found_without_running_the_app(tmp_path, files, module, fault):
     from provision.project.plays import Project
 
-    gunicorn = Project.load(Path(__file__).parents[2]).roles["gunicorn"].module
+    gunicorn = Project.load(ROOT).roles["gunicorn"].module
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)

@@ -1,6 +1,7 @@
 """`fab status`: each probe read from a real host's output, the lines a person reads, and
 what each role shows."""
 
+import calendar
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from provision.core.probes import (
     span,
     when,
 )
-from tests.unit.test_topology import context, project
+from tests.fleet import context
 
 FIXTURES = Path(__file__).parent / "facts"
 
@@ -90,8 +91,8 @@ def test_a_span_reads_at_a_glance(seconds, text):
     assert span(seconds) == text
 
 
-def test_each_host_shows_what_it_runs(tmp_path):
-    fleet = project(tmp_path)
+def test_each_host_shows_what_it_runs(fleet):
+    fleet = fleet
     shown = {}
     for host in ("solo", "app1", "lb"):
         shown[host] = []
@@ -130,13 +131,16 @@ def test_times_written_in_utc_are_read_as_utc_under_daylight_saving_time(summer_
     output = "notAfter=Jul 30 06:00:00 2027 GMT\nsubject=CN = example.com\nNow=1816754400\n"
     fields = CertificateProbe("/c.pem").parse(output)
     assert fields["expires"] == "2027-07-30T06:00:00Z" and fields["days_left"] == 2
-    assert when("2027-07-28T05:59:48Z") == "2027-07-28 05:59:48 UTC (12 s ago)"
+    assert when("2027-07-28T05:59:48Z") == "05:59:48 UTC (12 s ago)"  # today, by this clock
+    assert when("2027-07-27T23:59:48Z").startswith("2027-07-27 23:59:48 UTC (6 h ")
 
 
-def test_postgres_shows_its_service_database_and_backups_and_names_their_logs(tmp_path):
-    off = context(project(tmp_path), "postgres", "solo")
+def test_postgres_shows_its_service_database_and_backups_and_names_their_logs(fleet, monkeypatch):
+    # read at 20:00 UTC on the day of the captured run (its next backup is tomorrow's)
+    monkeypatch.setattr(time, "time", lambda: calendar.timegm((2026, 11, 30, 20, 0, 0)))
+    off = context(fleet, "postgres", "solo")
     assert off.role.module.status(off) == {} and off.role.module.logs(off) == {}
-    ctx = context(project(tmp_path), "postgres", "solo", postgres_enabled=True)
+    ctx = context(fleet, "postgres", "solo", postgres_enabled=True)
     probes, logs = ctx.role.module.status(ctx), ctx.role.module.logs(ctx)
     assert list(probes) == ["postgres", "backup"] and list(logs) == ["postgres", "backup"]
     assert logs["backup"].unit == "hello-pg-backup.service"
@@ -151,13 +155,14 @@ def test_postgres_shows_its_service_database_and_backups_and_names_their_logs(tm
                                 "hello-20261130-185742.363.dump", "bytes": 857,
                                 "at": "2026-11-30T18:57:42Z"}  # fmt: skip
     line = probes["backup"].line(backup)
-    assert ": ok; newest hello-20261130-185742.363.dump (857 B); next 2026-12-01 " in line
+    assert line.startswith("last 18:57:42 UTC (1 h 2 min ago): ok; newest hello-20261130-185742."
+                           "363.dump (857 B); next 2026-12-01 ")  # fmt: skip
     none = read(probes["backup"], "backup-none")
     assert none["newest"] is None and "no dump yet" in probes["backup"].line(none)
 
 
-def test_status_and_logs_read_every_role_a_server_runs(tmp_path):
-    fleet = project(tmp_path)
+def test_status_and_logs_read_every_role_a_server_runs(fleet):
+    fleet = fleet
     play = fleet.play("deploy")
     names = [r.name for r in play.on_server()]
     assert names[: len(play.roles)] == [r.name for r in play.roles]

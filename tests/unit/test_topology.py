@@ -1,55 +1,15 @@
 """Several servers in the inventory: what a balancer and an app server are given, and the
 settings refused before any connection."""
 
-import re
-
 import pytest
 
 from provision.project.inventory import InventoryError
-from provision.project.plays import Project
-from provision.project.preflight import check_settings
-from provision.project.roles import RoleContext, RoleError, resolve_vars
-from tests.helpers import ROOT
-from tests.unit.test_rendering import HOST
-
-FLEET = """\
-vars:
-  app_port: 8000
-hosts:
-  app1: {address: 203.0.113.1, vars: {serves: app, private_address: 10.0.0.1}}
-  app2: {address: 10.0.0.2, vars: {serves: app, app_port: 9000}}
-  lb: {address: 203.0.113.9, vars: {serves: balancer, balancer_upstream: app,
-                                    private_address: 10.0.0.9}}
-  solo: {address: 203.0.113.5}
-groups:
-  app: {hosts: [app1, app2]}
-"""
+from provision.project.roles import RoleError
+from tests.fleet import FLEET, context, preflight, project, site, upstream_lines
 
 
-def project(tmp_path, text=FLEET):
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(text)
-    return Project.load(ROOT, inventory)
-
-
-def context(project, role, name, **overrides):
-    play = project.play("deploy", overrides)
-    [target] = project.targets(name)
-    settings = resolve_vars(play.every_role, target.vars, overrides)
-    return RoleContext(project.roles[role], settings, HOST, play.peers.seen_from(target))
-
-
-def site(ctx):
-    module = ctx.role.module
-    return ctx.template("site.conf.j2", tls=False, upstreams=module.upstreams(ctx))
-
-
-def upstream_lines(text):
-    return [line.strip() for line in text.splitlines() if re.match(r"\s*server \S+:\d+", line)]
-
-
-def test_a_balancer_sends_to_its_group_at_their_private_addresses_and_ports(tmp_path):
-    text = site(context(project(tmp_path), "nginx", "lb"))
+def test_a_balancer_sends_to_its_group_at_their_private_addresses_and_ports(fleet):
+    text = site(context(fleet, "nginx", "lb"))
     assert upstream_lines(text) == [
         "server 10.0.0.1:8000 max_fails=2 fail_timeout=10s;",
         "server 10.0.0.2:9000 max_fails=2 fail_timeout=10s;",
@@ -58,30 +18,30 @@ def test_a_balancer_sends_to_its_group_at_their_private_addresses_and_ports(tmp_
     assert "location /static/" not in text  # static files come from the app servers
 
 
-def test_a_server_marked_down_gets_no_requests(tmp_path):
-    text = site(context(project(tmp_path), "nginx", "lb", balancer_down=["app2"]))
+def test_a_server_marked_down_gets_no_requests(fleet):
+    text = site(context(fleet, "nginx", "lb", balancer_down=["app2"]))
     assert "server 10.0.0.2:9000 max_fails=2 fail_timeout=10s down;" in upstream_lines(text)
 
 
-def test_a_deploy_drains_the_servers_that_failed_beside_those_already_down(tmp_path):
-    ctx = context(project(tmp_path), "nginx", "lb", balancer_down=["app2"])
+def test_a_deploy_drains_the_servers_that_failed_beside_those_already_down(fleet):
+    ctx = context(fleet, "nginx", "lb", balancer_down=["app2"])
     drained = ctx.role.module.down(ctx.vars, ["app1"])
     assert drained == {"balancer_down": ["app1", "app2"]}
-    text = site(context(project(tmp_path), "nginx", "lb", **drained))
+    text = site(context(fleet, "nginx", "lb", **drained))
     assert [line for line in upstream_lines(text) if line.endswith(" down;")] == [
         "server 10.0.0.1:8000 max_fails=2 fail_timeout=10s down;",
         "server 10.0.0.2:9000 max_fails=2 fail_timeout=10s down;",
     ]  # fmt: skip
 
 
-def test_a_single_server_keeps_its_local_upstream_and_static_files(tmp_path):
-    text = site(context(project(tmp_path), "nginx", "solo"))
+def test_a_single_server_keeps_its_local_upstream_and_static_files(fleet):
+    text = site(context(fleet, "nginx", "solo"))
     assert upstream_lines(text) == ["server 127.0.0.1:8000;"]
     assert "location /static/" in text and "proxy_next_upstream" not in text
 
 
-def test_an_app_server_listens_on_its_private_address_and_trusts_its_balancers(tmp_path):
-    fleet = project(tmp_path)
+def test_an_app_server_listens_on_its_private_address_and_trusts_its_balancers(fleet):
+    fleet = fleet
     gunicorn = fleet.roles["gunicorn"].module
     assert gunicorn.listen(context(fleet, "gunicorn", "app1")) == (
         ["127.0.0.1:8000", "10.0.0.1:8000"], ["127.0.0.1", "10.0.0.9"])  # fmt: skip
@@ -92,18 +52,12 @@ def test_an_app_server_listens_on_its_private_address_and_trusts_its_balancers(t
         ["127.0.0.1:8000"], ["127.0.0.1"])  # fmt: skip
 
 
-def test_each_role_does_only_its_part(tmp_path):
-    fleet = project(tmp_path)
+def test_each_role_does_only_its_part(fleet):
+    fleet = fleet
     assert context(fleet, "gunicorn", "lb").tasks() == []
     assert fleet.roles["gunicorn"].module.release(context(fleet, "gunicorn", "lb")) is None
     assert [op.name for op in context(fleet, "nginx", "app1").tasks()] == ["site"]
     assert [op.name for op in context(fleet, "app", "lb").tasks()] == ["releases"]
-
-
-def preflight(fleet, name, play_name="deploy", **overrides):
-    play = fleet.play(play_name, overrides)
-    check_settings(play.roles, play.every_role, fleet.targets(name), fleet.inventory,
-                   overrides, ROOT, play.peers)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -147,25 +101,25 @@ def test_a_group_member_that_is_no_app_server_is_named(tmp_path):
         ("postgres_enabled", True, "--set postgres_enabled: not on a balancer"),
     ],
 )
-def test_settings_of_several_servers_are_checked_before_connecting(tmp_path, setting, value,
+def test_settings_of_several_servers_are_checked_before_connecting(fleet, setting, value,
                                                                    error):  # fmt: skip
     with pytest.raises(InventoryError) as e:
-        preflight(project(tmp_path), "lb", "bootstrap", **{setting: value})
+        preflight(fleet, "lb", "bootstrap", **{setting: value})
     assert str(e.value).startswith(error)
 
 
 def test_the_https_site_offers_mozillas_intermediate_curves_and_exempts_trusted_clients(
-    tmp_path,
+    fleet,
 ):
     exempt = ["10.0.0.0/8", "192.0.2.7"]
-    ctx = context(project(tmp_path), "nginx", "solo", app_domain="example.com",
+    ctx = context(fleet, "nginx", "solo", app_domain="example.com",
                   acme_email="ops@example.com", nginx_rate_exempt=exempt)  # fmt: skip
     site = ctx.template("site.conf.j2", tls=True, upstreams=ctx.role.module.upstreams(ctx))
     assert "    ssl_ecdh_curve X25519:prime256v1:secp384r1;\n" in site  # no secp521r1, no X448
     assert "ssl_stapling" not in site  # Let's Encrypt has no OCSP responder any more
     assert "    10.0.0.0/8 1;\n    192.0.2.7 1;\n" in site
     assert "limit_req_zone $limit_key_hello zone=hello_rate:10m rate=20r/s;" in site
-    stapled = context(project(tmp_path), "nginx", "solo", app_domain="example.com",
+    stapled = context(fleet, "nginx", "solo", app_domain="example.com",
                       acme_email="ops@example.com", nginx_ocsp_stapling=True)  # fmt: skip
     text = stapled.template("site.conf.j2", tls=True, upstreams=[("127.0.0.1:8000", False)])
     assert "ssl_stapling on;" in text
