@@ -165,9 +165,14 @@ class FakeSession:
 HOST = HostFacts(cpus=2, memory_mb=2048, os_id="debian", os_version="12",
                  os_codename="bookworm", arch="x86_64", hostname="web1")  # fmt: skip
 
-CAPTURED = Path(__file__).parent / "unit" / "facts"  # commands' output, from a real host
+CAPTURED = Path(__file__).parent / "unit" / "core" / "facts"  # commands' output, from a real host
 
 
 def captured(name):
     """What a fact's or probe's command printed on a real host (``facts/<name>.txt``)."""
     return (CAPTURED / f"{name}.txt").read_text()
+
+
+def parsed(fact, name):
+    """``fact`` parsing what its command printed on a real host (``facts/<name>.txt``)."""
+    return fact.parse(captured(name))

@@ -1,5 +1,5 @@
 """An app with the mistakes `fab doctor` looks for, one per line it names (see
-tests/unit/test_doctor.py): blocking calls in async endpoints, an engine per request, the
+tests/unit/commands/test_doctor.py): blocking calls in async endpoints, an engine per request, the
 reloader, and no route at the health path."""
 
 import sqlite3

@@ -18,7 +18,7 @@ from provision.release.flow import stages
 from provision.release.rollout import Rollout
 from tests.fakes import FakeSession
 from tests.helpers import ROOT
-from tests.unit.test_flow import GO_LIVE, HOST, OLD, STATE
+from tests.unit.release.test_flow import GO_LIVE, HOST, OLD, STATE
 
 
 @pytest.mark.parametrize(

@@ -7,45 +7,8 @@ import pytest
 
 from provision.core.facts import HostFacts
 from provision.release import artifact
-from provision.release.log_excerpt import log_excerpt
-from provision.release.releases import ReleaseInfo, Releases
 
 HOST = HostFacts(2, 2048, "debian", "12", "bookworm", "x86_64", "web1", "3.11", "2.36")
-
-
-def releases(current, *ids, bad=(), back=(), new=()):
-    infos = tuple(ReleaseInfo(i, i in bad, "v1", i in back, i in new) for i in ids)
-    return Releases(current, infos, frozenset(), frozenset())
-
-
-@pytest.mark.parametrize(
-    "state, previous",
-    [
-        (releases("r3", "r1", "r2", "r3"), "r2"),
-        (releases("r3", "r1", "r2", "r3", bad={"r2"}), "r1"),
-        (releases("r2", "r1", "r2", "r3"), "r1"),  # after a rollback: go further back
-        # r3 was rolled back from, then r4 deployed: a rollback skips r3 (no ping-pong)
-        (releases("r4", "r1", "r2", "r3", "r4", back={"r3"}), "r2"),
-        # r2 never passed verify while live (its check or its job was cut short)
-        (releases("r3", "r1", "r2", "r3", new={"r2"}), "r1"),
-        (releases("r3", "r2", "r3", new={"r2"}), None),
-        (releases("r1", "r1"), None),
-        (releases(None), None),
-    ],
-)
-def test_rollback_goes_to_the_newest_good_older_release(state, previous):
-    assert state.previous() == previous
-
-
-def test_cleaning_keeps_the_newest_the_live_and_the_previous():
-    state = releases("r2", "r1", "r2", "r3", "r4", "r5", "r6")
-    assert state.removable(keep=2) == ["r3", "r4"]  # r1 previous, r2 live, r5 r6 newest
-
-
-def test_cleaning_removes_a_release_that_never_served_like_any_old_one():
-    state = releases("r4", "r1", "r2", "r3", "r4", new={"r3"})
-    assert state.previous() == "r2"
-    assert state.removable(keep=1) == ["r1", "r3"]
 
 
 def test_release_id_has_time_and_commit():
@@ -94,40 +57,6 @@ def test_git_source_is_checked_out_at_a_ref(tmp_path):
 def test_missing_local_source_is_an_error(tmp_path):
     with pytest.raises(artifact.ArtifactError, match="app_source: no such directory 'nope'"):
         artifact.checkout("nope", "", tmp_path, tmp_path)
-
-
-CRASH = [
-    "[ERROR] Exception in worker process",
-    "Traceback (most recent call last):",
-    '  File "/srv/hello/current/main.py", line 60, in <module>',
-    '    raise RuntimeError("only fails when live")',
-    "RuntimeError: only fails when live",
-    "[INFO] Worker exiting (pid: 12)",
-    "[ERROR] Reason: Worker failed to boot.",
-]
-RESTART = ["hello.service: Scheduled restart job", "[INFO] Starting gunicorn 27.0.1",
-           *[f"[INFO] Booting worker with pid: {pid}" for pid in range(20, 50)]]  # fmt: skip
-
-
-def test_log_excerpt_shows_the_first_traceback_then_the_last_lines():
-    text = log_excerpt(["[INFO] Handling signal: hup", *CRASH, *RESTART, *CRASH[:2]])
-    lines = text.splitlines()
-    assert lines[:4] == CRASH[1:5]  # the cause, though a restart's noise came after it
-    assert lines[4] == "..."
-    assert lines[5:] == [*RESTART, *CRASH[:2]][-25:]
-
-
-def test_log_excerpt_of_a_short_log_is_the_log():
-    assert log_excerpt(CRASH) == "\n".join(CRASH)
-    assert log_excerpt(["a", "b"]) == "a\nb"
-    assert log_excerpt([]) == "(nothing was logged)"
-
-
-def test_log_excerpt_keeps_the_end_of_a_deep_traceback():
-    deep = [CRASH[1], *[f'  File "m{i}.py", line 1, in <module>' for i in range(60)], CRASH[4]]
-    lines = log_excerpt([*deep, *RESTART]).splitlines()
-    assert lines[0] == CRASH[1] and "RuntimeError: only fails when live" in lines
-    assert lines.index("...") == 40
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,4 @@
-"""Several servers in the inventory: what a balancer and an app server are given, and the
-settings refused before any connection."""
+"""roles/nginx: the site a single server and a balancer get, and the settings refused."""
 
 import pytest
 
@@ -40,26 +39,6 @@ def test_a_single_server_keeps_its_local_upstream_and_static_files(fleet):
     assert "location /static/" in text and "proxy_next_upstream" not in text
 
 
-def test_an_app_server_listens_on_its_private_address_and_trusts_its_balancers(fleet):
-    fleet = fleet
-    gunicorn = fleet.roles["gunicorn"].module
-    assert gunicorn.listen(context(fleet, "gunicorn", "app1")) == (
-        ["127.0.0.1:8000", "10.0.0.1:8000"], ["127.0.0.1", "10.0.0.9"])  # fmt: skip
-    # no private_address: its inventory address
-    assert gunicorn.listen(context(fleet, "gunicorn", "app2"))[0] == [
-        "127.0.0.1:9000", "10.0.0.2:9000"]  # fmt: skip
-    assert gunicorn.listen(context(fleet, "gunicorn", "solo")) == (
-        ["127.0.0.1:8000"], ["127.0.0.1"])  # fmt: skip
-
-
-def test_each_role_does_only_its_part(fleet):
-    fleet = fleet
-    assert context(fleet, "gunicorn", "lb").tasks() == []
-    assert fleet.roles["gunicorn"].module.release(context(fleet, "gunicorn", "lb")) is None
-    assert [op.name for op in context(fleet, "nginx", "app1").tasks()] == ["site"]
-    assert [op.name for op in context(fleet, "app", "lb").tasks()] == ["releases"]
-
-
 @pytest.mark.parametrize(
     "change, error",
     [
@@ -90,22 +69,6 @@ def test_a_group_member_that_is_no_app_server_is_named(tmp_path):
     with pytest.raises(InventoryError, match=r"app2 in group 'app' serves 'all'; a balancer "
                                              r"sends to app servers \(serves: app\)"):  # fmt: skip
         preflight(project(tmp_path, broken), "lb")
-
-
-@pytest.mark.parametrize(
-    "setting, value, error",
-    [
-        ("serves", "web", "--set serves: expected one of all, app, balancer; got 'web'"),
-        ("deploy_batch", [0], "--set deploy_batch: 0 hosts: a batch takes one host at least"),
-        ("deploy_max_fail", -1, "--set deploy_max_fail: a number of servers: 0 or more"),
-        ("postgres_enabled", True, "--set postgres_enabled: not on a balancer"),
-    ],
-)
-def test_settings_of_several_servers_are_checked_before_connecting(fleet, setting, value,
-                                                                   error):  # fmt: skip
-    with pytest.raises(InventoryError) as e:
-        preflight(fleet, "lb", "bootstrap", **{setting: value})
-    assert str(e.value).startswith(error)
 
 
 def test_the_https_site_offers_mozillas_intermediate_curves_and_exempts_trusted_clients(

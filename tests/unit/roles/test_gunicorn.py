@@ -1,0 +1,131 @@
+"""roles/gunicorn: the app server's workers, its release plan, its hooks and its log."""
+
+import re
+
+import pytest
+
+from provision.project.plays import Project
+from provision.project.roles import RoleContext, RoleError, resolve_vars
+from tests.fakes import HOST
+from tests.fleet import context
+from tests.helpers import ROOT
+
+
+@pytest.mark.parametrize(
+    "settings, workers",
+    [
+        ({"app_workload": "io"}, 3),
+        ({"app_workload": "mixed"}, 5),
+        ({"app_workload": "cpu"}, 5),
+        ({"app_workload": "io", "app_workers": 8}, 8),
+    ],
+)
+def test_gunicorn_workers_from_cores_and_workload(settings, workers):
+    from provision.project.plays import Project
+
+    project = Project.load(ROOT)
+    roles = project.pick(["app", "gunicorn"])
+    variables = resolve_vars(roles, settings, {})
+    plan = roles[1].module.release(RoleContext(roles[1], variables, HOST))
+    conf = plan.files["gunicorn.conf.py"]
+    assert f"workers = {workers}\n" in conf
+    compile(conf, "gunicorn.conf.py", "exec")  # the rendered config is valid Python
+    assert plan.service == "hello" and plan.root == "/srv/hello"
+
+
+def test_unknown_workload_is_an_error():
+    from provision.project.plays import Project
+
+    project = Project.load(ROOT)
+    roles = project.pick(["app", "gunicorn"])
+    variables = resolve_vars(roles, {"app_workload": "gpu"}, {})
+    with pytest.raises(RoleError, match="app_workload: expected one of io, mixed, cpu; got 'gpu'"):
+        roles[1].module.release(RoleContext(roles[1], variables, HOST))
+
+
+class FakeServer:
+    def __init__(self):
+        self.logged = []
+        self.log = self
+
+    def exception(self, *args):
+        self.logged.append(args)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_gunicorn_hooks_run_the_live_release_add_ons_and_never_raise(
+    tmp_path, monkeypatch, preload
+):
+    from provision.project.plays import Project
+
+    project = Project.load(ROOT)
+    roles = project.pick(["app", "gunicorn"])
+    variables = resolve_vars(roles, {"gunicorn_preload": preload}, {})
+    conf = roles[1].module.release(RoleContext(roles[1], variables, HOST)).files
+    # A stand-in for provision_gunicorn.py in the release directory the config names.
+    (tmp_path / "provision_gunicorn.py").write_text(
+        "def started(server, *args):\n    server.calls.append(('started', args))\n"
+        "def reloading(server, *args):\n    raise RuntimeError('broken hook')\n"
+    )
+    monkeypatch.setenv("PROVISION_RELEASE_DIR", str(tmp_path))
+    namespace = {}
+    exec(compile(conf["gunicorn.conf.py"], "gunicorn.conf.py", "exec"), namespace)
+    assert namespace["chdir"] == str(tmp_path)
+    assert f"PROVISION_RECORD_IMPORTS={tmp_path}" in namespace["raw_env"]  # a check records
+    server = FakeServer()
+    server.calls = []
+    namespace["when_ready"](server)
+    assert server.calls == [("started", (preload,))]
+    namespace["on_reload"](server)  # raises inside: logged, the master goes on
+    assert server.logged == [("provision's %s hook failed", "reloading")]
+
+
+UVICORN_ACCESS = '127.0.0.1:51234 - "GET /health HTTP/1.1" 500'
+
+GUNICORN_ACCESS = '127.0.0.1 - - [25/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 17 "-" "curl"'
+
+
+def test_access_lines_are_noise_and_errors_are_not():
+    gunicorn = Project.load(ROOT).roles["gunicorn"].module
+    noise = re.compile(gunicorn.ACCESS_LINE)
+    assert noise.search(UVICORN_ACCESS) and noise.search(GUNICORN_ACCESS)
+    for line in ("Traceback (most recent call last):", 'RuntimeError: bad "GET x" 500s',
+                 "[ERROR] Exception in ASGI application"):  # fmt: skip
+        assert not noise.search(line)
+
+
+@pytest.mark.parametrize(
+    "files, module, fault",
+    [
+        ({"main.py": "from fastapi import FastAPI\napp = FastAPI()\n"}, "main:app", ""),
+        ({"app/__init__.py": "", "app/main.py": "app: object = make()\n"}, "app.main:app", ""),
+        ({"src/shop/__init__.py": "", "src/shop/main.py": "if True:\n    app = 1\n"},
+         "shop.main:app", ""),
+        ({"main.py": "from shop.web import app\n"}, "main:app", ""),
+        ({"main.py": "def f():\n    app = 1\n"}, "main:app", "defines no 'app' at its top level"),
+        ({"main.py": "app = (\n"}, "main:app", "main.py:1: "),
+        ({"main.py": ""}, "api:app", "no module api in "),
+        ({"main.py": ""}, "main", "expected module:attribute"),
+    ],
+)  # fmt: skip
+def test_app_module_is_found_without_running_the_app(tmp_path, files, module, fault):
+    from provision.project.plays import Project
+
+    gunicorn = Project.load(ROOT).roles["gunicorn"].module
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = gunicorn.module_fault(tmp_path, module)
+    assert (fault in found and found) if fault else found == ""
+
+
+def test_an_app_server_listens_on_its_private_address_and_trusts_its_balancers(fleet):
+    fleet = fleet
+    gunicorn = fleet.roles["gunicorn"].module
+    assert gunicorn.listen(context(fleet, "gunicorn", "app1")) == (
+        ["127.0.0.1:8000", "10.0.0.1:8000"], ["127.0.0.1", "10.0.0.9"])  # fmt: skip
+    # no private_address: its inventory address
+    assert gunicorn.listen(context(fleet, "gunicorn", "app2"))[0] == [
+        "127.0.0.1:9000", "10.0.0.2:9000"]  # fmt: skip
+    assert gunicorn.listen(context(fleet, "gunicorn", "solo")) == (
+        ["127.0.0.1:8000"], ["127.0.0.1"])  # fmt: skip
