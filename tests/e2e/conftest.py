@@ -29,13 +29,21 @@ from provision.sandbox import network
 from tests.helpers import ROOT, Web, fab
 
 REQUIRE = os.environ.get("PROVISION_REQUIRE_HOSTS") == "1"
-# The Debian release of the hosts: bookworm (12) unless PROVISION_TEST_SUITE says trixie,
-# or the module says otherwise with its own SUITE (the test_trixie_* modules).
+# The Debian release of the hosts: bookworm (12) unless PROVISION_TEST_SUITE says trixie.
+# A module that names SUITES runs all its tests on each of them, a host per release.
 SUITE = os.environ.get("PROVISION_TEST_SUITE", sandbox.SUITE)
 
 
-def _suite(request):
-    return getattr(request.module, "SUITE", SUITE)
+def pytest_generate_tests(metafunc):
+    suites = getattr(metafunc.module, "SUITES", None)
+    if suites and "suite" in metafunc.fixturenames:
+        metafunc.parametrize("suite", suites, scope="module")
+
+
+@pytest.fixture(scope="module")
+def suite():
+    """The Debian release of the module's hosts (a parameter where the module has SUITES)."""
+    return SUITE
 
 
 _live: list[sandbox.Machine] = []
@@ -75,9 +83,9 @@ def rootfs():
 
 
 @pytest.fixture(scope="module")
-def module_rootfs(rootfs, request):
+def module_rootfs(rootfs, suite):
     """The clean root filesystem of the module's Debian release."""
-    return sandbox.base_rootfs(suite=_suite(request))
+    return sandbox.base_rootfs(suite=suite)
 
 
 @pytest.fixture(scope="session")
@@ -158,14 +166,15 @@ def booted(name, rootfs, net):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _module_name(request):
-    return request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")[:20]
+def _module_name(request, suite):
+    name = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")
+    return (name if suite == sandbox.SUITE else f"{name}-{suite}")[-20:]
 
 
 @pytest.fixture(scope="module")
-def test_host(module_rootfs, net, request):
+def test_host(module_rootfs, net, request, suite):
     """A fresh Debian host for this module, and an inventory naming it `target`."""
-    with booted(_module_name(request), module_rootfs, net) as host:
+    with booted(_module_name(request, suite), module_rootfs, net) as host:
         Web.address = host.address
         yield host
 
@@ -212,10 +221,10 @@ def _bootstrapped(suite, net):
 
 
 @pytest.fixture(scope="module")
-def bootstrapped_host(bootstrapped_rootfs, net, request):
+def bootstrapped_host(bootstrapped_rootfs, net, request, suite):
     """A host for this module on which `fab bootstrap` already ran."""
-    rootfs = bootstrapped_rootfs(_suite(request))
-    with booted(_module_name(request), rootfs, net) as host:
+    rootfs = bootstrapped_rootfs(suite)
+    with booted(_module_name(request, suite), rootfs, net) as host:
         Web.address = host.address
         yield host
 

@@ -21,6 +21,9 @@ from provision.sandbox import machines as sandbox
 from tests.e2e.conftest import booted
 from tests.helpers import ROOT, fab, recap
 
+# Debian 12, and Debian 13 ("trixie"): what a new cloud VM gets
+SUITES = ("bookworm", "trixie")
+
 SSHD_CONF = "/etc/ssh/sshd_config.d/10-provision.conf"
 WATCHED = "/etc /srv /home /usr /var/lib/dpkg /var/lib/apt"
 

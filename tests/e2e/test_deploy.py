@@ -16,6 +16,9 @@ from tests.e2e.conftest import SECRET
 from tests.helpers import Web, deployed, get, live_release, recap, releases_on
 from tests.load import Load
 
+# Debian 12, and Debian 13 ("trixie"): what a new cloud VM gets
+SUITES = ("bookworm", "trixie")
+
 SIZE = (
     '\n\nimport humanize  # noqa: E402\n\n\n@app.get("/size")\nasync def size() -> dict:\n'
     '    return {"size": humanize.naturalsize(123456789), "humanize": humanize.__version__}\n'

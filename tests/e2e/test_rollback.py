@@ -209,6 +209,9 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
 
 MIGRATE = """import os, sys
 import fastapi
+
+# Debian 12, and Debian 13 ("trixie"): what a new cloud VM gets
+SUITES = ("bookworm", "trixie")
 print("migrating in", os.getcwd(), "as", os.environ.get("USER", os.getuid()))
 print("settings:", "DATABASE_PASSWORD" in os.environ, "with", fastapi.__name__)
 sys.exit(3 if os.path.exists("fail-migration") else 0)
