@@ -1,16 +1,8 @@
 """Idempotent operations: each compares facts with the wanted state and yields commands."""
 
 from provision.core.operations import apt, files, secret, server, shell, systemd
-from provision.core.operations.base import (
-    Change,
-    NoChange,
-    Operation,
-    OperationError,
-    Outcome,
-    made_from,
-    only_if,
-    skip_if,
-)
+
+from .base import Change, NoChange, Operation, OperationError, Outcome, made_from, only_if, skip_if
 
 __all__ = [
     "Change",

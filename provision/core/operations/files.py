@@ -8,15 +8,8 @@ from collections.abc import Iterable
 
 from provision.core.command import Command, Shell, quote
 from provision.core.facts import PathInfo, PathState
-from provision.core.operations.base import (
-    Change,
-    FileDiff,
-    NoChange,
-    Operation,
-    OperationError,
-    notify_names,
-    octal,
-)
+
+from .base import Change, FileDiff, NoChange, Operation, OperationError, notify_names, octal
 
 
 def ownership(path: str, state: PathState | None, owner: str, group: str, mode: int) -> list:

@@ -10,16 +10,9 @@ from dataclasses import dataclass
 
 from provision.core.command import Command
 from provision.core.facts import Fact, PathInfo, PathState
-from provision.core.operations.base import (
-    Change,
-    FileDiff,
-    NoChange,
-    Operation,
-    OperationError,
-    notify_names,
-    octal,
-)
-from provision.core.operations.files import ownership
+
+from .base import Change, FileDiff, NoChange, Operation, OperationError, notify_names, octal
+from .files import ownership
 
 # 43 URL-safe characters (256 random bits): fits in a URL, a .env line or SQL unquoted.
 _GENERATE = "import secrets, sys; sys.stdout.write(secrets.token_urlsafe(32))"
