@@ -17,14 +17,17 @@ import time
 import pytest
 import yaml
 
+from tests.e2e.worker_kit import (
+    SCHEDULE,
+    WORKER,
+    fab_exec,
+    jobs,
+    live_release,
+    release_switch_with_a_job_in_hand,
+    units,
+    until,
+)
 from tests.helpers import ROOT, recap
-
-WORKER = {"command": "python worker.py", "stop_timeout": 60}
-SCHEDULE = {
-    "tick": {"command": "python tick.py", "on_calendar": "*:*:0/2"},
-    "broken": {"command": "python -c 'raise SystemExit(3)'", "on_calendar": "*:*:0/2"},
-    "slow": {"command": "python slow.py", "on_calendar": "*:*:0/2"},
-}
 
 
 @pytest.fixture(scope="module")
@@ -48,36 +51,11 @@ def site(bootstrapped_host, tmp_path_factory):
     return bootstrapped_host
 
 
-def fab_exec(site, *command, check=True):
-    done = site.fab("exec", "--", *command)
-    if check:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
 def test_the_first_deploy_enables_each_process_and_a_second_changes_nothing(site, host):
     assert host.service("hello-process-worker").is_enabled
     again = site.fab("deploy")
     assert again.returncode == 0, again.stdout + again.stderr
     assert recap(again.stdout)["target"]["changed"] == 0, again.stdout
-
-
-def units(site):
-    """{unit: (its file, its state, the release its process runs in)} of every unit of
-    the app, and the live release."""
-    host = site.testinfra()
-    found = {}
-    for path in sorted(host.check_output("ls /etc/systemd/system/hello*").split()):
-        unit, text = path.rsplit("/", 1)[1], host.file(path).content_string
-        if "-job-" in unit and unit.endswith(".service"):  # runs every 2 s: its text alone
-            found[unit] = (text, "", "")
-            continue
-        state = host.check_output(f"systemctl show -p ActiveState --value {unit}")
-        pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
-        process = "-process-" in unit and pid != "0"  # the web's release: the live one
-        cwd = host.check_output(f"readlink /proc/{pid}/cwd") if process else ""
-        found[unit] = (text, state, cwd)
-    return found, live_release(site)
 
 
 def test_a_failed_deploy_leaves_every_unit_of_the_app_as_it_was(site):
@@ -105,45 +83,6 @@ def test_exec_passes_each_argument_as_typed_and_one_string_as_a_command_line(sit
     words = ["python", "-c", "import os, sys; print(sys.argv[1:])", "a b", "it's", "$HOME"]
     assert fab_exec(site, *words).stdout.strip() == "['a b', \"it's\", '$HOME']"
     assert fab_exec(site, "echo one && echo two").stdout.split() == ["one", "two"]
-
-
-def jobs(site):
-    return json.loads(fab_exec(site, "python -m jobs show").stdout)
-
-
-def until(what, condition, within=60):
-    """``condition()``'s value once it is true; fails after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {within} s: {what}"
-        time.sleep(0.5)
-
-
-def live_release(site):
-    return site.testinfra().check_output("basename $(readlink /srv/hello/current)")
-
-
-def release_switch_with_a_job_in_hand(site, *fab_args):
-    """Add a job of 6 s, wait until the worker took it, run `fab *fab_args`: the job is
-    finished by the release that took it, and the next one by the new release."""
-    before = live_release(site)
-    job = int(fab_exec(site, "python -m jobs add 6").stdout)
-    until("the worker took the job", lambda: jobs(site)["jobs"][job - 1][1] == "working")
-    done = site.fab(*fab_args)
-    print(done.stdout, done.stderr)
-    assert done.returncode == 0, done.stdout + done.stderr
-    after = live_release(site)
-    assert after != before
-    assert "restart processes" in done.stdout and "hello-process-worker.service: running" in (
-        done.stdout
-    )
-    assert jobs(site)["jobs"][job - 1] == [job, "done", before, before]
-    second = int(fab_exec(site, "python -m jobs add 0").stdout)
-    until("the next job is done", lambda: jobs(site)["jobs"][second - 1][1] == "done")
-    assert jobs(site)["jobs"][second - 1] == [second, "done", after, after]
 
 
 def test_a_deploy_restarts_the_worker_on_the_new_release_after_its_job(site):
