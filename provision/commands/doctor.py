@@ -123,7 +123,7 @@ def judge_server(fields: Fields, ssh_port: int, path: str, shared: str = "") -> 
     total, available = fields.get("memtotal", 0), fields.get("memavailable", 0)
     if total and available < total / 10:
         found.append(Finding("memory", "warning", f"{available} MB available of {total} MB",
-                             "fewer workers (app_workers), or more memory"))  # fmt: skip
+                             "fewer workers or processes, or more memory"))  # fmt: skip
     if fields.get("ntp") != "yes":
         found.append(Finding("clock", "warning", "the clock is not synchronised (NTP): "
                              "certificates, tokens and logs go by it",
@@ -155,7 +155,8 @@ def judge_role_probe(label: str, probe: Any, fields: Fields, memory_mb: int) -> 
             if each * workers > 0.8 * memory_mb:
                 why = (f"{workers} workers of about {each:.0f} MB need {each * workers:.0f} MB "
                        f"of {memory_mb} MB of memory")  # fmt: skip
-                return [Finding(label, "error", why, "set app_workers lower, or add memory")]
+                fix = f"{probe.fewer}, or add memory" if probe.fewer else "add memory"
+                return [Finding(label, "error", why, fix)]
     return []
 
 

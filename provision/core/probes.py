@@ -86,6 +86,7 @@ class ServiceProbe(Probe):
 
     unit: str
     children: str = ""
+    fewer: str = ""  # how to run fewer children, when they outgrow the memory
 
     def command(self) -> str:
         return STAMP + sh(

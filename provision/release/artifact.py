@@ -52,7 +52,7 @@ def checkout(source: str, ref: str, root: Path, workdir: Path) -> Source:
         return Source(dest, _git("-C", str(dest), "rev-parse", "--short", "HEAD"))
     path = (root / source).resolve()
     if not path.is_dir():
-        raise ArtifactError(f"app_source: no such directory {source!r}")
+        raise ArtifactError(f"no such directory {source!r} (the app's source)")
     commit, dirty = None, False
     if (path / ".git").exists() or _inside_git(path):
         commit = _git("-C", str(path), "rev-parse", "--short", "HEAD", check=False) or None

@@ -205,7 +205,11 @@ def status(role):
     """The app's service: its master's state, its workers, memory, restarts, uptime."""
     if role.vars["serves"] == "balancer":
         return {}
-    return {"web": ServiceProbe(role.vars["app_name"], children="workers")}
+    return {
+        "web": ServiceProbe(
+            role.vars["app_name"], children="workers", fewer="set app_workers lower"
+        )
+    }
 
 
 def listen(role):

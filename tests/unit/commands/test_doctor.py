@@ -81,10 +81,11 @@ def test_open_ports_are_those_on_every_address_but_the_allowed():
 
 
 def test_role_probes_are_judged():
-    web = ServiceProbe("hello", children="workers")
+    web = ServiceProbe("hello", children="workers", fewer="set app_workers lower")
     fields = {"active": True, "state": "active (running)", "children": 9, "memory_mb": 2000.0}
     [too_big] = judge_role_probe("web", web, fields, 2048)
     assert too_big.level == "error" and too_big.what.startswith("9 workers of about 200 MB need")
+    assert too_big.fix == "set app_workers lower, or add memory"  # as the role says it
     assert judge_role_probe("web", web, fields, 8192) == []
     stopped = {**fields, "active": False, "state": "failed (failed)"}
     down = judge_role_probe("worker", ServiceProbe("w"), stopped, 0)

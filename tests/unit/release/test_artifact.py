@@ -55,7 +55,9 @@ def test_git_source_is_checked_out_at_a_ref(tmp_path):
 
 
 def test_missing_local_source_is_an_error(tmp_path):
-    with pytest.raises(artifact.ArtifactError, match="app_source: no such directory 'nope'"):
+    with pytest.raises(
+        artifact.ArtifactError, match=r"no such directory 'nope' \(the app's source\)"
+    ):
         artifact.checkout("nope", "", tmp_path, tmp_path)
 
 
