@@ -36,6 +36,16 @@ def project(tmp_path, text=FLEET):
     return Project.load(ROOT, inventory)
 
 
+def on_server(project, name, **overrides):
+    """A RoleContext for each role a command's host runs, as the engine picks them (the
+    deploy play's roles for the host's kind, then the other plays')."""
+    play = project.play("deploy", overrides)
+    [target] = project.targets(name)
+    settings = resolve_vars(play.every_role, target.vars, overrides)
+    peers = play.peers.seen_from(target)
+    return [RoleContext(role, settings, HOST, peers) for role in play.on_server(settings)]
+
+
 def context(project, role, name, **overrides):
     play = project.play("deploy", overrides)
     [target] = project.targets(name)
@@ -54,5 +64,5 @@ def upstream_lines(text):
 
 def preflight(fleet, name, play_name="deploy", **overrides):
     play = fleet.play(play_name, overrides)
-    check_settings(play.roles, play.every_role, fleet.targets(name), fleet.inventory,
+    check_settings(play.roles_of, play.every_role, fleet.targets(name), fleet.inventory,
                    overrides, ROOT, play.peers)  # fmt: skip

@@ -21,6 +21,7 @@ from provision.project.apply import converge_all, for_each_host, guarded
 from provision.project.inventory import InventoryError
 from provision.project.plays import Options, Play, Project, parse_overrides
 from provision.project.roles import RoleError, resolve_vars
+from provision.project.schema import SchemaError
 from provision.release import deploy as releases
 from provision.release.artifact import ArtifactError
 from provision.release.rollout import Rollout
@@ -208,7 +209,15 @@ def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
     seen: set[tuple[str, str, str]] = set()
 
     def read_source(play: Play, settings: dict[str, Any], out: Output) -> None:
-        for check in source_checks(play.roles, settings, root):
+        try:
+            roles = play.roles_of(settings)
+        except SchemaError as e:  # a kind of host the plays lack: said, and nothing read
+            found.append(
+                Finding(e.key, "error", e.message, "set it to a kind roles/plays.yaml names")
+            )
+            out.line(f"-- {found[-1]}")
+            return
+        for check in source_checks(roles, settings, root):
             if (check.source, check.ref, check.says) in seen:
                 continue  # read once for all the hosts that run the same app
             seen.add((check.source, check.ref, check.says))

@@ -91,7 +91,7 @@ def log_command(source: LogSource, query: LogQuery) -> Command:
 
 def sources(play: Play, host: Host) -> dict[str, LogSource]:
     """Every log the roles name on this host."""
-    return merged(LOGS, play.on_server(), host.vars, host.facts, host.peers)
+    return merged(LOGS, host.server_roles, host.vars, host.facts, host.peers)
 
 
 def follow_each(

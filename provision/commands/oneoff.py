@@ -83,7 +83,7 @@ def _one(
 ) -> int | None:
     host = Host.connect(session, play, overrides)
     name = session.target.name
-    plan = release_plan(play.roles, host)
+    plan = release_plan(host.roles, host)
     if plan is None:
         out.line(f"[{name}] no app runs here: passed over")
         return None

@@ -67,10 +67,10 @@ def history_lines(fields: Fields) -> list[str]:
 def probes(play: Play, host: Host) -> dict[str, Probe]:
     """What `fab status` reads on this host: the release, then each role's probes."""
     found: dict[str, Probe] = {}
-    plan = release_plan(play.roles, host)
+    plan = release_plan(host.roles, host)
     if plan is not None:
         found["release"] = ReleaseProbe(plan.root)
-    return {**found, **merged(STATUS, play.on_server(), host.vars, host.facts, host.peers)}
+    return {**found, **merged(STATUS, host.server_roles, host.vars, host.facts, host.peers)}
 
 
 def show_status(play: Play, out: Output, overrides: dict, report: dict[str, Any] | None) -> Work:

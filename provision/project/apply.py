@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fabric import Config
@@ -43,6 +43,8 @@ class Host:
     facts: HostFacts
     vars: dict[str, Any]
     peers: Peers = NO_PEERS  # the inventory's hosts, seen from this one
+    roles: list[Role] = field(default_factory=list)  # what the play runs on this host
+    server_roles: list[Role] = field(default_factory=list)  # and what any play runs here
 
     def context(self, role: Role) -> RoleContext:
         """What ``role``'s tasks and hooks see on this host."""
@@ -64,12 +66,9 @@ class Host:
                 f"{name}` first (it sets up what `{play.name}` relies on, SSH hardening "
                 "included); nothing was changed"
             )
-        return cls(
-            session,
-            values[probes[0]],
-            resolve_vars(play.every_role, session.target.vars, overrides),
-            play.peers.seen_from(session.target),
-        )
+        settings = resolve_vars(play.every_role, session.target.vars, overrides)
+        return cls(session, values[probes[0]], settings, play.peers.seen_from(session.target),
+                   play.roles_of(settings), play.on_server(settings))  # fmt: skip
 
 
 def played(name: str) -> list[Task]:
@@ -116,7 +115,7 @@ def converge(host: Host, play: Play, options: Options, out: Output, tally: Tally
     """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
     note on the server that the play completed; with ``undo``, keep the files it changes
     as they were. Returns the play's handlers."""
-    tasks, handlers = build_tasks(play.roles, host.vars, host.facts, out, host.peers)
+    tasks, handlers = build_tasks(host.roles, host.vars, host.facts, out, host.peers)
     if record:
         tasks += played(play.name)
     TaskRun(host.session, out, tasks, handlers, options.check, options.diff, tally, undo).run()

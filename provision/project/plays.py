@@ -29,6 +29,8 @@ from provision.project.preflight import check_settings
 from provision.project.roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
 from provision.project.schema import SchemaError, check_vars, closest
 
+KIND_BY = "kind"  # in plays.yaml: the setting that gives a host's kind
+
 
 @dataclass
 class Options:
@@ -41,19 +43,39 @@ class Options:
 
 @dataclass
 class Play:
-    """A play's roles, in order; ``every_role`` gives the settings (any role's setting is
-    valid for every play); ``after``: a play that must have completed on a server first;
-    ``peers``: the inventory's hosts, for roles that span hosts."""
+    """A command's roles, in order, for each kind of host: ``kinds`` maps a kind to its
+    roles, and ``kind_by`` names the setting that gives a host's kind (none: one kind,
+    ""). ``every_role`` gives the settings (any role's setting is valid for every play);
+    ``after``: a play that must have completed on a server first; ``peers``: the
+    inventory's hosts, for roles that span hosts; ``elsewhere``: for each kind, the roles
+    the other plays run there (what `fab status` and `fab logs` read too)."""
 
     name: str
-    roles: list[Role]
+    kinds: dict[str, list[Role]]
     every_role: list[Role]
     after: str | None = None
     peers: Peers = NO_PEERS
+    kind_by: str = ""
+    elsewhere: dict[str, list[Role]] = field(default_factory=dict)
 
-    def on_server(self) -> list[Role]:
-        """The play's roles, then every other: all a server may run (status, logs read it)."""
-        return [*self.roles, *(r for r in self.every_role if r not in self.roles)]
+    def kind(self, settings: dict[str, Any]) -> str:
+        """The kind of a host with these settings; ``SchemaError`` for one the plays lack."""
+        if not self.kind_by:
+            return ""
+        value = settings.get(self.kind_by)
+        if value not in self.kinds:
+            raise SchemaError(self.kind_by, f"expected one of {', '.join(self.kinds)}; got "
+                              f"{value!r}")  # fmt: skip
+        return str(value)
+
+    def roles_of(self, settings: dict[str, Any]) -> list[Role]:
+        """The roles this play runs on a host with these settings, in order."""
+        return self.kinds[self.kind(settings)]
+
+    def on_server(self, settings: dict[str, Any]) -> list[Role]:
+        """This play's roles on such a host, then those the other plays run there."""
+        mine = self.roles_of(settings)
+        return [*mine, *(r for r in self.elsewhere.get(self.kind(settings), []) if r not in mine)]
 
 
 class Project:
@@ -80,12 +102,18 @@ class Project:
         return cls(roles, inv, plays, root)
 
     def play(self, name: str, overrides: dict[str, Any] | None = None) -> Play:
-        if name not in self.plays:
+        if name not in self.plays or name == KIND_BY:
             raise RoleError(f"roles/plays.yaml: no play named {name!r}{closest(name, self.plays)}")
-        spec = self.plays[name]
+        spec, kind_by = self.plays[name], self.plays.get(KIND_BY, "")
         every = list(self.roles.values())
         peers = Peers(self.inventory, lambda t: resolve_vars(every, t.vars, overrides or {}))
-        return Play(name, self.pick(spec["roles"]), every, spec.get("after"), peers)
+        kinds = {kind: self.pick(names) for kind, names in spec["roles"].items()}
+        elsewhere: dict[str, list[Role]] = {}
+        for other, play in self.plays.items():
+            if other not in (name, KIND_BY):
+                for kind, names in play["roles"].items():
+                    elsewhere.setdefault(kind, []).extend(self.pick(names))
+        return Play(name, kinds, every, spec.get("after"), peers, kind_by, elsewhere)
 
     def ready(self, name: str, targets: list[Target], overrides: dict[str, Any],
               checks: bool = True) -> Play:  # fmt: skip
@@ -94,7 +122,7 @@ class Project:
         self.check_overrides(overrides)
         play = self.play(name, overrides)
         if checks:
-            check_settings(play.roles, play.every_role, targets, self.inventory, overrides,
+            check_settings(play.roles_of, play.every_role, targets, self.inventory, overrides,
                            self.root, play.peers)  # fmt: skip
         return play
 
@@ -159,12 +187,30 @@ def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:
         plays = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
         raise RoleError(f"{path}: {e}") from e
+    kind_by = plays.get(KIND_BY, "")
     for name, play in plays.items():
-        for role in play.get("roles", []):
-            if role not in roles:
-                raise RoleError(f"{path}: {name}: no role named {role!r}{closest(role, roles)}")
+        if name == KIND_BY:
+            continue
+        given = play.get("roles", [])
+        kinds = given if isinstance(given, dict) else {"": given}
+        if kind_by and "" in kinds:
+            kinds = {kind: given for kind in _kinds(plays)}  # one list for every kind
+        for names in kinds.values():
+            for role in names:
+                if role not in roles:
+                    raise RoleError(f"{path}: {name}: no role named {role!r}"
+                                    f"{closest(role, roles)}")  # fmt: skip
         after = play.get("after")
         if after is not None and after not in plays:
             raise RoleError(f"{path}: {name}: after: no play named {after!r}")
-        play["roles"] = list(play.get("roles", []))
+        play["roles"] = {kind: list(names) for kind, names in kinds.items()}
     return plays
+
+
+def _kinds(plays: dict[str, Any]) -> list[str]:
+    """The kinds the plays name, in their order."""
+    found: list[str] = []
+    for name, play in plays.items():
+        if name != KIND_BY and isinstance(play.get("roles"), dict):
+            found += [kind for kind in play["roles"] if kind not in found]
+    return found

@@ -9,6 +9,7 @@ defaults.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ CHECK_PEERS: Hook[None] = Hook("check_peers")  # check_peers(settings, peers)
 
 
 def check_settings(
-    roles: list[Role],
+    roles_of: Callable[[dict[str, Any]], list[Role]],
     every_role: list[Role],
     targets: list[Target],
     inventory: Inventory,
@@ -34,8 +35,8 @@ def check_settings(
     root: Path,
     peers: Peers = NO_PEERS,
 ) -> None:
-    """Run every role's ``check`` (and ``check_peers``) on each target's settings; raise
-    the first fault."""
+    """Run the ``check`` (and ``check_peers``) of each role a target runs (``roles_of`` its
+    settings) on its settings; raise the first fault."""
     for target in targets:
         try:
             settings = resolve_vars(every_role, target.vars, overrides)
@@ -43,6 +44,7 @@ def check_settings(
             raise _placed(e, target, inventory, overrides) from e
         try:
             engine_settings.check(settings)
+            roles = roles_of(settings)
         except SchemaError as e:
             raise _placed(e, target, inventory, overrides) from e
         for role in roles:

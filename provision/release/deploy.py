@@ -255,7 +255,7 @@ def list_releases(
 ) -> None:
     host = Host.connect(session, play, options.overrides)
     name = session.target.name
-    plan = release_plan(play.roles, host)
+    plan = release_plan(host.roles, host)
     if plan is None:
         out.line(f"[{name}] no app runs here")
         return

@@ -109,7 +109,7 @@ class Rollout:
 
     def connect(self, m: Member) -> None:
         m.host = Host.connect(m.session, self.play, self.options.overrides)
-        plan = release_plan(self.play.roles, m.host)
+        plan = release_plan(m.host.roles, m.host)
         if plan is not None:
             m.run = Release(self.action, m.host, plan, self.play, self.options, self.out,
                             m.tally, self.shared)  # fmt: skip
@@ -244,7 +244,7 @@ class Rollout:
             assert m.host is not None
             if down:  # each role says how it drains them: a balancer's upstream marks them
                 settings = m.host.vars
-                for _, drained in DOWN.answers(self.play.roles, lambda role: (settings, down)):
+                for _, drained in DOWN.answers(m.host.roles, lambda role: (settings, down)):
                     m.host.vars = {**m.host.vars, **drained}
             converge(m.host, self.play, self.options, self.out, m.tally)
 

@@ -20,17 +20,13 @@ from provision.api import (
     inside,
     secret,
     server,
-    shell,
 )
 
-SERVES = ("all", "app", "balancer")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check(v, root):
-    """What this host serves, and the app's environment (each secret read here)."""
-    if v["serves"] not in SERVES:
-        raise SchemaError("serves", f"expected one of {', '.join(SERVES)}; got {v['serves']!r}")
+    """The app's environment: each secret read here, before any connection."""
     env_values(v)  # a secret that cannot be read stops the run here, before connecting
 
 
@@ -72,9 +68,6 @@ def _run(command):
 
 def tasks(role):
     v = role.vars
-    if v["serves"] == "balancer":
-        yield shell.note("releases", "none here: a balancer (serves: balancer) runs no app")
-        return
     user, root = v["app_user"], v["app_root"]
     yield server.group(user)
     yield server.user(user, group=user, home=root, shell="/usr/sbin/nologin", system=True)
@@ -121,9 +114,8 @@ def shared_paths(v):
 
 
 def status(role):
-    """Free disk where the releases are (on a balancer: the root filesystem)."""
-    v = role.vars
-    return {"disk": DiskProbe("/" if v["serves"] == "balancer" else v["app_root"])}
+    """Free disk where the releases are (instead of the base role's root filesystem)."""
+    return {"disk": DiskProbe(role.vars["app_root"])}
 
 
 def secrets(role):
@@ -145,7 +137,7 @@ def release(role):
     """The release command, as a step before the new release is checked."""
     v = role.vars
     command = v["app_release_command"]
-    if not command or v["serves"] == "balancer":
+    if not command:
         return None
     layout = Layout(v["app_root"])
 

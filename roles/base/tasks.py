@@ -1,6 +1,6 @@
 """Packages every server of the stack needs, and automatic security updates."""
 
-from provision.api import UpdatesProbe, apt, files
+from provision.api import DiskProbe, UpdatesProbe, apt, files
 
 
 def tasks(role):
@@ -12,5 +12,6 @@ def tasks(role):
 
 
 def status(role):
-    """Pending package updates, security ones among them, and whether a reboot is due."""
-    return {"updates": UpdatesProbe()}
+    """Pending package updates, security ones among them, and whether a reboot is due;
+    free disk on the root filesystem (a role that keeps its data elsewhere says where)."""
+    return {"updates": UpdatesProbe(), "disk": DiskProbe("/")}

@@ -50,8 +50,6 @@ def check(v, root):
 
 def source(v, root):
     """What `fab doctor` reads of the app's source: FastAPI's production mistakes."""
-    if v["serves"] == "balancer":
-        return None
     says = f"app_module {v['app_module']}, app_health_path {v['app_health_path']}"
 
     def read(path):
@@ -112,8 +110,6 @@ def workers(role):
 
 def tasks(role):
     v = role.vars
-    if v["serves"] == "balancer":
-        return
     unit = f"/etc/systemd/system/{v['app_name']}.service"
     # A changed unit takes effect only on a restart (a reload keeps the old process
     # settings): that one restart is the price of changing it.
@@ -196,15 +192,11 @@ def shared(v):
 
 def logs(role):
     """The app's journal (gunicorn's own lines, the app's output, the access lines)."""
-    if role.vars["serves"] == "balancer":
-        return {}
     return {"web": LogSource(unit=role.vars["app_name"])}
 
 
 def status(role):
     """The app's service: its master's state, its workers, memory, restarts, uptime."""
-    if role.vars["serves"] == "balancer":
-        return {}
     return {
         "web": ServiceProbe(
             role.vars["app_name"], children="workers", fewer="set app_workers lower"
@@ -228,8 +220,6 @@ def listen(role):
 
 def release(role):
     v = role.vars
-    if v["serves"] == "balancer":
-        return None
     bind, trusted = listen(role)
     addons = (role.role.path / "files" / "provision_gunicorn.py").read_text()
     return ReleasePlan(

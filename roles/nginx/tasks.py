@@ -61,9 +61,7 @@ def down(v, names):
 
 
 def logs(role):
-    """nginx's access and error logs, where nginx runs."""
-    if role.vars["serves"] == "app":
-        return {}
+    """nginx's access and error logs."""
     return {"nginx-access": LogSource(path="/var/log/nginx/access.log"),
             "nginx-error": LogSource(path="/var/log/nginx/error.log")}  # fmt: skip
 
@@ -71,8 +69,8 @@ def logs(role):
 def status(role):
     """nginx, and the certificate's days to expiry when the site has a domain."""
     v = role.vars
-    found = {"nginx": ServiceProbe("nginx")} if v["serves"] != "app" else {}
-    if v["app_domain"] and v["serves"] != "app":
+    found = {"nginx": ServiceProbe("nginx")}
+    if v["app_domain"]:
         cert = f"/etc/letsencrypt/live/{v['app_domain']}/fullchain.pem"
         found["certificate"] = CertificateProbe(cert)
     return found
@@ -80,10 +78,6 @@ def status(role):
 
 def tasks(role):
     v = role.vars
-    if v["serves"] == "app":
-        yield shell.note("site", "none here: an app server (serves: app) is reached through "
-                         "the balancers")  # fmt: skip
-        return
     site = f"/etc/nginx/conf.d/{v['app_name']}.conf"
     yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")

@@ -51,8 +51,6 @@ def holds_only(name, root):
 
 def tasks(role):
     v = role.vars
-    if v["serves"] == "balancer":
-        return
     yield holds_only(v["app_name"], v["app_root"])
     yield files.directory(HELD.rsplit("/", 1)[0], mode=0o755)
     yield files.file(HELD, f"{v['app_name']} {v['app_root']}\n", mode=0o644)

@@ -34,9 +34,6 @@ VERSIONS = {"bookworm": 15, "trixie": 17}
 def check(v, root):
     if not v["postgres_enabled"]:
         return
-    if v["serves"] == "balancer":
-        raise SchemaError("postgres_enabled", "not on a balancer (serves: balancer): the "
-                          "database goes beside the app, or on a server of its own")  # fmt: skip
     for key in ("postgres_database", "postgres_user"):
         if not IDENTIFIER.match(str(v[key])):
             raise SchemaError(key, f"{v[key]!r}: use lower-case letters, digits and _ only")

@@ -121,8 +121,6 @@ def exec_start(v, command):
 
 def tasks(role):
     v = role.vars
-    if v["serves"] == "balancer":
-        return
     app, live = v["app_name"], Succeeds(sh("test -e {path}", path=Layout(v["app_root"]).current))
     if v["app_processes"] or v["app_schedule"]:
         yield files.directory("/usr/local/lib/provision", mode=0o755)
@@ -167,8 +165,6 @@ def handlers(role):
 
 def logs(role):
     v = role.vars
-    if v["serves"] == "balancer":
-        return {}
     found = {name: LogSource(unit=unit(v, name)) for name in processes(v)}
     return {**found, **{name: LogSource(unit=f"{job_unit(v, name)}.service") for name in jobs(v)}}
 
@@ -176,8 +172,6 @@ def logs(role):
 def status(role):
     """Each process's service, each job's last and next run."""
     v = role.vars
-    if v["serves"] == "balancer":
-        return {}
     found = {name: ServiceProbe(unit(v, name)) for name in processes(v)}
     return {**found, **{name: TimerProbe(job_unit(v, name)) for name in jobs(v)}}
 
@@ -230,7 +224,7 @@ def restart_step(v):
 def release(role):
     """Processes restart onto the release that went live (or was gone back to)."""
     v = role.vars
-    if v["serves"] == "balancer" or not v["app_processes"]:
+    if not v["app_processes"]:
         return None
     step = restart_step(v)
     return Hooks({"after_verify": [step], "after_rollback": [step]})

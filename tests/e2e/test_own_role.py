@@ -23,7 +23,8 @@ def project(tmp_path_factory):
     shutil.copytree(REDIS, root / "roles" / "redis")
     (root / "example-app").symlink_to(ROOT / "example-app")
     plays = yaml.safe_load((root / "roles" / "plays.yaml").read_text())
-    plays["bootstrap"]["roles"].append("redis")
+    for roles in plays["bootstrap"]["roles"].values():  # on every kind of host
+        roles.append("redis")
     (root / "roles" / "plays.yaml").write_text(yaml.safe_dump(plays))
     return root
 

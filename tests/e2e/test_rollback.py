@@ -168,7 +168,8 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
     """The engine as a library, with the test role `hooklog` added to the deploy play."""
     project = Project.load(ROOT, bootstrapped_host.inventory, extra=[ROOT / "tests" / "roles"])
     play = project.play("deploy")
-    play.roles.append(project.roles["hooklog"])
+    for roles in play.kinds.values():
+        roles.append(project.roles["hooklog"])
     [target] = project.targets("target")
     log = "/var/log/provision-hooklog"
 

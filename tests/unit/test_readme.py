@@ -86,7 +86,9 @@ def expected_tasks(project, name, host, overrides):
     [target] = project.targets(host)
     settings = resolve_vars(play.every_role, target.vars, overrides)
     peers = play.peers.seen_from(target)
-    tasks, handlers = build_tasks(play.roles, settings, HOST, Output(io.StringIO()), peers)
+    tasks, handlers = build_tasks(
+        play.roles_of(settings), settings, HOST, Output(io.StringIO()), peers
+    )
     names = [f"{t.role}: {t.op.name}" for t in tasks]
     if name == "bootstrap":
         names += [f"{t.role}: {t.op.name}" for t in played(name)]

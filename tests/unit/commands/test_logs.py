@@ -3,8 +3,10 @@ each role names."""
 
 import pytest
 
-from provision.commands.logs import LogQuery, LogSource, log_command
-from tests.fleet import context
+from provision.commands.logs import LOGS, LogQuery, LogSource, log_command
+from provision.project.roles import merged
+from tests.fakes import HOST
+from tests.fleet import on_server
 
 APP = LogSource(unit="hello")
 ACCESS = LogSource(path="/var/log/nginx/access.log")
@@ -46,13 +48,10 @@ def test_a_query_that_cannot_be_asked_is_refused_before_connecting(query, fault)
 
 
 def test_each_host_names_the_logs_of_what_it_runs(fleet):
-    fleet = fleet
     names = {}
     for host in ("solo", "app1", "lb"):
-        names[host] = set()
-        for role in ("gunicorn", "nginx"):
-            ctx = context(fleet, role, host)
-            names[host] |= set(ctx.role.module.logs(ctx))
+        ctxs = on_server(fleet, host)
+        names[host] = set(merged(LOGS, [c.role for c in ctxs], ctxs[0].vars, HOST, ctxs[0].peers))
     assert names == {
         "solo": {"web", "nginx-access", "nginx-error"},
         "app1": {"web"},

@@ -1,13 +1,14 @@
 """`fab status`: each probe read from a real host's output, the lines a person reads, and
 what each role shows."""
 
-from provision.commands.status import ReleaseProbe, history_lines
+from provision.commands.status import STATUS, ReleaseProbe, history_lines
 from provision.core.probes import (
     CertificateProbe,
     DiskProbe,
 )
-from tests.fakes import parsed
-from tests.fleet import context
+from provision.project.roles import merged
+from tests.fakes import HOST, parsed
+from tests.fleet import on_server
 
 
 def test_the_release_the_disk_and_a_missing_certificate():
@@ -24,26 +25,25 @@ def test_the_release_the_disk_and_a_missing_certificate():
     assert cert.line(parsed(cert, "status-certificate-none")).startswith("none at /etc/letsencrypt")
 
 
+def where(probe):
+    return getattr(probe, "path", getattr(probe, "unit", ""))
+
+
 def test_each_host_shows_what_it_runs(fleet):
-    fleet = fleet
     shown = {}
     for host in ("solo", "app1", "lb"):
-        shown[host] = []
-        for role in ("app", "gunicorn", "processes", "nginx"):
-            ctx = context(fleet, role, host, app_processes={"worker": "arq w"},
-                          app_schedule={"tick": {"command": "t", "on_calendar": "daily"}},
-                          app_domain="example.com", acme_email="ops@example.com")  # fmt: skip
-            shown[host] += list(ctx.role.module.status(ctx))
+        ctxs = on_server(fleet, host, app_processes={"worker": "arq w"},
+                         app_schedule={"tick": {"command": "t", "on_calendar": "daily"}},
+                         app_domain="example.com", acme_email="ops@example.com")  # fmt: skip
+        first = ctxs[0]
+        probes = merged(STATUS, [c.role for c in ctxs], first.vars, HOST, first.peers)
+        shown[host] = {label: where(probe) for label, probe in probes.items()}
+    cert = "/etc/letsencrypt/live/example.com/fullchain.pem"
     assert shown == {
-        "solo": ["disk", "web", "worker", "tick", "nginx", "certificate"],
-        "app1": ["disk", "web", "worker", "tick"],
-        "lb": ["disk", "nginx", "certificate"],
-    }
-
-
-def test_status_and_logs_read_every_role_a_server_runs(fleet):
-    fleet = fleet
-    play = fleet.play("deploy")
-    names = [r.name for r in play.on_server()]
-    assert names[: len(play.roles)] == [r.name for r in play.roles]
-    assert "postgres" in names and "postgres" not in [r.name for r in play.roles]
+        "solo": {"updates": "", "disk": "/srv/hello", "web": "hello",
+                 "worker": "hello-process-worker.service", "tick": "hello-job-tick",
+                 "nginx": "nginx", "certificate": cert},
+        "app1": {"updates": "", "disk": "/srv/hello", "web": "hello",
+                 "worker": "hello-process-worker.service", "tick": "hello-job-tick"},
+        "lb": {"updates": "", "disk": "/", "nginx": "nginx", "certificate": cert},
+    }  # fmt: skip

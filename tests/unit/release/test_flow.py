@@ -34,7 +34,8 @@ def play(tmp_path, monkeypatch):
     inventory.write_text("hosts:\n  web1: {address: 127.0.0.1}\n")
     project = Project.load(ROOT, inventory, extra=[ROOT / "tests" / "roles"])
     deploy = project.play("deploy")
-    deploy.roles.append(project.roles["hooklog"])
+    for roles in deploy.kinds.values():
+        roles.append(project.roles["hooklog"])
     return deploy
 
 
@@ -161,7 +162,7 @@ def _plan_files(play):
     from provision.release.deploy import release_plan
 
     host = Host(None, HostInfo().parse(HOST), resolve_vars(play.every_role, {}, {}))
-    return release_plan(play.roles, host).files
+    return release_plan(play.roles_of(host.vars), host).files
 
 
 def test_deploy_on_a_server_never_bootstrapped_is_refused(play):

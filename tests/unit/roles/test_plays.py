@@ -1,11 +1,33 @@
-"""roles/plays.yaml: what each kind of host runs of each role."""
+"""roles/plays.yaml: which roles each kind of host runs, said once for every role."""
 
-from tests.fleet import context
+import pytest
+
+from provision.project.schema import SchemaError
+from tests.fleet import on_server
+
+RUNS = {
+    "solo": ["one_app", "base", "app", "gunicorn", "processes", "nginx", "firewall"],
+    "app1": ["one_app", "base", "app", "gunicorn", "processes", "firewall"],
+    "lb": ["base", "nginx", "firewall"],
+}
 
 
-def test_each_role_does_only_its_part(fleet):
-    fleet = fleet
-    assert context(fleet, "gunicorn", "lb").tasks() == []
-    assert fleet.roles["gunicorn"].module.release(context(fleet, "gunicorn", "lb")) is None
-    assert [op.name for op in context(fleet, "nginx", "app1").tasks()] == ["site"]
-    assert [op.name for op in context(fleet, "app", "lb").tasks()] == ["releases"]
+@pytest.mark.parametrize("host", sorted(RUNS))
+def test_each_kind_of_host_runs_its_roles_in_order(fleet, host):
+    assert [r.name for r in fleet.play("deploy").roles_of(fleet_settings(fleet, host))] == (
+        RUNS[host])  # fmt: skip
+
+
+def test_what_a_server_runs_is_the_commands_roles_then_the_other_plays(fleet):
+    names = [ctx.role.name for ctx in on_server(fleet, "app1")]
+    assert names == [*RUNS["app1"], "postgres", "ssh"]  # bootstrap's, which deploy lacks
+    assert [ctx.role.name for ctx in on_server(fleet, "lb")] == [*RUNS["lb"], "ssh"]
+
+
+def test_a_kind_the_plays_lack_is_refused_by_its_setting(fleet):
+    with pytest.raises(SchemaError, match=r"^serves: expected one of all, app, balancer; got 'db'"):
+        fleet.play("deploy").roles_of({"serves": "db"})
+
+
+def fleet_settings(fleet, host):
+    return on_server(fleet, host)[0].vars
