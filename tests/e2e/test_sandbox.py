@@ -5,7 +5,7 @@ import subprocess
 
 from provision.core import hostkeys
 from provision.core.transport import Session, Target
-from provision.sandbox import fleet
+from provision.sandbox import fleet, processes
 from provision.sandbox import machines as sandbox
 from tests.helpers import ROOT, fab, free_port, recap
 
@@ -36,13 +36,13 @@ def test_sandbox_boots_answers_and_stops(rootfs, tmp_path, monkeypatch):
         down = fab("sandbox", "--stop", timeout=60)
         assert down.returncode == 0
         assert "sandbox stopped and removed" in down.stdout
-        assert not sandbox.is_running(pid)
+        assert not processes.is_running(pid)
         assert not (state / "sandbox").exists() and not (state / "pid").exists()
         assert hostkeys.recorded([known], name) == []  # forgotten with the host
     finally:
         pidfile = state / "pid"
         if pidfile.exists():
-            sandbox.stop(int(pidfile.read_text()))
+            processes.stop(int(pidfile.read_text()))
 
 
 def test_a_fleet_boots_on_its_own_network_with_an_inventory_and_stops(rootfs, tmp_path,
@@ -71,8 +71,8 @@ def test_a_fleet_boots_on_its_own_network_with_an_inventory_and_stops(rootfs, tm
 
         down = fab("sandbox", "--stop", timeout=120)
         assert down.stdout.strip() == "fleet stopped and removed (2 host(s) and their network)"
-        assert not any(sandbox.is_running(h["pid"]) for h in hosts)
-        assert not sandbox.is_process(saved["network"]["cache_pid"], "apt-cacher-ng")
+        assert not any(processes.is_running(h["pid"]) for h in hosts)
+        assert not processes.is_process(saved["network"]["cache_pid"], "apt-cacher-ng")
         links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
         assert saved["network"]["name"] not in links
         assert not (state / "fleet.json").exists() and not (state / "fleet").exists()
