@@ -2,12 +2,14 @@
 
 A ``Project`` is a repository's roles, plays and inventory, loaded and checked before any
 connection; ``Project.play(name)`` gives a ``Play``: the roles that command applies, in
-order, with every role's settings.
+order, on each kind of host (``kind: serves`` in plays.yaml names the setting that gives a
+host's kind), with every role's settings.
 
 Example::
 
     project = Project.load(Path("."))
     play = project.play("bootstrap")
+    play.roles_of({"serves": "balancer", ...})   # base, nginx, ssh, firewall
 """
 
 from __future__ import annotations
