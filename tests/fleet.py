@@ -39,18 +39,22 @@ def project(tmp_path, text=FLEET):
 def on_server(project, name, **overrides):
     """A RoleContext for each role a command's host runs, as the engine picks them (the
     deploy play's roles for the host's kind, then the other plays')."""
-    play = project.play("deploy", overrides)
-    [target] = project.targets(name)
-    settings = resolve_vars(play.every_role, target.vars, overrides)
-    peers = play.peers.seen_from(target)
+    play, settings, peers = _seen(project, name, overrides)
     return [RoleContext(role, settings, HOST, peers) for role in play.on_server(settings)]
 
 
 def context(project, role, name, **overrides):
+    """What ``role`` sees on the host ``name``, whether or not the plays run it there."""
+    _, settings, peers = _seen(project, name, overrides)
+    return RoleContext(project.roles[role], settings, HOST, peers)
+
+
+def _seen(project, name, overrides):
+    """The deploy play, and the host ``name``'s settings and peers in it."""
     play = project.play("deploy", overrides)
     [target] = project.targets(name)
     settings = resolve_vars(play.every_role, target.vars, overrides)
-    return RoleContext(project.roles[role], settings, HOST, play.peers.seen_from(target))
+    return play, settings, play.peers.seen_from(target)
 
 
 def site(ctx):

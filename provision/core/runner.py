@@ -97,8 +97,9 @@ def execute(
         if not result.ok:
             tail = "\n".join(said[-(SHOWN if show else TAIL) :]).strip() or "(no output)"
             raise TaskFailed(f"`{group[step].display()}` exited {result.rc}:\n{tail}", said)
-        for line in said if show is not None else []:
-            show(line)
+        if show is not None:
+            for line in said:
+                show(line)
     return "".join(printed)
 
 

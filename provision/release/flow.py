@@ -94,9 +94,11 @@ class FlowRun:
     def shown(self, commands: list[Command]) -> None:
         """Run commands, showing what they print (a role's hook step, a migration say, is
         worth reading); a failure shows its last lines."""
-        execute(
-            self.session, commands, lambda line: self.out.line(f"[{self.name}]           | {line}")
-        )
+        execute(self.session, commands, self.show)
+
+    def show(self, line: str) -> None:
+        """A line a step printed, under its phase's line."""
+        self.out.line(f"[{self.name}]           | {line}")
 
     def hook_context(self) -> HookContext:
         raise NotImplementedError

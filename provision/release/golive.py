@@ -192,7 +192,7 @@ class Live:
 
             def shown(name: str = name) -> None:
                 for line in follow.step(name):
-                    r.out.line(f"[{r.name}]           | {line}")
+                    r.show(line)
 
             try:
                 r.phase(name, shown)
