@@ -153,9 +153,9 @@ def host_keys(run: Run) -> None:
         s.run_as_root("rm /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null")
     run.add("host-key-changed", "fab status -H sandbox", fab("-H", "sandbox", "status"))
     name = hostkeys.host_name("127.0.0.1", 2222)
-    forget = ["ssh-keygen", "-R", name, "-f", str(ROOT / "known_hosts")]
+    forget = ["ssh-keygen", "-R", name, "-f", str(ROOT / ".provision/known_hosts")]
     subprocess.run(forget, capture_output=True, check=True)
-    (ROOT / "known_hosts.old").unlink(missing_ok=True)  # ssh-keygen's copy of the file
+    (ROOT / ".provision/known_hosts.old").unlink(missing_ok=True)  # ssh-keygen's copy of the file
     run.add("host-key-new", "fab releases -H sandbox", fab("-H", "sandbox", "releases"))
 
 

@@ -35,7 +35,7 @@ SHOWN = "fab deploy -H web --inventory docs/web.yaml --force"
 
 
 def fleet(run: Run) -> None:
-    shown = ".sandbox/fleet.yaml"
+    shown = ".provision/sandbox/fleet.yaml"
     run.add("fleet", "fab sandbox --hosts 3", fab("sandbox", "--hosts", "3"))
     try:
         run.add("fleet", f"fab bootstrap -H fleet --inventory {shown}",
@@ -57,12 +57,12 @@ def rolling(run: Run) -> None:
     health gate, then one during which app3 goes away."""
     fab("sandbox", "--hosts", "4")
     try:
-        machines = json.loads((ROOT / ".sandbox/fleet.json").read_text())["hosts"]
+        machines = json.loads((ROOT / ".provision/sandbox/fleet.json").read_text())["hosts"]
         hosts = yaml.safe_load((ROOT / "docs/web.yaml").read_text())["hosts"]
         wanted = [host["address"] for host in hosts.values()]
         if [m["address"] for m in machines] != wanted:
             raise SystemExit(f"samples: the fleet is not at docs/web.yaml's addresses: {machines}")
-        app = ROOT / ".sandbox/web-app"
+        app = ROOT / ".provision/sandbox/web-app"
         app_copy(str(app), lambda text: text.replace(HEALTH, SICK_HEALTH))
         ok("-H", "web", "bootstrap", *WEB)
         ok("-H", "web", "deploy", *WEB)

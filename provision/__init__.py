@@ -11,4 +11,4 @@ The engine, in layers, each importing only those below it:
 and nothing else of the engine.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from provision.commands.actions import Action
 from provision.commands.doctor import Finding, SourceCheck
+from provision.commands.init import AppSource, Detected
 from provision.commands.logs import LogSource
 from provision.core.command import Command, Shell, quote, sh
 from provision.core.facts import Fact, HostFacts, NetworkHome, PathInfo, SshdPorts, Succeeds
@@ -112,15 +113,22 @@ class RoleModule(Protocol):
         """What `fab doctor` reads of the app's source before any connection, or None on a
         host that runs no app."""
 
+    def detect(self, source: AppSource) -> Detected | None:
+        """What `provision init` writes into a new inventory for the app at
+        ``source.path``: the settings the role can tell from the source, without running
+        it, a comment for each, and warnings."""
+
 
 __all__ = [
     "HOOK_POINTS",
     "RUN_IN_RELEASE",
     "STAMP",
     "Action",
+    "AppSource",
     "ArtifactError",
     "CertificateProbe",
     "Command",
+    "Detected",
     "DiskProbe",
     "Fact",
     "Fields",

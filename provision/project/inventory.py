@@ -19,7 +19,11 @@ HOST_KEYS = {"address": str, "user": str, "port": int, "key": str, "vars": dict}
 GROUP_KEYS = {"hosts": list, "vars": dict}
 HOST_KEY_KEYS = {"checking": str, "file": str}
 TOP_KEYS = {"vars": dict, "hosts": dict, "groups": dict, "host_keys": dict}
-KNOWN_HOSTS = "known_hosts"  # the project's known-hosts file, beside the inventory
+# The project's own state, beside the inventory and ignored by git: known hosts here, the
+# sandbox's key and state in sandbox/.
+STATE = ".provision"
+KNOWN_HOSTS = f"{STATE}/known_hosts"  # the project's known-hosts file
+OLD_KNOWN_HOSTS = "known_hosts"  # where it was before 0.2, still read when it is there
 ADHOC = re.compile(
     r"^(?:(?P<user>[^@\s]+)@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:@\s]+)(?::(?P<port>\d+))?$"
 )
@@ -136,6 +140,9 @@ class Inventory:
         """How this inventory's hosts have their SSH keys checked (``host_keys:``)."""
         given = self.data.get("host_keys") or {}
         record = Path(self._key_path(given.get("file") or KNOWN_HOSTS))
+        old = self.path.parent / OLD_KNOWN_HOSTS
+        if "file" not in given and not record.exists() and old.is_file():
+            record = old.resolve()
         return HostKeyCheck(record=record, strict=given.get("checking") == STRICT)
 
     def names(self) -> list[str]:

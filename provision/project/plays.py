@@ -28,7 +28,8 @@ from provision.core.transport import Target
 from provision.project.inventory import Inventory, InventoryError
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.preflight import check_settings
-from provision.project.roles import Role, RoleContext, RoleError, load_roles, resolve_vars, schema
+from provision.project.roles import Role, RoleContext, RoleError, resolve_vars, schema
+from provision.project.roles_path import find_roles, plays_file
 from provision.project.schema import SchemaError, check_vars, closest
 
 KIND_BY = "kind"  # in plays.yaml: the setting that gives a host's kind
@@ -94,12 +95,10 @@ class Project:
     def load(
         cls, root: Path, inventory: str | Path = "inventory.yaml", extra: Sequence[Path] = ()
     ) -> Project:
-        """``extra``: more role directories, for roles no play names yet (tests, tools)."""
-        roles: dict[str, Role] = {}
-        for roles_dir in [root / "roles", *extra]:
-            names = sorted(p.name for p in roles_dir.iterdir() if (p / "tasks.py").is_file())
-            roles.update({r.name: r for r in load_roles(roles_dir, names)})
-        plays = _load_plays(root / "roles" / "plays.yaml", roles)
+        """The roles on the project's roles path (see ``roles_path``), and in ``extra``:
+        more role directories, for roles no play names yet (tests, tools)."""
+        roles = find_roles(root, extra)
+        plays = _load_plays(plays_file(root), roles)
         inv = Inventory.load(root / inventory, schema(roles.values()))
         return cls(roles, inv, plays, root)
 

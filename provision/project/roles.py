@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -45,10 +45,17 @@ class Role:
     path: Path
     defaults: dict[str, Any]
     module: ModuleType
+    # a project's folders of the same name without tasks.py: their templates/ and files/
+    # are found before the role's own (see roles_path)
+    overlays: Sequence[Path] = ()
+
+    def search(self, kind: str) -> list[Path]:
+        """Where the role's ``templates`` or ``files`` are looked up, in order."""
+        return [folder / kind for folder in [*self.overlays, self.path]]
 
     def env(self) -> jinja2.Environment:
         return jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.path / "templates"),
+            loader=jinja2.FileSystemLoader(self.search("templates")),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             trim_blocks=True,
@@ -57,12 +64,9 @@ class Role:
         )
 
 
-def load_roles(roles_dir: Path, names: Iterable[str]) -> list[Role]:
-    return [load_role(roles_dir, n) for n in names]
-
-
-def load_role(roles_dir: Path, name: str) -> Role:
-    path = roles_dir / name
+def load_role(path: Path, overlays: Sequence[Path] = ()) -> Role:
+    """The role in folder ``path`` (named by it), with the project's ``overlays``."""
+    name = path.name
     tasks = path / "tasks.py"
     if not tasks.is_file():
         raise RoleError(f"{tasks}: no such role tasks file")
@@ -82,7 +86,7 @@ def load_role(roles_dir: Path, name: str) -> Role:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return Role(name, path, defaults or {}, module)
+    return Role(name, path, defaults or {}, module, tuple(overlays))
 
 
 def schema(roles: Iterable[Role]) -> dict[str, Any]:
@@ -119,7 +123,7 @@ def resolve_vars(
 
 class RoleContext:
     """What a role's tasks see: ``vars``, the host's ``facts``, ``peers`` (the inventory's
-    other hosts) and ``template()``."""
+    other hosts), ``template()`` and ``file()``."""
 
     def __init__(
         self, role: Role, vars: dict[str, Any], facts: HostFacts, peers: Peers = NO_PEERS
@@ -146,6 +150,14 @@ class RoleContext:
         except jinja2.UndefinedError as e:
             line = _template_line(e, template.filename)
             raise RoleError(f"{where}:{line}: {e.message}") from e
+
+    def file(self, name: str) -> str:
+        """The text of the role's ``files/<name>``, uploaded as it is (a project's overlay
+        of the role is looked in first)."""
+        for folder in self.role.search("files"):
+            if (folder / name).is_file():
+                return (folder / name).read_text()
+        raise RoleError(f"roles/{self.role.name}/files/{name}: no such file")
 
     def tasks(self) -> list[Operation]:
         return list(self.role.module.tasks(self))

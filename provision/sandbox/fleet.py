@@ -26,6 +26,7 @@ from provision.sandbox.network import Network
 from provision.sandbox.processes import SandboxError, is_running, stop
 
 FIRST = 11  # the first host's number on the network: .11, .12, ...
+FLEET_KNOWN_HOSTS = "known_hosts"  # beside the fleet's inventory, which names it
 
 
 def start_fleet(state: Path, hosts: int) -> str:
@@ -46,7 +47,7 @@ def start_fleet(state: Path, hosts: int) -> str:
     names = [f"fleet{n + 1}" for n in range(hosts)]
     try:
         machines = boot_on(net, names, base_rootfs(), state / "fleet", key,
-                           state / "known_hosts")  # fmt: skip
+                           state / FLEET_KNOWN_HOSTS)  # fmt: skip
     except BaseException:
         net.remove()
         raise
@@ -98,6 +99,7 @@ def _inventory(machines: list, key: Path) -> str:
     return (
         "# Written by `fab sandbox --hosts N`: the sandbox fleet, on its private network.\n"
         f"hosts:\n{hosts}groups:\n  fleet:\n    hosts: [{names}]\n"
+        f"host_keys:\n  file: {FLEET_KNOWN_HOSTS}\n"
     )
 
 
@@ -114,7 +116,7 @@ def stop_fleet(state: Path) -> str:
     for path in ("fleet", "network"):
         shutil.rmtree(state / path, ignore_errors=True)
     (state / "fleet.yaml").unlink(missing_ok=True)
-    (state / "known_hosts").unlink(missing_ok=True)
+    (state / FLEET_KNOWN_HOSTS).unlink(missing_ok=True)
     record.unlink()
     return f"fleet stopped and removed ({len(saved['hosts'])} host(s) and their network)"
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from provision.core import hostkeys
 from provision.core.transport import ConnectError, Session, Target
+from provision.project.inventory import KNOWN_HOSTS
 from provision.sandbox.processes import SandboxError, is_running, stop
 
 if TYPE_CHECKING:
@@ -112,8 +113,8 @@ def boot(
     ``port``); with one, it has a namespace of its own and ``address`` on that network
     (sshd on port 22 there). Names of hosts on one network differ in their first 12
     characters (systemd-nspawn names each host's link after them). The host's SSH keys,
-    read from its own files, are recorded in ``known_hosts`` (by default the file
-    ``known_hosts`` in ``workdir``) in place of any recorded before for its address."""
+    read from its own files, are recorded in ``known_hosts`` (by default the known-hosts
+    file of an inventory in ``workdir``) in place of any recorded before for its address."""
     _need("systemd-nspawn", "systemd-container")
     root = workdir / name
     shutil.rmtree(root, ignore_errors=True)
@@ -135,7 +136,7 @@ def boot(
         _join(root, network, address, name)
         args.append(f"--network-bridge={network.name}")
         port = 22
-    known_hosts = known_hosts or workdir / "known_hosts"
+    known_hosts = known_hosts or workdir / KNOWN_HOSTS
     keys = hostkeys.public_keys(root / "etc/ssh")
     hostkeys.set_keys(known_hosts, hostkeys.host_name(address, port), keys)
     log = workdir / f"{name}.log"

@@ -9,6 +9,7 @@ import subprocess
 
 from provision.api import (
     Command,
+    Detected,
     DiskProbe,
     Hooks,
     Layout,
@@ -147,3 +148,30 @@ def release(role):
 
     # Once per deploy: several app servers share one database.
     return Hooks({"before_check": [Step("release command", commands, once=True)]})
+
+
+def detect(source):
+    """What `provision init` writes for the app: its name, its source (this folder), and
+    Alembic's migrations as the release command when the app has alembic.ini."""
+    name = re.sub(r"[^a-z0-9-]+", "-", source.name.lower()).strip("-")
+    name = name if name[:1].isalpha() else f"app-{name}".rstrip("-")
+    found = Detected(
+        settings={"app_name": name, "app_source": ".", "app_domain": ""},
+        comments={
+            "app_name": "The app's name: its user's, its folder's (/srv/<name>), its service's.",
+            "app_source": "Where releases come from: this folder (or a git URL).",
+            "app_domain": "The domain nginx serves the app on, with a Let's Encrypt "
+            "certificate;\nempty: plain HTTP on the server's address.",
+        },
+        examples=[
+            "The app's settings, written to the server's shared/.env and never shown:",
+            "app_env:",
+            "  SECRET_KEY: {env: APP_SECRET_KEY}    read from this machine's environment",
+        ],
+    )
+    if (source.path / "alembic.ini").is_file():
+        found.settings["app_release_command"] = "alembic upgrade head"
+        found.comments["app_release_command"] = (
+            "Run once per release before it goes live: Alembic's migrations (alembic.ini)."
+        )
+    return found

@@ -47,17 +47,17 @@ RELOAD = re.compile(r"\buvicorn\b[^\n]*--reload\b|\breload\s*=\s*True\b")
 SCRIPTS = ("Procfile", "Makefile", "Dockerfile", "docker-compose.yml", "compose.yaml")
 
 
-def _name(node: ast.expr) -> str:
+def dotted(node: ast.expr) -> str:
     """``a.b.c`` for a call's function, or ""."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _name(node.value)
+        base = dotted(node.value)
         return f"{base}.{node.attr}" if base else ""
     return ""
 
 
-def _is_route(func: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+def route_of(func: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     """The path of the route ``func`` is decorated as (``@app.get("/x")``), or None."""
     for dec in func.decorator_list:
         call = dec if isinstance(dec, ast.Call) else None
@@ -77,7 +77,7 @@ def _own_calls(func: ast.AST) -> Iterator[ast.Call]:
         yield from _own_calls(node)
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
+def imports_of(tree: ast.Module) -> dict[str, str]:
     """Local name -> full name, for ``from time import sleep`` and ``import x as y``."""
     names = {}
     for node in ast.walk(tree):
@@ -97,16 +97,16 @@ def check_module(path: Path, rel: str, routes: list[str]) -> list[Finding]:
     except (SyntaxError, ValueError) as e:
         return [Finding(f"{rel}:{getattr(e, 'lineno', 0)}", "error", f"syntax error: {e}",
                         "fix the syntax: the app cannot start")]  # fmt: skip
-    imported = _imports(tree)
+    imported = imports_of(tree)
     found = []
     for func in ast.walk(tree):
         if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        route = _is_route(func)
+        route = route_of(func)
         if route is not None:
             routes.append(route)
         for call in _own_calls(func):
-            name = _name(call.func)
+            name = dotted(call.func)
             head, _, rest = name.partition(".")
             full = f"{imported[head]}.{rest}".rstrip(".") if head in imported else name
             at = f"{rel}:{call.lineno}"
@@ -135,7 +135,7 @@ def _reload(path: Path, rel: str) -> list[Finding]:
     return found
 
 
-def _files(source: Path) -> Iterator[tuple[Path, str]]:
+def source_files(source: Path) -> Iterator[tuple[Path, str]]:
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
         if path.is_file() and not SKIP & set(rel.parts):
@@ -150,7 +150,7 @@ def check_source(source: Path, health_path: str, module_fault: str = "") -> list
         found.append(Finding("app_module", "error", module_fault,
                              "set app_module to module:attribute, as `uvicorn main:app` "
                              "takes it"))  # fmt: skip
-    for path, rel in _files(source):
+    for path, rel in source_files(source):
         if path.suffix == ".py":
             found += check_module(path, rel, routes)
         elif path.suffix in (".sh", ".toml", ".cfg", ".ini") or path.name in SCRIPTS:

@@ -20,6 +20,7 @@ from provision.api import (
 )
 
 from . import appcheck
+from .detect import detect as detect_app
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
@@ -221,7 +222,7 @@ def listen(role):
 def release(role):
     v = role.vars
     bind, trusted = listen(role)
-    addons = (role.role.path / "files" / "provision_gunicorn.py").read_text()
+    addons = role.file("provision_gunicorn.py")
     return ReleasePlan(
         root=v["app_root"],
         user=v["app_user"],
@@ -247,3 +248,8 @@ def release(role):
         },
         shared_links={".env": "shared/.env", **{p: f"shared/{p}" for p in shared(v)}},
     )
+
+
+def detect(source):
+    """What `provision init` writes: the app's module and its health route."""
+    return detect_app(source)

@@ -8,6 +8,7 @@ from provision.api import (
     STAMP,
     Action,
     Command,
+    Detected,
     LogSource,
     Probe,
     RoleError,
@@ -232,3 +233,28 @@ def _size(n):
         if n >= big:
             return f"{n / big:.1f} {unit}"
     return f"{n} B"
+
+
+# A PostgreSQL driver the app names, and the URL scheme it takes (with SQLAlchemy, and on
+# its own).
+DRIVERS = {"asyncpg": ("postgresql+asyncpg", "postgresql"),
+           "psycopg": ("postgresql+psycopg", "postgresql"),
+           "psycopg-binary": ("postgresql+psycopg", "postgresql"),
+           "psycopg2": ("postgresql+psycopg2", "postgresql"),
+           "psycopg2-binary": ("postgresql+psycopg2", "postgresql")}  # fmt: skip
+
+
+def detect(source):
+    """PostgreSQL beside the app when its dependencies name a PostgreSQL driver, with the
+    URL scheme that driver takes."""
+    driver = next((name for name in DRIVERS if name in source.dependencies), None)
+    if driver is None:
+        return None
+    with_orm, alone = DRIVERS[driver]
+    scheme = with_orm if "sqlalchemy" in source.dependencies else alone
+    return Detected(
+        settings={"postgres_enabled": True, "postgres_url_scheme": scheme},
+        comments={"postgres_enabled": f"PostgreSQL beside the app (its dependencies name "
+                                      f"{driver}); its URL is in DATABASE_URL.",
+                  "postgres_url_scheme": "The URL's scheme, as the app's driver takes it."},
+    )  # fmt: skip

@@ -176,11 +176,11 @@ def test_override_without_equals_is_an_error():
 
 
 @pytest.mark.parametrize("text, record, strict", [
-    ("hosts: {}\n", "known_hosts", False),
-    ("host_keys: {checking: strict}\n", "known_hosts", True),
+    ("hosts: {}\n", ".provision/known_hosts", False),
+    ("host_keys: {checking: strict}\n", ".provision/known_hosts", True),
     ("host_keys: {checking: accept-new, file: keys/hosts}\n", "keys/hosts", False),
 ])  # fmt: skip
-def test_host_keys_are_checked_against_the_projects_file_beside_the_inventory(
+def test_host_keys_are_checked_against_the_projects_file_in_its_state_folder(
     tmp_path, text, record, strict
 ):
     inv = load(tmp_path, text + "vars: {}\n")
@@ -188,3 +188,13 @@ def test_host_keys_are_checked_against_the_projects_file_beside_the_inventory(
     assert target.host_keys.record == tmp_path / record
     assert target.host_keys.strict is strict
     assert target.host_keys.strictly().strict
+
+
+def test_a_known_hosts_file_beside_the_inventory_from_before_is_still_read(tmp_path):
+    (tmp_path / "known_hosts").write_text("")
+    [target] = load(tmp_path, "vars: {}\n").resolve("root@10.0.0.5")
+    assert target.host_keys.record == tmp_path / "known_hosts"
+    (tmp_path / ".provision").mkdir()
+    (tmp_path / ".provision" / "known_hosts").write_text("")
+    [target] = load(tmp_path, "vars: {}\n").resolve("root@10.0.0.5")
+    assert target.host_keys.record == tmp_path / ".provision" / "known_hosts"

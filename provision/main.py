@@ -1,0 +1,36 @@
+"""The `provision` command: provision's tasks (``provision.tasks``) with Fabric's options
+(``-H``, ``-i``, ``-S``, ...), run from any folder without a fabfile.
+
+Example::
+
+    provision init
+    provision bootstrap -H sandbox
+    provision deploy -H web --set app_workers=4
+"""
+
+from __future__ import annotations
+
+from fabric import Config
+from fabric.main import Fab
+from invoke import Collection
+
+from provision import __version__, tasks
+
+
+class Provision(Fab):
+    def print_version(self) -> None:
+        print(f"provision {__version__}")
+
+
+def program() -> Provision:
+    return Provision(name="provision", binary="provision", version=__version__,
+                     namespace=Collection.from_module(tasks),
+                     executor_class=tasks.ArgvExecutor, config_class=Config)  # fmt: skip
+
+
+def run() -> None:
+    program().run()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,256 @@
+"""Provision's tasks, for `provision` and for Fabric's `fab`: thin wrappers that parse
+options and call the engine. A repository's ``fabfile.py`` makes them `fab`'s with one
+line (``provision init`` writes it)::
+
+    from provision.tasks import *  # noqa: F403
+
+provision init                     an inventory for the app in this folder, and a fabfile
+provision bootstrap -H web1        first-time server setup
+provision deploy -H web1           ship the app, zero downtime, health-gated
+provision deploy -H web            a group: app servers in health-gated batches, then balancers
+provision rollback -H web1         back to the previous good release
+provision releases -H web1         list releases, marking the live one
+provision status -H web1 [--json]  the live release, services, jobs, certificate, disk, deploys
+provision exec -H web1 -- alembic current  a command in the live release, as the app
+provision doctor [-H web1]         common production mistakes: the app's source, then the servers
+provision backup -H web1           back up the app's PostgreSQL database now
+provision logs -H web1 [-n 50]     the app's log (--process nginx-access: nginx's)
+provision sandbox [--deploy]       a local Debian test server (root); --deploy: the app too
+provision sandbox --hosts 3        a fleet of three, on a private network of their own
+
+The project is the folder that holds the inventory: the current one, or the nearest above
+it that has ``inventory.yaml``. Relative paths in settings are read from there, and so
+are its own ``roles/`` and ``hooks/``; its state is in ``.provision/`` there.
+"""
+
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from fabric import task
+from fabric.executor import Executor
+from fabric.main import program as fab_program
+from invoke.exceptions import Exit
+
+from provision.commands import cli
+from provision.commands import init as scaffold
+from provision.commands.logs import LogQuery
+from provision.commands.oneoff import command_line
+from provision.project.inventory import KNOWN_HOSTS, STATE
+from provision.project.plays import Options
+from provision.release.deploy import DeployOptions
+from provision.sandbox import fleet
+from provision.sandbox import machines as sb
+
+__all__ = ["backup", "bootstrap", "deploy", "doctor", "exec_", "init", "logs", "releases",
+           "rollback", "sandbox", "status"]  # fmt: skip
+
+INVENTORY = "inventory.yaml"
+
+
+def project_root(inventory: str = INVENTORY) -> Path:
+    """The project's folder: the current one, or the nearest above it that holds
+    ``inventory`` (a relative path); the current one for an absolute path."""
+    here = Path.cwd()
+    if not Path(inventory).is_absolute():
+        for folder in (here, *here.parents):
+            if (folder / inventory).is_file():
+                return folder
+    return here
+
+
+COMMON = {
+    "set": "override a setting, NAME=VALUE (repeatable); wins over the inventory",
+    "inventory": "inventory file (default: inventory.yaml)",
+    "verbose": "also say why each unchanged task needed nothing",
+    "strict_host_keys": "refuse a server whose SSH key no known-hosts file holds yet",
+}
+CONVERGE = {
+    **COMMON,
+    "check": "dry run: report what would change, change nothing",
+    "diff": "show the diff of every file that changes (or would)",
+}
+RELEASE = {
+    **COMMON,
+    "wait": "if another deploy holds the lock, wait up to this many seconds",
+    "take_over": "take the lock from a deploy that died without releasing it",
+}
+
+
+def _exit(code):
+    if code:
+        raise Exit(code=code)
+
+
+@task(iterable=["set"], help=CONVERGE, auto_shortflags=False)
+def bootstrap(c, check=False, diff=False, set=None, inventory=INVENTORY, verbose=False,
+              strict_host_keys=False):  # fmt: skip
+    """First-time server setup: packages, the app's user and directories, SSH hardening."""
+    options = Options(check=check, diff=diff, strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(cli.bootstrap(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+DEPLOY_HELP = {
+    **RELEASE,
+    "diff": CONVERGE["diff"],
+    "force": "ship a new release even when the live one has the same content",
+}
+
+
+@task(iterable=["set"], help=DEPLOY_HELP, auto_shortflags=False)
+def deploy(c, diff=False, force=False, wait=0.0, take_over=False, set=None,
+           inventory=INVENTORY, verbose=False, strict_host_keys=False):  # fmt: skip
+    """Ship the app: build, upload, check, switch, reload, verify; roll back if bad."""
+    options = DeployOptions(diff=diff, force=force, wait=float(wait), take_over=take_over,
+                            strict_host_keys=strict_host_keys)  # fmt: skip
+    root = project_root(inventory)
+    _exit(cli.deploy(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], help={**RELEASE, "to": "the release to go back to (default: previous)"},
+      auto_shortflags=False)  # fmt: skip
+def rollback(c, to=None, wait=0.0, take_over=False, set=None, inventory=INVENTORY,
+             verbose=False, strict_host_keys=False):  # fmt: skip
+    """Make the previous good release (or --to RELEASE) live again, without downtime."""
+    options = DeployOptions(to=to, wait=float(wait), take_over=take_over,
+                            strict_host_keys=strict_host_keys)  # fmt: skip
+    root = project_root(inventory)
+    _exit(cli.rollback(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], help=COMMON, auto_shortflags=False)
+def releases(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=False):
+    """List the releases on the server, newest first, marking the live and previous ones."""
+    options = DeployOptions(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(cli.list_releases(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], auto_shortflags=False, help={
+    **COMMON,
+    "n": "how many lines, the last ones (default 100)",
+    "since": "only lines from this long ago: 30s, 10m, 2h, 1d",
+    "grep": "only lines that contain this text",
+    "follow": "then print new lines as they come, from every host, until Ctrl-C",
+    "process": "which log: web (the app, default), a process or job by name, nginx-access, "
+               "nginx-error",
+})  # fmt: skip
+def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
+         inventory=INVENTORY, verbose=False, strict_host_keys=False):  # fmt: skip
+    """The app's log (or nginx's) from the server(s), each line marked with its host."""
+    query = LogQuery(source=process, lines=int(n), since=since, grep=grep, follow=follow)
+    options = Options(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(
+        cli.logs(
+            c,
+            root,
+            query,
+            options,
+            inventory=inventory,
+            sets=set,
+            verbose=verbose,
+        )
+    )
+
+
+@task(iterable=["set"], help={**COMMON, "json": "print one JSON object, by host, for scripts"},
+      auto_shortflags=False)  # fmt: skip
+def status(c, json=False, set=None, inventory=INVENTORY, verbose=False,
+           strict_host_keys=False):  # fmt: skip
+    """How the app is doing: live release, services, workers, jobs, certificate, disk, deploys."""
+    options = Options(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(cli.status(c, root, options, as_json=json, inventory=inventory, sets=set,
+                     verbose=verbose))  # fmt: skip
+
+
+class ArgvExecutor(Executor):
+    """Fabric runs what follows `--` on the raw -H host as a task of its own; for `fab
+    exec`, it is the command to run in the app's release instead, on inventory hosts."""
+
+    def expand_calls(self, calls, apply_hosts=True):
+        if any(call.task.name == "exec" for call in calls) and self.core.remainder:
+            # Invoke joined the words after `--` with spaces; the command line as typed
+            # has them one by one.
+            words = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
+            REMAINDER.append(command_line(words) if words else self.core.remainder)
+            self.core.remainder = ""
+        return super().expand_calls(calls, apply_hosts)
+
+
+REMAINDER: list[str] = []
+fab_program.executor_class = ArgvExecutor
+
+
+@task(name="exec", iterable=["set"], auto_shortflags=False, help={
+    **COMMON,
+    "one": "on the first host only (of a group)",
+    "tty": "a terminal session, for a person: python, bash (one host)",
+})  # fmt: skip
+def exec_(c, one=False, tty=False, set=None, inventory=INVENTORY, verbose=False,
+          strict_host_keys=False):  # fmt: skip
+    """Run `-- COMMAND` in the live release as the app's user, with its virtualenv and .env."""
+    command = REMAINDER[0] if REMAINDER else ""
+    options = Options(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(cli.oneoff(c, root, command, options, one=one, tty=tty, inventory=inventory,
+                     sets=set, verbose=verbose))  # fmt: skip
+
+
+@task(iterable=["set"], help=COMMON, auto_shortflags=False)
+def doctor(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=False):
+    """Common production mistakes in the app's source (and on the servers, with -H)."""
+    options = Options(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(cli.doctor(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], help=COMMON, auto_shortflags=False)
+def backup(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=False):
+    """Back up the app's PostgreSQL database now (as the nightly timer does)."""
+    options = Options(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(
+        cli.action(
+            c,
+            root,
+            "backup",
+            options,
+            inventory=inventory,
+            sets=set,
+            verbose=verbose,
+        )
+    )
+
+
+@task(help={"stop": "halt the sandbox host(s) and remove their files",
+            "port": "SSH port on 127.0.0.1",
+            "deploy": "then bootstrap it and deploy the example app",
+            "hosts": "boot this many hosts on a private network instead (a fleet)"})  # fmt: skip
+def sandbox(c, stop=False, port=2222, deploy=False, hosts=0):
+    """Boot (or --stop) a local Debian 12 server to rehearse on: `bootstrap -H sandbox`."""
+    root = project_root()
+    state = Path(os.environ.get("PROVISION_SANDBOX_DIR", root / STATE / "sandbox"))
+    try:
+        if stop:
+            print(fleet.stop_all(state))
+            return
+        print(fleet.start_fleet(state, int(hosts)) if hosts
+              else sb.start_sandbox(state, root / KNOWN_HOSTS, port))  # fmt: skip
+    except sb.SandboxError as e:
+        raise Exit(f"error: {e}", code=2) from e
+    if deploy and not hosts:
+        on_sandbox = SimpleNamespace(original_host="sandbox", config=c.config)
+        _exit(cli.bootstrap(on_sandbox, root, Options()))
+        _exit(cli.deploy(on_sandbox, root, DeployOptions()))
+        print("\nthe app is live: open http://127.0.0.1/ (its health: /health)")
+
+
+@task
+def init(c):
+    """Write an inventory for the app in this folder (and a fabfile), read from its source;
+    never overwrites a file."""
+    _exit(scaffold.init(Path.cwd()))
