@@ -75,10 +75,11 @@ def read_source(path: Path) -> AppSource:
     pyproject = path / "pyproject.toml"
     if pyproject.is_file():
         try:
-            project = tomllib.loads(pyproject.read_text()).get("project", {})
+            data = tomllib.loads(pyproject.read_text())
         except tomllib.TOMLDecodeError as e:
             raise InitError(f"{pyproject}: not valid TOML: {e}") from e
-        name = project.get("name") or name
+        poetry = data.get("tool", {}).get("poetry", {})
+        name = data.get("project", {}).get("name") or poetry.get("name") or name
     try:
         deps = dependencies(path)
     except ArtifactError:

@@ -1,0 +1,47 @@
+"""The `provision` command: Fabric's options and provision's tasks, from any folder."""
+
+import json
+import subprocess
+import sys
+
+from provision import __version__
+from provision.tasks import project_root
+from tests.helpers import ROOT
+
+
+def provision(*args, cwd):
+    cmd = [sys.executable, "-m", "provision.main", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_version(tmp_path):
+    done = provision("--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, f"provision {__version__}\n")
+
+
+def listed(cmd, cwd):
+    done = subprocess.run([*cmd, "--list", "--list-format", "json"], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return {task["name"]: task["help"] for task in json.loads(done.stdout)["tasks"]}
+
+
+def test_the_same_tasks_as_fab(tmp_path):
+    tasks = listed([sys.executable, "-m", "provision.main"], tmp_path)
+    assert sorted(tasks) == ["backup", "bootstrap", "deploy", "doctor", "exec", "init", "logs",
+                             "releases", "rollback", "sandbox", "status"]  # fmt: skip
+    assert listed([sys.executable, "-m", "fabric"], ROOT) == tasks
+
+
+def test_fabrics_options_and_a_clear_error_without_an_inventory(tmp_path):
+    done = provision("-i", "/nonexistent", "-H", "web1", "deploy", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {tmp_path / 'inventory.yaml'}")
+
+
+def test_the_project_is_the_nearest_folder_with_the_inventory(tmp_path, monkeypatch):
+    (tmp_path / "inventory.yaml").write_text("vars: {}\n")
+    (tmp_path / "app" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "app" / "sub")
+    assert project_root() == tmp_path
+    assert project_root("other.yaml") == tmp_path / "app" / "sub"
+    assert project_root(str(tmp_path / "inventory.yaml")) == tmp_path / "app" / "sub"
