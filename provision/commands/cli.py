@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from provision.commands.actions import run_action
 from provision.commands.doctor import Finding, server_work, show, source_checks, source_findings
+from provision.commands.local_hooks import HookError, LocalHooks
 from provision.commands.logs import LogQuery, follow_each, show_logs
 from provision.commands.oneoff import oneoff_fault, run_oneoff
 from provision.commands.status import show_status
@@ -96,12 +97,28 @@ def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
 
 
 def _rollout(c: Any, root: Path, action: str, options: releases.DeployOptions, **kw: Any) -> int:
+    """A deploy or rollback, between the project's own before and after hooks."""
     config = getattr(c, "config", None)
     options.project_root = root
+    try:
+        hooks = LocalHooks.find(root)
+    except HookError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
-        sessions = [Session(t, config) for t in targets]
-        return Rollout(action, sessions, play, options, out).run()
+        facts = {
+            "PROVISION_COMMAND": action,
+            "PROVISION_RELEASE": options.to or "",
+            "PROVISION_HOSTS": ",".join(t.name for t in targets),
+            "PROVISION_INVENTORY": str(root / kw.get("inventory", "inventory.yaml")),
+        }
+
+        def work() -> tuple[dict[str, Tally], list[str], list[str]]:
+            rollout = Rollout(action, [Session(t, config) for t in targets], play, options, out)
+            return rollout.run(), *rollout.releases()
+
+        return hooks.around(action, facts, out, work)
 
     # a rollback reads the releases by the deploy play's roles, without the app's source
     return run(c, root, action, "deploy", options, hosts, preflight=action == "deploy", **kw)

@@ -266,11 +266,16 @@ class Release(FlowRun):
         p = self.plan
         return f"{self.rid} answers on 127.0.0.1:{p.port}{p.health_path}"
 
+    def attempted(self) -> tuple[str, str | None]:
+        """The release this run made live or tried to (even if it went back), and the one
+        live before it; ("", None) when it ended before choosing one."""
+        return self.tried or (self.rid, self.live)
+
     def record(self, result: str, why: str = "") -> None:
         """Note this run in the app's deploy history on the server (``fab status``)."""
         if not self.rid:
             return  # ended before it chose a release: nothing to say
-        release, before = self.tried or (self.rid, self.live)
+        release, before = self.attempted()
         entry = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "by": BY,
                  "action": self.action, "release": release, "from": before or "",
                  "result": result, "why": why.splitlines()[0] if why else ""}  # fmt: skip

@@ -91,6 +91,13 @@ class Rollout:
         self.out.recap(tallies)
         return tallies
 
+    def releases(self) -> tuple[list[str], list[str]]:
+        """The releases the run made live or tried to, and those live before it, over
+        the app servers (one of each, unless the servers differed)."""
+        tried = [m.run.attempted() for m in self.members if m.run is not None and m.run.rid]
+        made = sorted({release for release, _ in tried})
+        return made, sorted({before for _, before in tried if before})
+
     def record(self, m: Member) -> None:
         """The app server's part in the app's deploy history, when it had one."""
         result = OUTCOMES.get(m.state)
