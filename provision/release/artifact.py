@@ -27,9 +27,10 @@ from provision.core.facts import HostFacts
 from provision.release.lockfiles import LOCKS, LockError
 
 CACHE = Path(os.environ.get("PROVISION_CACHE", Path.home() / ".cache" / "provision"))
-# Never shipped: secrets, local environments, build debris.
+# Never shipped: secrets, local environments, build debris, provision's own local state
+# (known hosts, the sandbox's key) when the app's source is the project's folder.
 EXCLUDE = [".git", ".env", ".env.*", "__pycache__", "*.pyc", ".venv", "venv", ".mypy_cache",
-           ".pytest_cache", ".ruff_cache", "node_modules", "REVISION"]  # fmt: skip
+           ".pytest_cache", ".ruff_cache", "node_modules", "REVISION", ".provision"]  # fmt: skip
 
 
 class ArtifactError(ProvisionError):

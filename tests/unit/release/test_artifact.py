@@ -18,7 +18,8 @@ def test_release_id_has_time_and_commit():
 
 def test_secrets_and_debris_never_ship(tmp_path):
     names = ["main.py", ".env", ".env.prod", "static/a.css", ".git/config", "__pycache__/m.pyc",
-             ".venv/bin/python", "pkg/__pycache__/x.pyc", "pkg/mod.py", "REVISION"]  # fmt: skip
+             ".venv/bin/python", "pkg/__pycache__/x.pyc", "pkg/mod.py", "REVISION",
+             ".provision/sandbox/id_ed25519", ".provision/known_hosts"]  # fmt: skip
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
