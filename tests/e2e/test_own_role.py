@@ -1,5 +1,5 @@
 """A role written against provision.api alone (docs/roles/redis), run with the stock roles
-on a real host: a project that holds it in its roles/ and names it in its bootstrap play.
+on a real host: a project that holds it in its roles/ and names it in its own plays.
 """
 
 import shutil
@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from provision.project.roles_path import stock_roles
 from tests.helpers import ROOT, recap
 
 REDIS = ROOT / "docs" / "roles" / "redis"
@@ -16,14 +17,14 @@ REDIS = ROOT / "docs" / "roles" / "redis"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A copy of this repository's tasks and roles, with the redis role in its bootstrap."""
+    """A project of its own: the one-line fabfile, the redis role in its roles/, and its
+    plays: the stock ones with redis in the bootstrap of every kind of host."""
     root = tmp_path_factory.mktemp("project")
     shutil.copy(ROOT / "fabfile.py", root)
-    shutil.copytree(ROOT / "roles", root / "roles", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REDIS, root / "roles" / "redis")
     (root / "example-app").symlink_to(ROOT / "example-app")
-    plays = yaml.safe_load((root / "roles" / "plays.yaml").read_text())
-    for roles in plays["bootstrap"]["roles"].values():  # on every kind of host
+    plays = yaml.safe_load((stock_roles() / "plays.yaml").read_text())
+    for roles in plays["bootstrap"]["roles"].values():
         roles.append("redis")
     (root / "roles" / "plays.yaml").write_text(yaml.safe_dump(plays))
     return root
