@@ -15,6 +15,7 @@ from fabric.main import Fab
 from invoke import Collection
 
 from provision import __version__, tasks
+from provision.core.output import Program
 
 
 class Provision(Fab):
@@ -29,6 +30,7 @@ def program() -> Provision:
 
 
 def run() -> None:
+    Program.name = "provision"  # the commands messages suggest are this program's
     program().run()
 
 

@@ -35,7 +35,7 @@ def command_line(args: list[str]) -> str:
 def oneoff_fault(command: str, targets: int, one: bool, tty: bool) -> str:
     """Why the command cannot be run as asked, or ""."""
     if not command.strip():
-        return "no command: put it after --, as in `fab exec -H web1 -- alembic current`"
+        return f"no command: put it after --, as in `{command('exec -H web1 -- alembic current')}`"
     if tty and targets > 1 and not one:
         return f"--tty talks with one host at a time; -H names {targets} (add --one)"
     return ""

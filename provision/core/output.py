@@ -12,6 +12,18 @@ from typing import TextIO
 from provision.core.command import Masker
 
 
+class Program:
+    """The name people run provision by, for the commands its messages suggest: ``fab``,
+    or ``provision`` (which ``provision.main`` sets)."""
+
+    name = "fab"
+
+
+def command(words: str) -> str:
+    """``words`` as a command to type: ``command("releases")`` -> ``fab releases``."""
+    return f"{Program.name} {words}"
+
+
 @dataclass
 class Tally:
     ok: int = 0

@@ -13,6 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
+from provision.core.output import command
 from provision.sandbox.machines import (
     CACHE,
     NONE_RUNNING,
@@ -63,8 +64,8 @@ def start_fleet(state: Path, hosts: int) -> str:
     return (
         f"fleet up: {hosts} Debian 12 host(s) on the private network {net.subnet}.0/24\n"
         f"{listed}\n"
-        f"next: fab bootstrap -H fleet --inventory {shown}    "
-        "(stop them with: fab sandbox --stop)"
+        f"next: {command(f'bootstrap -H fleet --inventory {shown}')}    "
+        f"(stop them with: {command('sandbox --stop')})"
     )
 
 
@@ -97,7 +98,8 @@ def _inventory(machines: list, key: Path) -> str:
                     for m in machines)  # fmt: skip
     names = ", ".join(m.name for m in machines)
     return (
-        "# Written by `fab sandbox --hosts N`: the sandbox fleet, on its private network.\n"
+        f"# Written by `{command('sandbox --hosts N')}`: the sandbox fleet, on its private "
+        "network.\n"
         f"hosts:\n{hosts}groups:\n  fleet:\n    hosts: [{names}]\n"
         f"host_keys:\n  file: {FLEET_KNOWN_HOSTS}\n"
     )

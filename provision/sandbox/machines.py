@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provision.core import hostkeys
+from provision.core.output import command
 from provision.core.transport import ConnectError, Session, Target
 from provision.project.inventory import KNOWN_HOSTS
 from provision.sandbox.processes import SandboxError, is_running, stop
@@ -205,7 +206,7 @@ def start_sandbox(state: Path, known_hosts: Path, port: int = 2222) -> str:
     return (
         f"sandbox up: Debian 12 with systemd, ssh root@127.0.0.1 -p {port} -i "
         f"{hostkeys.shown(key.resolve())}\n"
-        "next: fab bootstrap -H sandbox    (stop it with: fab sandbox --stop)"
+        f"next: {command('bootstrap -H sandbox')}    (stop it with: {command('sandbox --stop')})"
     )
 
 

@@ -45,3 +45,12 @@ def test_the_project_is_the_nearest_folder_with_the_inventory(tmp_path, monkeypa
     assert project_root() == tmp_path
     assert project_root("other.yaml") == tmp_path / "app" / "sub"
     assert project_root(str(tmp_path / "inventory.yaml")) == tmp_path / "app" / "sub"
+
+
+def test_the_commands_messages_suggest_are_the_programs_own(tmp_path):
+    done = provision("-H", "web1", "exec", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "as in `provision exec -H web1 -- alembic current`" in done.stderr
+    by_fab = subprocess.run([sys.executable, "-m", "fabric", "-H", "web1", "exec"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert "as in `fab exec -H web1 -- alembic current`" in by_fab.stderr
