@@ -18,7 +18,7 @@ from typing import Any
 from provision.commands.status import probes
 from provision.core.command import sh
 from provision.core.facts import NetworkHome
-from provision.core.output import Output, Tally, command
+from provision.core.output import Output, Tally, suggested
 from provision.core.probes import CertificateProbe, DiskProbe, Fields, Probe, ServiceProbe
 from provision.core.runner import gather
 from provision.core.transport import Session
@@ -148,7 +148,7 @@ def judge_role_probe(label: str, probe: Any, fields: Fields, memory_mb: int) -> 
     if isinstance(probe, ServiceProbe):
         if not fields["active"]:
             return [Finding(label, "error", f"{probe.unit} is {fields['state']}",
-                            command(f"logs --process {label}"))]  # fmt: skip
+                            suggested(f"logs --process {label}"))]  # fmt: skip
         workers, used = fields["children"], fields["memory_mb"]
         if workers and used and memory_mb:
             each = used / (workers + 1)

@@ -15,7 +15,7 @@ from typing import Any
 
 from provision.core.command import sh
 from provision.core.errors import ProvisionError
-from provision.core.output import Output
+from provision.core.output import Output, suggested
 from provision.core.transport import Session, Target
 from provision.project.apply import Host
 from provision.project.plays import Play
@@ -35,7 +35,8 @@ def command_line(args: list[str]) -> str:
 def oneoff_fault(command: str, targets: int, one: bool, tty: bool) -> str:
     """Why the command cannot be run as asked, or ""."""
     if not command.strip():
-        return f"no command: put it after --, as in `{command('exec -H web1 -- alembic current')}`"
+        example = suggested("exec -H web1 -- alembic current")
+        return f"no command: put it after --, as in `{example}`"
     if tty and targets > 1 and not one:
         return f"--tty talks with one host at a time; -H names {targets} (add --one)"
     return ""

@@ -19,8 +19,8 @@ class Program:
     name = "fab"
 
 
-def command(words: str) -> str:
-    """``words`` as a command to type: ``command("releases")`` -> ``fab releases``."""
+def suggested(words: str) -> str:
+    """``words`` as a command to type: ``suggested("releases")`` -> ``fab releases``."""
     return f"{Program.name} {words}"
 
 

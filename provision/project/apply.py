@@ -18,7 +18,7 @@ from fabric import Config
 from provision.core.errors import ProvisionError
 from provision.core.facts import HostFacts, HostInfo, PathInfo
 from provision.core.operations import files
-from provision.core.output import Output, Tally, command
+from provision.core.output import Output, Tally, suggested
 from provision.core.runner import Task, TaskRun, gather
 from provision.core.transport import Session, Target
 from provision.core.undo import Undo
@@ -60,7 +60,7 @@ class Host:
             probes.append(PathInfo(f"{PLAYED}/{play.after}"))
         values = gather(session, probes)
         if play.after and values[probes[1]] is None:
-            name, first = session.target.name, command(play.after)
+            name, first = session.target.name, suggested(play.after)
             raise NotReady(
                 f"`{first}` has not completed on {name}: run `{first} -H {name}` first (it "
                 f"sets up what `{play.name}` relies on, SSH hardening included); nothing was "

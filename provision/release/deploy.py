@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from provision.core.command import Command
-from provision.core.output import Output, Tally, command
+from provision.core.output import Output, Tally, suggested
 from provision.core.runner import PhaseFailed, TaskFailed
 from provision.core.transport import Session
 from provision.core.undo import ROOT as UNDO
@@ -180,7 +180,7 @@ def pick(r: Release) -> None:
                           "nothing changed")  # fmt: skip
     if state.get(target) is None:
         raise PhaseFailed(f"no release {target!r} on this host; nothing changed "
-                          f"(see: {command('releases')})")  # fmt: skip
+                          f"(see: {suggested('releases')})")  # fmt: skip
     if target == state.current:
         raise PhaseFailed(f"{target} is already live; nothing changed")
     r.rid = target
@@ -197,7 +197,8 @@ def finish_rollback(r: Release, state: Releases, intent: dict) -> None:
         raise PhaseFailed(
             f"the rollback from {came} to {to} was cut short, and its release job "
             f"went back to {came}: {to} failed its verify and is marked bad. "
-            f"Nothing changed now ({command('releases')}; {command('rollback --to RELEASE')})"
+            f"Nothing changed now ({suggested('releases')}; "
+            f"{suggested('rollback --to RELEASE')})"
         )
 
 

@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from provision.core.output import command
+from provision.core.output import suggested
 from provision.sandbox.machines import (
     CACHE,
     NONE_RUNNING,
@@ -64,8 +64,8 @@ def start_fleet(state: Path, hosts: int) -> str:
     return (
         f"fleet up: {hosts} Debian 12 host(s) on the private network {net.subnet}.0/24\n"
         f"{listed}\n"
-        f"next: {command(f'bootstrap -H fleet --inventory {shown}')}    "
-        f"(stop them with: {command('sandbox --stop')})"
+        f"next: {suggested(f'bootstrap -H fleet --inventory {shown}')}    "
+        f"(stop them with: {suggested('sandbox --stop')})"
     )
 
 
@@ -98,7 +98,7 @@ def _inventory(machines: list, key: Path) -> str:
                     for m in machines)  # fmt: skip
     names = ", ".join(m.name for m in machines)
     return (
-        f"# Written by `{command('sandbox --hosts N')}`: the sandbox fleet, on its private "
+        f"# Written by `{suggested('sandbox --hosts N')}`: the sandbox fleet, on its private "
         "network.\n"
         f"hosts:\n{hosts}groups:\n  fleet:\n    hosts: [{names}]\n"
         f"host_keys:\n  file: {FLEET_KNOWN_HOSTS}\n"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provision.core import hostkeys
-from provision.core.output import command
+from provision.core.output import suggested
 from provision.core.transport import ConnectError, Session, Target
 from provision.project.inventory import KNOWN_HOSTS
 from provision.sandbox.processes import SandboxError, is_running, stop
@@ -206,7 +206,8 @@ def start_sandbox(state: Path, known_hosts: Path, port: int = 2222) -> str:
     return (
         f"sandbox up: Debian 12 with systemd, ssh root@127.0.0.1 -p {port} -i "
         f"{hostkeys.shown(key.resolve())}\n"
-        f"next: {command('bootstrap -H sandbox')}    (stop it with: {command('sandbox --stop')})"
+        f"next: {suggested('bootstrap -H sandbox')}    "
+        f"(stop it with: {suggested('sandbox --stop')})"
     )
 
 
