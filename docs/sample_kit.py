@@ -1,5 +1,5 @@
-"""What docs/samples.py's runs share: running `fab` as a person types it, cutting its
-output the way the README shows it, and putting the samples into the README."""
+"""What docs/samples.py's runs share: running `provision` as a person types it, cutting
+its output the way the documentation shows it, and putting the samples into its pages."""
 
 from __future__ import annotations
 
@@ -17,23 +17,27 @@ sys.path.insert(0, str(ROOT))
 from provision.core.transport import Session  # noqa: E402
 from provision.project.plays import Project  # noqa: E402
 
-README = ROOT / "README.md"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARK = re.compile(r"^<!-- sample (\S+) -->\n(.*?)^<!-- /sample -->\n", re.M | re.S)
 Keep = Callable[[list[str]], list[str]]
 
 
-def run_fab(*args: str, stdout_only: bool = False) -> subprocess.CompletedProcess:
-    """`fab ARGS` from the repository root, as a person types it: its output in the order
-    a terminal shows it (standard error and output together, unless ``stdout_only``)."""
+def run_provision(*args: str, stdout_only: bool = False, cwd: Path = ROOT
+                  ) -> subprocess.CompletedProcess:  # fmt: skip
+    """`provision ARGS` in ``cwd`` (the repository's root), as a person types it: its
+    output in the order a terminal shows it (standard error and output together, unless
+    ``stdout_only``)."""
     err = subprocess.DEVNULL if stdout_only else subprocess.STDOUT
-    return subprocess.run([sys.executable, "-m", "fabric", *args], cwd=ROOT, text=True,
+    return subprocess.run([sys.executable, "-m", "provision.main", *args], cwd=cwd, text=True,
                           stdout=subprocess.PIPE, stderr=err)  # fmt: skip
 
 
-def fab_watched(args: list[str], when: Callable[[str], bool], then: Callable[[], None]) -> str:
-    """`fab ARGS`, read line by line as it prints: ``then()`` once, at the first line
+def provision_watched(
+    args: list[str], when: Callable[[str], bool], then: Callable[[], None]
+) -> str:
+    """`provision ARGS`, read line by line as it prints: ``then()`` once, at the first line
     ``when`` says; what it printed."""
-    command = [sys.executable, "-m", "fabric", *args]
+    command = [sys.executable, "-m", "provision.main", *args]
     proc = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
@@ -48,9 +52,9 @@ def fab_watched(args: list[str], when: Callable[[str], bool], then: Callable[[],
     return "".join(printed)
 
 
-def fab(*args: str) -> str:
-    """What `fab ARGS` printed (see ``run_fab``)."""
-    return run_fab(*args).stdout
+def provision(*args: str, cwd: Path = ROOT) -> str:
+    """What `provision ARGS` printed (see ``run_provision``)."""
+    return run_provision(*args, cwd=cwd).stdout
 
 
 def everything(lines: list[str]) -> list[str]:
@@ -116,7 +120,7 @@ def session(host: str = "sandbox", inventory: str = "inventory.yaml") -> Session
 
 
 def frames_and_roles_left_out(lines: list[str]) -> list[str]:
-    """A failure as the README shows it: the roles' task lines left out, and in each
+    """A failure as the documentation shows it: the roles' task lines left out, and in each
     traceback only the app's own frames (Python's and the libraries': ``...``)."""
     shown: list[str] = []
     dropping = -1  # the indent of a library's frame being left out, or -1
@@ -151,12 +155,15 @@ def app_copy(path: str, change: Callable[[str], str]) -> str:
 
 
 def write(made: dict[str, str]) -> list[str]:
-    """Put the samples into the README; the names it has that this run did not make."""
-    text = README.read_text()
-    missing = [name for name in MARK.findall(text) if name[0] not in made]
+    """Put the samples into the pages that hold their marks; the names the pages have that
+    this run did not make."""
+    missing: list[str] = []
 
     def fill(m: re.Match) -> str:
+        if m[1] not in made:
+            missing.append(m[1])
         return f"<!-- sample {m[1]} -->\n{made.get(m[1], m[2])}<!-- /sample -->\n"
 
-    README.write_text(MARK.sub(fill, text))
-    return [name for name, _ in missing]
+    for page in PAGES:
+        page.write_text(MARK.sub(fill, page.read_text()))
+    return missing

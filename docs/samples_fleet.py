@@ -1,5 +1,5 @@
 """The README's samples of several servers, from real runs on a fleet of sandbox hosts:
-`fab sandbox --hosts N`, and rolling deploys to three app servers behind a balancer
+`provision sandbox --hosts N`, and rolling deploys to three app servers behind a balancer
 (docs/web.yaml), one of which fails its health gate once live, one of which goes away."""
 
 from __future__ import annotations
@@ -7,7 +7,16 @@ from __future__ import annotations
 import json
 
 import yaml
-from sample_kit import ROOT, Run, app_copy, fab, fab_watched, only, run_fab, task_line
+from sample_kit import (
+    ROOT,
+    Run,
+    app_copy,
+    only,
+    provision,
+    provision_watched,
+    run_provision,
+    task_line,
+)
 
 from provision.sandbox.processes import stop
 from tests.helpers import HEALTH, SICK_HEALTH
@@ -31,31 +40,31 @@ def without_app_log(lines: list[str]) -> list[str]:
     return shown
 
 
-SHOWN = "fab deploy -H web --inventory docs/web.yaml --force"
+SHOWN = "provision deploy -H web --inventory docs/web.yaml --force"
 
 
 def fleet(run: Run) -> None:
     shown = ".provision/sandbox/fleet.yaml"
-    run.add("fleet", "fab sandbox --hosts 3", fab("sandbox", "--hosts", "3"))
+    run.add("fleet", "provision sandbox --hosts 3", provision("sandbox", "--hosts", "3"))
     try:
-        run.add("fleet", f"fab bootstrap -H fleet --inventory {shown}",
-                fab("-H", "fleet", "bootstrap", "--inventory", shown),
+        run.add("fleet", f"provision bootstrap -H fleet --inventory {shown}",
+                provision("-H", "fleet", "bootstrap", "--inventory", shown),
                 only(lambda i, line: not task_line(line) and "->" not in line))  # fmt: skip
     finally:
-        run.add("fleet", "fab sandbox --stop", fab("sandbox", "--stop"))
+        run.add("fleet", "provision sandbox --stop", provision("sandbox", "--stop"))
 
 
 def ok(*args: str) -> str:
-    done = run_fab(*args)
+    done = run_provision(*args)
     if done.returncode:
-        raise SystemExit(f"samples: fab {' '.join(args)} failed:\n{done.stdout}")
+        raise SystemExit(f"samples: provision {' '.join(args)} failed:\n{done.stdout}")
     return done.stdout
 
 
 def rolling(run: Run) -> None:
     """Three app servers and a balancer: a rolling deploy, then one that fails on app2's
     health gate, then one during which app3 goes away."""
-    fab("sandbox", "--hosts", "4")
+    provision("sandbox", "--hosts", "4")
     try:
         machines = json.loads((ROOT / ".provision/sandbox/fleet.json").read_text())["hosts"]
         hosts = yaml.safe_load((ROOT / "docs/web.yaml").read_text())["hosts"]
@@ -69,19 +78,22 @@ def rolling(run: Run) -> None:
         run.add("rolling", SHOWN, ok("-H", "web", "deploy", *WEB, "--force"), RELEASE)
         app.joinpath("SICK_ON").write_text(f"{machines[1]['name']}\n")
         run.add(
-            "rolling-fails", SHOWN, fab("-H", "web", "deploy", *WEB, "--force"), without_app_log
+            "rolling-fails",
+            SHOWN,
+            provision("-H", "web", "deploy", *WEB, "--force"),
+            without_app_log,
         )
         app.joinpath("SICK_ON").unlink()
         lost(run, machines[2]["pid"])
     finally:
-        fab("sandbox", "--stop")
+        provision("sandbox", "--stop")
 
 
 def lost(run: Run, pid: int) -> None:
     """A deploy with a pause between batches, during which app3's host halts."""
     args = [*WEB, "--force", "--set", "deploy_max_fail=1", "--set", "deploy_pause=10"]
     batch2 = lambda line: line.startswith("-- batch 2 of 3")  # noqa: E731
-    printed = fab_watched(["-H", "web", "deploy", *args], batch2, lambda: stop(pid))
+    printed = provision_watched(["-H", "web", "deploy", *args], batch2, lambda: stop(pid))
     run.add(
         "rolling-lost",
         f"{SHOWN} --set deploy_max_fail=1 --set deploy_pause=10   # app3 stops during a pause",

@@ -113,13 +113,19 @@ def detect(path: Path) -> tuple[AppSource, list[Detected]]:
     return source, [made for _, made in DETECT.answers(roles.values(), lambda role: (source,))]
 
 
-def render(source: AppSource, found: list[Detected]) -> str:
-    """The annotated inventory for ``source``, from the roles' answers."""
-    settings: list[tuple[str, str]] = []  # (comment, key: value)
+def settings_of(found: list[Detected]) -> list[tuple[str, str]]:
+    """(comment, ``key: value`` as YAML writes it) of every setting the roles found."""
+    settings = []
     for answer in found:
         for key, value in answer.settings.items():
             value_text = yaml.safe_dump({key: value}, default_flow_style=True, width=1000)
             settings.append((answer.comments.get(key, ""), value_text.strip()[1:-1]))
+    return settings
+
+
+def render(source: AppSource, found: list[Detected]) -> str:
+    """The annotated inventory for ``source``, from the roles' answers."""
+    settings = settings_of(found)
     examples = [line for answer in found for line in answer.examples]
     template = jinja2.Environment(
         loader=jinja2.PackageLoader("provision.commands", ""),
@@ -147,11 +153,10 @@ def init(folder: Path, out: TextIO = sys.stdout) -> int:
     said.append(_ignore(folder / ".gitignore"))
     for line in said:
         print(line, file=out)
-    print(f"\nread from {source.path.resolve()}:", file=out)
+    print(f"\nfound in {source.path.resolve().name}/:", file=out)
     print(f"  dependencies: {source.dependency_file or 'none found'}", file=out)
-    for answer in found:
-        for key, value in answer.settings.items():
-            print(f"  {key}: {value}", file=out)
+    for _, setting in settings_of(found):
+        print(f"  {setting}", file=out)
     warnings = [w for answer in found for w in answer.warnings]
     if not source.dependency_file:
         warnings.insert(0, "no dependencies found: a deploy reads uv.lock, poetry.lock, "
@@ -172,4 +177,4 @@ def _ignore(path: Path) -> str:
     if text and not text.endswith("\n"):
         text += "\n"
     path.write_text(f"{text}# provision's local state: known hosts, the sandbox\n{IGNORED}\n")
-    return f"{'added' if lines else 'wrote'} {IGNORED} to .gitignore"
+    return f"added {IGNORED} to .gitignore" if lines else f"wrote .gitignore ({IGNORED})"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from provision import __version__
 from tests.helpers import ROOT, get
 
 SAMPLE = ROOT / "tests" / "apps" / "packaged"
@@ -101,7 +102,7 @@ def test_the_wheel_carries_the_engine_the_roles_and_their_content(wheel, tool):
     ):
         assert name in names, name  # fmt: skip
     done = run([str(tool / "provision"), "--version"], cwd=tool)
-    assert done.stdout == "provision 0.2.0\n"
+    assert done.stdout == f"provision {__version__}\n"
 
 
 def test_init_bootstrap_and_deploy_from_the_apps_own_repository(deployed, tool, app):
@@ -162,3 +163,28 @@ def test_the_projects_template_and_hooks(deployed, provision, tool, app, where, 
             "changed") in held.stdout  # fmt: skip
     assert json.loads(get("/health")[1])["release"] == live
     assert server.file("/srv/notes/releases").listdir() == releases
+
+
+@pytest.mark.parametrize("installer", ["uv", "pipx"])
+def test_uv_tool_install_and_pipx_install_give_the_same_command(wheel, tmp_path, installer):
+    """As a tool of its own: `uv tool install` and `pipx install` of the wheel, each into
+    folders of the test's, give a `provision` that runs from the app's repository."""
+    venv = tmp_path / "installer"
+    assert run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path).returncode == 0
+    done = run([str(venv / "bin" / "pip"), "install", "-q", installer], cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    bin_dir = tmp_path / "bin"
+    env = {**{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
+           "UV_TOOL_DIR": str(tmp_path / "tools"), "UV_TOOL_BIN_DIR": str(bin_dir),
+           "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(bin_dir),
+           "PATH": f"{bin_dir}{os.pathsep}{os.defpath}"}  # fmt: skip
+    install = ["tool", "install"] if installer == "uv" else ["install"]
+    done = run([str(venv / "bin" / installer), *install, str(wheel)], cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    version = run([str(bin_dir / "provision"), "--version"], cwd=tmp_path, env=env)
+    assert version.stdout == f"provision {__version__}\n"
+    copy = tmp_path / "notes"
+    shutil.copytree(SAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    init = run([str(bin_dir / "provision"), "init"], cwd=copy, env=env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert "app_module: 'app.main:app'" in (copy / "inventory.yaml").read_text()

@@ -1,5 +1,5 @@
 """The role contract (provision.api): every hook the engine asks is listed in it, every
-role stands on it alone, and the README's example role is the one that runs."""
+role stands on it alone, and the docs' example role is the one that runs."""
 
 import ast
 import importlib
@@ -40,10 +40,10 @@ def test_what_the_contract_exports_is_there():
     assert all(hasattr(api, name) for name in api.__all__)
 
 
-def test_the_readmes_example_role_is_the_one_in_docs():
-    readme = (ROOT / "README.md").read_text()
+def test_the_docs_example_role_is_the_one_in_docs_roles():
+    page = (ROOT / "docs" / "roles.md").read_text()
     [(path, shown)] = re.findall(r"<!-- role (\S+) -->\n```python\n(.*?)```\n<!-- /role -->",
-                                 readme, re.S)  # fmt: skip
+                                 page, re.S)  # fmt: skip
     assert shown == (ROOT / path).read_text()
 
 

@@ -1,4 +1,5 @@
-"""The README's install and test commands are the ones CI runs."""
+"""The README's install and test commands are the ones CI runs, and the output samples of
+the README and docs/ are what the code prints."""
 
 import io
 import re
@@ -27,7 +28,8 @@ def test_readme_states_the_commands_ci_runs():
 
 
 # -- the output samples ---------------------------------------------------------------
-# Those between <!-- sample NAME --> and <!-- /sample --> are written by docs/samples.py
+# Those between <!-- sample NAME --> and <!-- /sample --> (in README.md and docs/*.md) are
+# written by docs/samples.py
 # from a real run; these tests fail when what the code would print has moved away from
 # them: the tasks a play runs, in order, and the recap that counts them.
 
@@ -38,26 +40,29 @@ TASK = re.compile(
 )
 
 
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
 def samples():
-    text = (ROOT / "README.md").read_text()
+    text = "".join(page.read_text() for page in PAGES)
     return {name: [ln[4:] for ln in body.splitlines()] for name, body in SAMPLE.findall(text)}
 
 
 def runs(lines):
-    """(command line, its output lines) for each `$ fab ...` of a sample."""
+    """(command line, its output lines) for each `$ provision ...` of a sample."""
     found = []
     for line in lines:
         if line.startswith("$ "):
             found.append((line[2:], []))
         elif found:
             found[-1][1].append(line)
-    return [(cmd, out) for cmd, out in found if cmd.startswith("fab ")]
+    return [(cmd, out) for cmd, out in found if cmd.startswith(("provision ", "fab "))]
 
 
 def test_every_sample_was_written_by_the_script():
     made = samples()
     script = "".join(p.read_text() for p in (ROOT / "docs").glob("*.py"))
-    assert made, "no samples in the README"
+    assert made, "no samples in the documentation"
     for name, lines in made.items():
         assert lines and lines[0].startswith("$ "), name
         assert f'"{name}"' in script, f"{name}: docs/samples.py does not make it"
