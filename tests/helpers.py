@@ -52,6 +52,15 @@ def recap(stdout):
     return found
 
 
+def write_tree(folder, files):
+    """Write ``{relative path: text}`` under ``folder``; return ``folder``."""
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
 def write_inventory(path, host_lines, extra=""):
     path.write_text(f"hosts:\n  target:\n{host_lines}{extra}")
     return path

@@ -8,7 +8,7 @@ import yaml
 
 from provision.commands.init import init
 from provision.project.plays import Project
-from tests.helpers import ROOT
+from tests.helpers import ROOT, write_tree
 
 LOCKS = ROOT / "tests" / "unit" / "release" / "locks"
 APP = """from fastapi import FastAPI
@@ -28,14 +28,6 @@ async def health():
 """
 
 
-def write(folder, files):
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
-
-
 def run(folder):
     out = io.StringIO()
     assert init(folder, out) == 0
@@ -47,7 +39,7 @@ def settings(folder):
 
 
 def test_a_flat_app_with_requirements(tmp_path):
-    app = write(tmp_path / "hello", {"main.py": APP + HEALTH, "requirements.txt": "fastapi\n"})
+    app = write_tree(tmp_path / "hello", {"main.py": APP + HEALTH, "requirements.txt": "fastapi\n"})
     said = run(app)
     assert settings(app) == {"app_name": "hello", "app_source": ".", "app_domain": "",
                              "app_module": "main:app", "app_health_path": "/health"}  # fmt: skip
@@ -56,7 +48,7 @@ def test_a_flat_app_with_requirements(tmp_path):
 
 
 def test_an_app_package_whose_dependencies_are_in_pyproject(tmp_path):
-    app = write(tmp_path / "repo", {
+    app = write_tree(tmp_path / "repo", {
         "pyproject.toml": '[project]\nname = "My_Shop"\ndependencies = ["fastapi>=0.110"]\n',
         "app/__init__.py": "", "app/main.py": APP + HEALTH,
         "tests/test_main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
@@ -79,14 +71,14 @@ def test_a_src_layout_with_a_uv_lock(tmp_path):
 def test_a_poetry_lock_names_the_app_and_its_dependencies(tmp_path):
     app = tmp_path / "p"
     shutil.copytree(LOCKS / "poetryapp", app)
-    write(app, {"main.py": APP + HEALTH})
+    write_tree(app, {"main.py": APP + HEALTH})
     said = run(app)
     assert settings(app)["app_name"] == "poetryapp"
     assert "dependencies: poetry.lock" in said
 
 
 def test_several_fastapi_apps_the_likeliest_is_chosen_and_the_others_said(tmp_path):
-    app = write(tmp_path / "two", {"requirements.txt": "fastapi\n", "admin/panel.py": APP,
+    app = write_tree(tmp_path / "two", {"requirements.txt": "fastapi\n", "admin/panel.py": APP,
                                    "main.py": APP + HEALTH})  # fmt: skip
     said = run(app)
     assert settings(app)["app_module"] == "main:app"
@@ -95,14 +87,14 @@ def test_several_fastapi_apps_the_likeliest_is_chosen_and_the_others_said(tmp_pa
 
 
 def test_no_health_route_is_a_warning_and_no_setting(tmp_path):
-    app = write(tmp_path / "bare", {"requirements.txt": "fastapi\n", "main.py": APP})
+    app = write_tree(tmp_path / "bare", {"requirements.txt": "fastapi\n", "main.py": APP})
     said = run(app)
     assert "app_health_path" not in settings(app)
     assert "warning: the app has no health route" in said
 
 
 def test_no_app_and_no_dependencies_are_said(tmp_path):
-    app = write(tmp_path / "empty", {"README.md": "nothing yet\n"})
+    app = write_tree(tmp_path / "empty", {"README.md": "nothing yet\n"})
     said = run(app)
     assert "app_module" not in settings(app)
     assert "warning: no dependencies found" in said
@@ -115,14 +107,14 @@ def test_no_app_and_no_dependencies_are_said(tmp_path):
     ("fastapi\nSQLAlchemy\npsycopg2-binary==2.9.9  # the driver\n", "postgresql+psycopg2"),
 ])  # fmt: skip
 def test_a_postgresql_driver_turns_postgresql_on(tmp_path, requirements, scheme):
-    app = write(tmp_path / "db", {"requirements.txt": requirements, "main.py": APP + HEALTH})
+    app = write_tree(tmp_path / "db", {"requirements.txt": requirements, "main.py": APP + HEALTH})
     run(app)
     assert settings(app)["postgres_enabled"] is True
     assert settings(app)["postgres_url_scheme"] == scheme
 
 
 def test_no_driver_no_postgresql(tmp_path):
-    app = write(tmp_path / "nodb", {"requirements.txt": "fastapi\nhttpx\n", "main.py": APP})
+    app = write_tree(tmp_path / "nodb", {"requirements.txt": "fastapi\nhttpx\n", "main.py": APP})
     run(app)
     assert "postgres_enabled" not in settings(app)
 
@@ -138,9 +130,9 @@ def test_alembic_gives_the_release_command(tmp_path):
 
 
 def test_the_inventory_written_loads_and_passes_the_checks(tmp_path):
-    app = write(tmp_path / "hello", {"main.py": APP + HEALTH, "requirements.txt": "fastapi\n"})
+    app = write_tree(tmp_path / "hello", {"main.py": APP + HEALTH, "requirements.txt": "fastapi\n"})
     run(app)
-    write(app, {".provision/sandbox/id_ed25519": "made by `provision sandbox`\n"})
+    write_tree(app, {".provision/sandbox/id_ed25519": "made by `provision sandbox`\n"})
     project = Project.load(app)
     [sandbox] = project.targets("sandbox")
     assert sandbox.key == str(app / ".provision" / "sandbox" / "id_ed25519")
@@ -149,7 +141,7 @@ def test_the_inventory_written_loads_and_passes_the_checks(tmp_path):
 
 
 def test_it_writes_the_fabfile_and_ignores_its_state(tmp_path):
-    app = write(tmp_path / "hello", {"main.py": APP, "requirements.txt": "fastapi\n",
+    app = write_tree(tmp_path / "hello", {"main.py": APP, "requirements.txt": "fastapi\n",
                                      ".gitignore": "__pycache__/"})  # fmt: skip
     said = run(app)
     assert (app / "fabfile.py").read_text().startswith("from provision.tasks import *")
@@ -165,7 +157,7 @@ def test_it_writes_the_fabfile_and_ignores_its_state(tmp_path):
 
 
 def test_a_second_run_changes_nothing_and_never_overwrites(tmp_path):
-    app = write(tmp_path / "hello", {"main.py": APP, "requirements.txt": "fastapi\n",
+    app = write_tree(tmp_path / "hello", {"main.py": APP, "requirements.txt": "fastapi\n",
                                      "fabfile.py": "# mine\n"})  # fmt: skip
     run(app)
     assert (app / "fabfile.py").read_text() == "# mine\n"

@@ -6,15 +6,7 @@ from provision.project.plays import Project
 from provision.project.roles import RoleContext, RoleError
 from provision.project.roles_path import find_roles, plays_file, roles_path, stock_roles
 from tests.fakes import HOST
-from tests.helpers import ROOT
-
-
-def project(tmp_path, files):
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
+from tests.helpers import ROOT, write_tree
 
 
 def test_the_stock_roles_are_provisions_own():
@@ -29,7 +21,7 @@ def test_a_project_without_roles_gets_the_stock_ones(tmp_path):
 
 
 def test_a_template_of_the_projects_overlays_the_stock_one_and_only_that(tmp_path):
-    root = project(tmp_path, {"roles/ssh/templates/sshd.conf.j2": "# ours: {{ ssh_port }}\n"})
+    root = write_tree(tmp_path, {"roles/ssh/templates/sshd.conf.j2": "# ours: {{ ssh_port }}\n"})
     ssh = find_roles(root)["ssh"]
     assert ssh.path == stock_roles() / "ssh"
     assert ssh.overlays == (root / "roles" / "ssh",)
@@ -41,7 +33,7 @@ def test_a_template_of_the_projects_overlays_the_stock_one_and_only_that(tmp_pat
 
 
 def test_a_file_of_the_projects_overlays_the_stock_one(tmp_path):
-    root = project(tmp_path, {"roles/gunicorn/files/provision_gunicorn.py": "# ours\n"})
+    root = write_tree(tmp_path, {"roles/gunicorn/files/provision_gunicorn.py": "# ours\n"})
     gunicorn = find_roles(root)["gunicorn"]
     assert RoleContext(gunicorn, {}, HOST).file("provision_gunicorn.py") == "# ours\n"
     with pytest.raises(RoleError, match=r"roles/gunicorn/files/nothing\.py: no such file"):
@@ -49,7 +41,7 @@ def test_a_file_of_the_projects_overlays_the_stock_one(tmp_path):
 
 
 def test_a_projects_role_with_tasks_replaces_the_stock_role_and_adds_its_own(tmp_path):
-    root = project(tmp_path, {
+    root = write_tree(tmp_path, {
         "roles/base/tasks.py": "def tasks(role):\n    return []\n",
         "roles/motd/tasks.py": "def tasks(role):\n    return []\n",
         "roles/motd/defaults.yaml": "motd_text: hello\n",
@@ -61,14 +53,14 @@ def test_a_projects_role_with_tasks_replaces_the_stock_role_and_adds_its_own(tmp
 
 
 def test_an_overlay_of_no_role_is_refused(tmp_path):
-    root = project(tmp_path, {"roles/redis/templates/redis.conf.j2": "x\n"})
+    root = write_tree(tmp_path, {"roles/redis/templates/redis.conf.j2": "x\n"})
     with pytest.raises(RoleError, match="roles/redis: overlays no role: no role named 'redis'"):
         find_roles(root)
 
 
 def test_the_projects_plays_win(tmp_path):
     plays = (stock_roles() / "plays.yaml").read_text()
-    root = project(tmp_path, {"roles/plays.yaml": plays.replace(", ssh, firewall]", ", ssh]"),
+    root = write_tree(tmp_path, {"roles/plays.yaml": plays.replace(", ssh, firewall]", ", ssh]"),
                               "inventory.yaml": "vars: {}\n"})  # fmt: skip
     assert plays_file(root) == root / "roles" / "plays.yaml"
     names = [r.name for r in Project.load(root).play("bootstrap").roles_of({"serves": "app"})]
