@@ -2,6 +2,7 @@
 
 The engine, in layers, each importing only those below it:
 
+- ``main`` (the `provision` command) and ``tasks`` (its tasks, which a fabfile imports);
 - ``commands``, ``sandbox``: what a person runs (the CLI's day-2 commands, local test hosts);
 - ``release``: a release's flow on one host, and the rollout over many;
 - ``project``: the inventory, the roles and the plays, applied to hosts;
