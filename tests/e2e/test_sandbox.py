@@ -5,6 +5,7 @@ import subprocess
 
 from provision.core import hostkeys
 from provision.core.transport import Session, Target
+from provision.project.inventory import KNOWN_HOSTS
 from provision.sandbox import fleet, processes
 from provision.sandbox import machines as sandbox
 from tests.helpers import ROOT, fab, free_port, recap
@@ -20,7 +21,7 @@ def test_sandbox_boots_answers_and_stops(rootfs, tmp_path, monkeypatch):
         assert f"ssh root@127.0.0.1 -p {port}" in up.stdout
         pid = int((state / "pid").read_text())
         # its keys, read from its own files, are in the inventory's known-hosts file
-        known = ROOT / "known_hosts"
+        known = ROOT / KNOWN_HOSTS  # .provision/known_hosts
         name = f"[127.0.0.1]:{port}"
         keys = hostkeys.public_keys(state / "sandbox/etc/ssh")
         assert {k.key for k in hostkeys.recorded([known], name)} == set(keys)

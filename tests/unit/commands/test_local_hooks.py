@@ -2,6 +2,7 @@
 facts, a failing `before` hook stopping the run before its work starts."""
 
 import io
+import os
 
 import pytest
 
@@ -87,7 +88,8 @@ def test_after_hooks_get_the_outcome_and_after_failure_runs_when_a_host_failed(t
     after = recorded(tmp_path, "after-rollback")
     assert float(after.pop("PROVISION_DURATION")) >= 0
     assert after.pop("PROVISION_PERFORMER")
-    assert after == {"PROVISION_COMMAND": "rollback", "PROVISION_HOSTS": "web1,web2",
+    inherited = {k: v for k, v in os.environ.items() if k.startswith("PROVISION_")}
+    assert after == {**inherited, "PROVISION_COMMAND": "rollback", "PROVISION_HOSTS": "web1,web2",
                      "PROVISION_RELEASE": "20261201-1", "PROVISION_PREVIOUS_RELEASE": "20261130-9",
                      "PROVISION_OUTCOME": "failed", "PROVISION_FAILED_HOSTS": "web2",
                      "PROVISION_VERSION": __version__}  # fmt: skip
