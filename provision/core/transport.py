@@ -34,6 +34,9 @@ class Target:
     vars: dict[str, Any] = field(default_factory=dict, compare=False)
     # how its SSH host key is checked; by default strictly, against ~/.ssh/known_hosts
     host_keys: HostKeyCheck = field(default_factory=HostKeyCheck, compare=False)
+    # the apps it runs, each with its own vars (before role defaults), when the inventory
+    # names several; empty for one app, whose vars are ``vars``
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.user}@{self.address}:{self.port}"

@@ -1,4 +1,15 @@
-"""inventory.yaml: hosts, groups and vars, checked before any connection is made."""
+"""inventory.yaml: hosts, groups, vars and apps, checked before any connection is made.
+
+Without ``apps:`` an inventory holds one app, from ``vars``. With it, each app has its
+own settings (what ``vars`` takes for one app), and a host or group may list the apps it
+runs (``apps: [shop]``; default: every app)::
+
+    apps:
+      hello: {app_source: example-app, app_domain: hello.example.com}
+      shop: {app_source: ../shop, app_domain: shop.example.com}
+    hosts:
+      web1: {address: 203.0.113.10, apps: [shop]}
+"""
 
 from __future__ import annotations
 
@@ -15,10 +26,12 @@ from provision.core.numbers import is_number
 from provision.core.transport import Target
 from provision.project.schema import SchemaError, check_vars, closest, type_name
 
-HOST_KEYS = {"address": str, "user": str, "port": int, "key": str, "vars": dict}
-GROUP_KEYS = {"hosts": list, "vars": dict}
+HOST_KEYS = {"address": str, "user": str, "port": int, "key": str, "vars": dict, "apps": list}
+GROUP_KEYS = {"hosts": list, "vars": dict, "apps": list}
 HOST_KEY_KEYS = {"checking": str, "file": str}
-TOP_KEYS = {"vars": dict, "hosts": dict, "groups": dict, "host_keys": dict}
+TOP_KEYS = {"vars": dict, "hosts": dict, "groups": dict, "host_keys": dict, "apps": dict}
+# An app's name names its user, its folder and its units on the server.
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 # The project's own state, beside the inventory and ignored by git: known hosts here, the
 # sandbox's key and state in sandbox/.
 STATE = ".provision"
@@ -105,6 +118,39 @@ class Inventory:
                     hint = closest(str(member), hosts)
                     raise self.error(("groups", name, "hosts", i), f"unknown host '{member}'{hint}")
             self._check_vars(("groups", name, "vars"), group.get("vars") or {}, schema)
+        self._check_apps(schema)
+
+    def _check_apps(self, schema: dict[str, Any]) -> None:
+        apps = self.data.get("apps")
+        for name, settings in (apps or {}).items():
+            if not APP_NAME.match(str(name)):
+                why = "lower-case letters, digits and -, from a letter (it names its units)"
+                raise self.error(("apps", name), f"an app's name is {why}")
+            if settings is not None and not isinstance(settings, dict):
+                raise self.error(("apps", name), f"expected a mapping of settings, got "
+                                 f"{type_name(settings)}")  # fmt: skip
+            self._check_vars(("apps", name), settings or {}, schema)
+        for kind in ("hosts", "groups"):
+            for owner, entry in (self.data.get(kind) or {}).items():
+                for i, app in enumerate(entry.get("apps") or []):
+                    if app not in (apps or {}):
+                        known = f"{closest(str(app), apps or {})} (apps: {', '.join(apps or {})})"
+                        raise self.error(
+                            (kind, owner, "apps", i),
+                            f"no app named '{app}'"
+                            + (known if apps else " (the inventory has no apps:)"),
+                        )
+
+    def apps_of(self, host: str) -> list[str]:
+        """The apps ``host`` runs: those it lists, else those its groups list, else all;
+        none for an inventory of one app (no ``apps:``)."""
+        apps = self.data.get("apps") or {}
+        own = (self.data.get("hosts") or {}).get(host, {}).get("apps")
+        if own is not None:
+            return list(own)
+        groups = [g for g in (self.data.get("groups") or {}).values()
+                  if host in (g.get("hosts") or []) and g.get("apps") is not None]  # fmt: skip
+        return list(dict.fromkeys(a for g in groups for a in g["apps"])) if groups else list(apps)
 
     def _check_mapping(self, keys: tuple, data: dict, allowed: dict[str, type]) -> None:
         for key, value in data.items():
@@ -166,6 +212,7 @@ class Inventory:
                     port=int(adhoc["port"] or 22),
                     vars=dict(self.data.get("vars") or {}),
                     host_keys=self.host_keys(),
+                    apps=self._apps({}, list(self.data.get("apps") or {})),
                 )
             ]
         known = ", ".join(self.names()) or "none"
@@ -180,11 +227,12 @@ class Inventory:
         key = self._key_path(host["key"]) if host.get("key") else None
         if key and not Path(key).is_file():
             raise self.error(("hosts", name, "key"), f"no such key file '{host['key']}'")
-        merged: dict[str, Any] = dict(self.data.get("vars") or {})
+        own: dict[str, Any] = {}  # the groups' vars and the host's, later wins
         for group in (self.data.get("groups") or {}).values():
             if name in (group.get("hosts") or []):
-                merged.update(group.get("vars") or {})
-        merged.update(host.get("vars") or {})
+                own.update(group.get("vars") or {})
+        own.update(host.get("vars") or {})
+        merged = {**(self.data.get("vars") or {}), **own}
         return Target(
             name=name,
             address=host["address"],
@@ -193,7 +241,15 @@ class Inventory:
             key=key,
             vars=merged,
             host_keys=self.host_keys(),
+            apps=self._apps(own, self.apps_of(name)),
         )
+
+    def _apps(self, own: dict[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
+        """Each app's settings on a host: vars < apps.<app> < the host's groups' and its own
+        vars (``own``)."""
+        apps = self.data.get("apps") or {}
+        base = self.data.get("vars") or {}
+        return {app: {**base, **(apps[app] or {}), **own} for app in names}
 
 
 def _is(value: Any, want: type) -> bool:

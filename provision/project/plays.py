@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from provision.project.roles_path import find_roles, plays_file
 from provision.project.schema import SchemaError, check_vars, closest
 
 KIND_BY = "kind"  # in plays.yaml: the setting that gives a host's kind
+APP_BY = "app"  # in plays.yaml: the setting an app's name (its key under apps:) fills
+SETTINGS = (KIND_BY, APP_BY)  # plays.yaml's keys that name settings, not plays
 
 
 @dataclass
@@ -103,7 +105,7 @@ class Project:
         return cls(roles, inv, plays, root)
 
     def play(self, name: str, overrides: dict[str, Any] | None = None) -> Play:
-        if name not in self.plays or name == KIND_BY:
+        if name not in self.plays or name in SETTINGS:
             raise RoleError(f"roles/plays.yaml: no play named {name!r}{closest(name, self.plays)}")
         spec, kind_by = self.plays[name], self.plays.get(KIND_BY, "")
         every = list(self.roles.values())
@@ -111,7 +113,7 @@ class Project:
         kinds = {kind: self.pick(names) for kind, names in spec["roles"].items()}
         elsewhere: dict[str, list[Role]] = {}
         for other, play in self.plays.items():
-            if other not in (name, KIND_BY):
+            if other != name and other not in SETTINGS:
                 for kind, names in play["roles"].items():
                     elsewhere.setdefault(kind, []).extend(self.pick(names))
         return Play(name, kinds, every, spec.get("after"), peers, kind_by, elsewhere)
@@ -122,13 +124,27 @@ class Project:
         roles' own checks of every target's settings passed: before any connection."""
         self.check_overrides(overrides)
         play = self.play(name, overrides)
+        several = next((t for t in targets if len(t.apps) > 1), None)
+        if several is not None:  # the inventory reads them; the plays run one app a host
+            raise InventoryError(f"{self.inventory.path}: {several.name} runs "
+                                 f"{len(several.apps)} apps ({', '.join(several.apps)}): one "
+                                 "app per host for now (list one in the host's apps:)")  # fmt: skip
         if checks:
             check_settings(play.roles_of, play.every_role, targets, self.inventory, overrides,
                            self.root, play.peers)  # fmt: skip
         return play
 
     def targets(self, pattern: str) -> list[Target]:
-        return self.inventory.resolve(pattern)
+        """The ``-H`` value's hosts; a host that runs one app of the inventory's ``apps:``
+        has that app's settings, its name in the setting plays.yaml's ``app`` names."""
+        app_by = self.plays.get(APP_BY, "")
+        found = []
+        for target in self.inventory.resolve(pattern):
+            if len(target.apps) == 1 and app_by:
+                [(name, settings)] = target.apps.items()
+                target = replace(target, vars={**settings, app_by: name})
+            found.append(target)
+        return found
 
     def check_overrides(self, overrides: dict[str, Any]) -> None:
         try:
@@ -190,7 +206,7 @@ def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:
         raise RoleError(f"{path}: {e}") from e
     kind_by = plays.get(KIND_BY, "")
     for name, play in plays.items():
-        if name == KIND_BY:
+        if name in SETTINGS:
             continue
         given = play.get("roles", [])
         kinds = given if isinstance(given, dict) else {"": given}
@@ -212,6 +228,6 @@ def _kinds(plays: dict[str, Any]) -> list[str]:
     """The kinds the plays name, in their order."""
     found: list[str] = []
     for name, play in plays.items():
-        if name != KIND_BY and isinstance(play.get("roles"), dict):
+        if name not in SETTINGS and isinstance(play.get("roles"), dict):
             found += [kind for kind in play["roles"] if kind not in found]
     return found

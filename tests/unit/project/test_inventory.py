@@ -198,3 +198,56 @@ def test_a_known_hosts_file_beside_the_inventory_from_before_is_still_read(tmp_p
     (tmp_path / ".provision" / "known_hosts").write_text("")
     [target] = load(tmp_path, "vars: {}\n").resolve("root@10.0.0.5")
     assert target.host_keys.record == tmp_path / ".provision" / "known_hosts"
+
+
+# -- several apps ----------------------------------------------------------------------
+APPS = """
+vars: {app_workers: 2}
+apps:
+  hello: {app_domain: hello.example.com}
+  shop: {app_domain: shop.example.com, app_workers: 4}
+  admin:
+hosts:
+  web1: {address: 10.0.0.1, apps: [shop]}
+  web2: {address: 10.0.0.2, vars: {app_workers: 8}}
+  web3: {address: 10.0.0.3}
+groups:
+  back: {hosts: [web3], apps: [admin, hello]}
+"""
+
+
+def test_each_app_has_its_settings_and_each_host_its_apps(tmp_path):
+    inv = load(tmp_path, APPS)
+    [web1] = inv.resolve("web1")
+    assert web1.apps == {"shop": {"app_workers": 4, "app_domain": "shop.example.com"}}
+    [web2] = inv.resolve("web2")
+    assert list(web2.apps) == ["hello", "shop", "admin"]  # no list: every app
+    assert web2.apps["shop"]["app_workers"] == 8  # the host's own vars win over the app's
+    assert web2.apps["admin"] == {"app_workers": 8}
+    [web3] = inv.resolve("web3")
+    assert list(web3.apps) == ["admin", "hello"]  # what its group lists
+    [adhoc] = inv.resolve("root@10.0.0.9")
+    assert adhoc.apps["shop"] == {"app_workers": 4, "app_domain": "shop.example.com"}
+
+
+def test_one_app_without_apps_as_before(tmp_path):
+    [web1] = load(tmp_path, "vars: {app_name: shop}\nhosts: {web1: {address: 10.0.0.1}}\n") \
+        .resolve("web1")  # fmt: skip
+    assert (web1.apps, web1.vars) == ({}, {"app_name": "shop"})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("apps: {Shop: {}}\n", "inventory.yaml:1: apps.Shop: an app's name is lower-case letters, "
+                           "digits and -, from a letter (it names its units)"),
+    ("apps: {shop: [a]}\n", "inventory.yaml:1: apps.shop: expected a mapping of settings, got "
+                            "a list"),
+    ("apps: {shop: {app_wrokers: 2}}\n", "inventory.yaml:1: apps.shop.app_wrokers: unknown "
+                                         "setting; did you mean 'app_workers'?"),
+    ("apps: {shop: {}}\nhosts: {web1: {address: 10.0.0.1, apps: [shpo]}}\n",
+     "inventory.yaml:2: hosts.web1.apps.0: no app named 'shpo'; did you mean 'shop'? (apps: "
+     "shop)"),
+    ("hosts: {web1: {address: 10.0.0.1}}\ngroups: {web: {hosts: [web1], apps: [shop]}}\n",
+     "inventory.yaml:2: groups.web.apps.0: no app named 'shop' (the inventory has no apps:)"),
+])  # fmt: skip
+def test_apps_are_checked_before_any_connection(tmp_path, text, expected):
+    assert error_of(tmp_path, text) == expected
