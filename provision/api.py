@@ -90,6 +90,10 @@ class RoleModule(Protocol):
     def check_peers(self, settings: dict[str, Any], peers: Peers) -> None:
         """As ``check``, for settings that name other hosts (a balancer's app servers)."""
 
+    def check_apps(self, apps: dict[str, dict[str, Any]]) -> None:
+        """As ``check``, for the apps one server holds together (``{name: settings}``):
+        raise ``SchemaError(key, why, app=name)`` for two that cannot share it."""
+
     def release(self, role: RoleContext) -> ReleasePlan | Hooks | None:
         """How the app's releases run (the one role that runs the app returns a
         ``ReleasePlan``), or the role's ``Step``\\ s at the release flow's hook points."""

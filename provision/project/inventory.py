@@ -168,13 +168,15 @@ class Inventory:
         except SchemaError as e:
             raise self.error((*keys, e.key), e.message) from e
 
-    def setter(self, host: str, key: str) -> tuple | None:
-        """Where the inventory sets ``key`` for ``host``, the place that wins (host vars,
-        then its groups in file order, then the top-level vars), or None."""
+    def setter(self, host: str, key: str, app: str = "") -> tuple | None:
+        """Where the inventory sets ``key`` for ``host`` (and its ``app``), the place that
+        wins (host vars, then its groups in file order, the app's, the top-level vars), or
+        None."""
         places = [("hosts", host, "vars")] if host in (self.data.get("hosts") or {}) else []
         groups = self.data.get("groups") or {}
         places += [("groups", name, "vars") for name in reversed(list(groups))
                    if host in (groups[name].get("hosts") or [])]  # fmt: skip
+        places += [("apps", app)] if app else []
         places.append(("vars",))
         return next(((*p, key) for p in places if (*p, key) in self._lines), None)
 

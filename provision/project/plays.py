@@ -124,14 +124,14 @@ class Project:
         roles' own checks of every target's settings passed: before any connection."""
         self.check_overrides(overrides)
         play = self.play(name, overrides)
+        if checks:
+            check_settings(play.roles_of, play.every_role, targets, self.inventory, overrides,
+                           self.root, play.peers)  # fmt: skip
         several = next((t for t in targets if len(t.apps) > 1), None)
         if several is not None:  # the inventory reads them; the plays run one app a host
             raise InventoryError(f"{self.inventory.path}: {several.name} runs "
                                  f"{len(several.apps)} apps ({', '.join(several.apps)}): one "
                                  "app per host for now (list one in the host's apps:)")  # fmt: skip
-        if checks:
-            check_settings(play.roles_of, play.every_role, targets, self.inventory, overrides,
-                           self.root, play.peers)  # fmt: skip
         return play
 
     def targets(self, pattern: str) -> list[Target]:
@@ -140,9 +140,12 @@ class Project:
         app_by = self.plays.get(APP_BY, "")
         found = []
         for target in self.inventory.resolve(pattern):
-            if len(target.apps) == 1 and app_by:
-                [(name, settings)] = target.apps.items()
-                target = replace(target, vars={**settings, app_by: name})
+            if app_by:
+                apps = {name: {**given, app_by: name} for name, given in target.apps.items()}
+                target = replace(target, apps=apps)
+            if len(target.apps) == 1:
+                [settings] = target.apps.values()
+                target = replace(target, vars=settings)
             found.append(target)
         return found
 

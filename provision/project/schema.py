@@ -11,12 +11,14 @@ from provision.core.numbers import is_number
 
 
 class SchemaError(ProvisionError):
-    """A bad setting: ``key`` names it, ``message`` says what is wrong."""
+    """A bad setting: ``key`` names it, ``message`` says what is wrong; ``app``, the app
+    whose setting it is, where a server holds several."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, app: str = "") -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message
+        self.app = app
 
 
 def closest(word: str, choices: Iterable[str]) -> str:

@@ -49,6 +49,20 @@ def check(v, root):
         raise SchemaError("app_module", fault)
 
 
+def check_apps(apps):
+    """Apps on one server listen on ports of their own: the live one and the spare one."""
+    taken = {}
+    for name, v in apps.items():
+        for key in ("app_port", "app_check_port"):
+            port = v[key]
+            if port in taken:
+                other, its = taken[port]
+                raise SchemaError(key, f"{port} is {other}'s {its} already: each app on a "
+                                  "server needs ports of its own (set app_port and "
+                                  "app_check_port for each)", app=name)  # fmt: skip
+            taken[port] = (name, key)
+
+
 def source(v, root):
     """What `fab doctor` reads of the app's source: FastAPI's production mistakes."""
     says = f"app_module {v['app_module']}, app_health_path {v['app_health_path']}"

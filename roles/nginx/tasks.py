@@ -45,6 +45,24 @@ def check_peers(v, peers):
                               "(serves: app)")  # fmt: skip
 
 
+def check_apps(apps):
+    """Apps on one server: each domain routes to one app, and one app at most has none
+    (the server's default site)."""
+    claimed, bare = {}, []
+    for name, v in apps.items():
+        domain = v["app_domain"]
+        if not domain:
+            bare.append(name)
+            if len(bare) > 1:
+                raise SchemaError("app_domain", f"{bare[0]} and {name} have none on one server: "
+                                  "one app at most can be its default site; give the others "
+                                  "their domain", app=name)  # fmt: skip
+        elif domain in claimed:
+            raise SchemaError("app_domain", f"{domain} is {claimed[domain]}'s already: a "
+                              "domain routes to one app", app=name)  # fmt: skip
+        claimed[domain] = name
+
+
 def upstreams(role):
     """``(address:port, down)`` of each app server nginx sends to."""
     v = role.vars

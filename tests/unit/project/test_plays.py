@@ -4,24 +4,67 @@ import pytest
 
 from provision.project.inventory import InventoryError
 from provision.project.plays import Project
-from tests.helpers import write_tree
+from provision.project.roles import RoleError
+from tests.helpers import ROOT, write_tree
 
-APPS = """apps:
-  hello: {app_source: example-app}
-  shop: {app_source: example-app, app_workers: 3}
+SOURCE = ROOT / "example-app"
+APPS = f"""apps:
+  hello: {{app_source: {SOURCE}, app_domain: hello.example.com}}
+  shop: {{app_source: {SOURCE}, app_workers: 3, app_port: 8010, app_check_port: 8011}}
 hosts:
-  web1: {address: 10.0.0.1, apps: [shop]}
-  web2: {address: 10.0.0.2}
+  web1: {{address: 10.0.0.1, apps: [shop]}}
+  web2: {{address: 10.0.0.2}}
 """
 
 
 def test_a_host_that_runs_one_app_of_apps_gets_its_settings_and_name(tmp_path):
     project = Project.load(write_tree(tmp_path, {"inventory.yaml": APPS}))
     [web1] = project.targets("web1")
-    assert web1.vars == {"app_source": "example-app", "app_workers": 3, "app_name": "shop"}
+    assert web1.vars == {"app_source": str(SOURCE), "app_workers": 3, "app_port": 8010,
+                         "app_check_port": 8011, "app_name": "shop"}  # fmt: skip
 
 
 def test_a_host_that_runs_several_is_refused_before_connecting_for_now(tmp_path):
     project = Project.load(write_tree(tmp_path, {"inventory.yaml": APPS}))
     with pytest.raises(InventoryError, match=r"web2 runs 2 apps \(hello, shop\): one app per "):
         project.ready("bootstrap", project.targets("web2"), {})
+
+
+def checked(tmp_path, apps):
+    apps = apps.replace("example-app", str(SOURCE))
+    project = Project.load(write_tree(tmp_path, {
+        "inventory.yaml": f"apps:\n{apps}hosts:\n  web1: {{address: 10.0.0.1}}\n"}))  # fmt: skip
+    with pytest.raises((InventoryError, RoleError)) as e:
+        project.ready("deploy", project.targets("web1"), {})
+    return str(e.value).replace(f"{tmp_path}/", "")
+
+
+def test_apps_on_one_server_each_have_their_domain_at_most_one_without(tmp_path):
+    ports = "app_port: 8010, app_check_port: 8011"
+    assert checked(tmp_path, "  a: {app_source: example-app}\n"
+                             f"  b: {{app_source: example-app, {ports}}}\n") == (
+        "app_domain: a and b have none on one server: one app at most can be its default "
+        "site; give the others their domain")  # fmt: skip
+    assert checked(tmp_path, "  a: {app_source: example-app, app_domain: x.example.com}\n"
+                             f"  b: {{app_source: example-app, {ports},\n"
+                             "      app_domain: x.example.com}\n") == (
+        "inventory.yaml:4: apps.b.app_domain: x.example.com is a's already: a domain routes to "
+        "one app")  # fmt: skip
+
+
+def test_apps_on_one_server_each_have_their_ports(tmp_path):
+    assert "inventory.yaml" not in checked(
+        tmp_path, "  a: {app_domain: a.example.com}\n  b: {app_domain: b.example.com}\n"
+    )
+    assert checked(tmp_path, "  a: {app_source: example-app, app_domain: a.example.com}\n"
+                             "  b: {app_source: example-app, app_domain: b.example.com,\n"
+                             "      app_port: 8001}\n") == (
+        "inventory.yaml:4: apps.b.app_port: 8001 is a's app_check_port already: each app on a "
+        "server needs ports of its own (set app_port and app_check_port for each)")  # fmt: skip
+
+
+def test_each_apps_own_settings_are_checked(tmp_path):
+    assert checked(tmp_path, "  a: {app_source: nowhere, app_domain: a.example.com}\n"
+                             "  b: {app_source: example-app, app_domain: b.example.com}\n") == (
+        f"inventory.yaml:2: apps.a.app_source: no such directory 'nowhere' (relative to "
+        f"{tmp_path})")  # fmt: skip
