@@ -90,6 +90,10 @@ class RoleModule(Protocol):
     def check_peers(self, settings: dict[str, Any], peers: Peers) -> None:
         """As ``check``, for settings that name other hosts (a balancer's app servers)."""
 
+    def app_defaults(self, name: str) -> dict[str, Any]:
+        """Settings the role gives an app of the inventory's ``apps:`` by its name (ports
+        of its own), below every value the inventory sets."""
+
     def check_apps(self, apps: dict[str, dict[str, Any]]) -> None:
         """As ``check``, for the apps one server holds together (``{name: settings}``):
         raise ``SchemaError(key, why, app=name)`` for two that cannot share it."""

@@ -25,6 +25,7 @@ from provision.core.facts import HostFacts
 from provision.core.output import Output
 from provision.core.runner import Task
 from provision.core.transport import Target
+from provision.project.hooks import Hook
 from provision.project.inventory import Inventory, InventoryError
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.preflight import check_settings
@@ -35,6 +36,8 @@ from provision.project.schema import SchemaError, check_vars, closest
 KIND_BY = "kind"  # in plays.yaml: the setting that gives a host's kind
 APP_BY = "app"  # in plays.yaml: the setting an app's name (its key under apps:) fills
 SETTINGS = (KIND_BY, APP_BY)  # plays.yaml's keys that name settings, not plays
+# app_defaults(name): settings a role gives each app of the inventory's apps: by its name
+APP_DEFAULTS: Hook[dict[str, Any]] = Hook("app_defaults")
 
 
 @dataclass
@@ -141,12 +144,21 @@ class Project:
         found = []
         for target in self.inventory.resolve(pattern):
             if app_by:
-                apps = {name: {**given, app_by: name} for name, given in target.apps.items()}
+                apps = {name: {**self.app_defaults(name), **given, app_by: name}
+                        for name, given in target.apps.items()}  # fmt: skip
                 target = replace(target, apps=apps)
             if len(target.apps) == 1:
                 [settings] = target.apps.values()
                 target = replace(target, vars=settings)
             found.append(target)
+        return found
+
+    def app_defaults(self, name: str) -> dict[str, Any]:
+        """What the roles give an app of the inventory's ``apps:`` by its name (its own
+        ports, say), below every value the inventory sets."""
+        found: dict[str, Any] = {}
+        for _, given in APP_DEFAULTS.answers(self.roles.values(), lambda role: (name,)):
+            found.update(given)
         return found
 
     def check_overrides(self, overrides: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """The app server under systemd, and how releases of the app are started and checked."""
 
 import ast
+import zlib
 from pathlib import Path
 
 from provision.api import (
@@ -47,6 +48,13 @@ def check(v, root):
         raise SchemaError("app_source", str(e)) from e
     if fault := module_fault(root / source, v["app_module"]):
         raise SchemaError("app_module", fault)
+
+
+def app_defaults(name):
+    """Ports of its own for an app of several on a server, stable from its name (8100 to
+    8899, the spare one next to the live one); set app_port to choose."""
+    port = 8100 + 2 * (zlib.crc32(name.encode()) % 400)
+    return {"app_port": port, "app_check_port": port + 1}
 
 
 def check_apps(apps):

@@ -40,26 +40,31 @@ def checked(tmp_path, apps):
 
 
 def test_apps_on_one_server_each_have_their_domain_at_most_one_without(tmp_path):
-    ports = "app_port: 8010, app_check_port: 8011"
     assert checked(tmp_path, "  a: {app_source: example-app}\n"
-                             f"  b: {{app_source: example-app, {ports}}}\n") == (
+                             "  b: {app_source: example-app}\n") == (
         "app_domain: a and b have none on one server: one app at most can be its default "
         "site; give the others their domain")  # fmt: skip
     assert checked(tmp_path, "  a: {app_source: example-app, app_domain: x.example.com}\n"
-                             f"  b: {{app_source: example-app, {ports},\n"
+                             "  b: {app_source: example-app,\n"
                              "      app_domain: x.example.com}\n") == (
         "inventory.yaml:4: apps.b.app_domain: x.example.com is a's already: a domain routes to "
         "one app")  # fmt: skip
 
 
+def test_apps_on_one_server_get_ports_of_their_own_from_their_names(tmp_path):
+    project = Project.load(write_tree(tmp_path, {"inventory.yaml": APPS}))
+    [web2] = project.targets("web2")
+    hello = web2.apps["hello"]
+    assert (hello["app_port"], hello["app_check_port"]) == (8240, 8241)  # from "hello"
+    assert web2.apps["shop"]["app_port"] == 8010  # set in the inventory: it wins
+
+
 def test_apps_on_one_server_each_have_their_ports(tmp_path):
-    assert "inventory.yaml" not in checked(
-        tmp_path, "  a: {app_domain: a.example.com}\n  b: {app_domain: b.example.com}\n"
-    )
+    # a's ports, from its name, are 8714 and 8715
     assert checked(tmp_path, "  a: {app_source: example-app, app_domain: a.example.com}\n"
                              "  b: {app_source: example-app, app_domain: b.example.com,\n"
-                             "      app_port: 8001}\n") == (
-        "inventory.yaml:4: apps.b.app_port: 8001 is a's app_check_port already: each app on a "
+                             "      app_port: 8715}\n") == (
+        "inventory.yaml:4: apps.b.app_port: 8715 is a's app_check_port already: each app on a "
         "server needs ports of its own (set app_port and app_check_port for each)")  # fmt: skip
 
 
