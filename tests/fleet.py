@@ -4,7 +4,7 @@ what a role sees on one of them; ``preflight`` checks their settings as a comman
 
 Example::
 
-    ctx = context(fleet, "nginx", "lb", balancer_down=["app2"])
+    ctx = context(fleet, "nginx_site", "lb", balancer_down=["app2"])
     ctx.tasks()
 """
 

@@ -9,7 +9,7 @@ project changes one template by writing that one file. The plays
 
 Example, a project that changes nginx's site and nothing else::
 
-    roles/nginx/templates/site.conf.j2
+    roles/nginx_site/templates/site.conf.j2
 """
 
 from __future__ import annotations

@@ -1,81 +1,12 @@
-"""nginx in front of the app, with a Let's Encrypt certificate when the app has a domain."""
+"""nginx on a server: the package, the service and its logs, and certbot with its
+renewal when the app has a domain. Each app's site and certificate: the nginx_site role."""
 
 from pathlib import Path
 
-from provision.api import (
-    CertificateProbe,
-    Command,
-    LogSource,
-    RoleError,
-    SchemaError,
-    ServiceProbe,
-    Succeeds,
-    apt,
-    closest,
-    files,
-    only_if,
-    sh,
-    shell,
-    systemd,
-)
+from provision.api import LogSource, RoleError, ServiceProbe, apt, files, systemd
 
-WEBROOT = "/var/www/letsencrypt"
+WEBROOT = "/var/www/letsencrypt"  # where certbot's challenges are served from, every site
 CA_BUNDLE = "/etc/provision/acme-ca.pem"
-
-
-def check_peers(v, peers):
-    """A balancer names a group of app servers."""
-    if v["serves"] != "balancer":
-        return
-    name = v["balancer_upstream"]
-    known = ", ".join(peers.groups()) or "none"
-    if not name:
-        raise SchemaError("serves", "a balancer needs balancer_upstream, the group of its app "
-                          f"servers (groups: {known})")  # fmt: skip
-    group = peers.group(name)
-    if group is None:
-        raise SchemaError("balancer_upstream", f"no group {name!r}{closest(name, peers.groups())}"
-                          f" (the group of its app servers; groups: {known})")  # fmt: skip
-    if not group:
-        raise SchemaError("balancer_upstream", f"group {name!r} has no hosts")
-    for peer in group:
-        if peer.vars["serves"] != "app":
-            raise SchemaError("balancer_upstream", f"{peer.name} in group {name!r} serves "
-                              f"{peer.vars['serves']!r}; a balancer sends to app servers "
-                              "(serves: app)")  # fmt: skip
-
-
-def check_apps(apps):
-    """Apps on one server: each domain routes to one app, and one app at most has none
-    (the server's default site)."""
-    claimed, bare = {}, []
-    for name, v in apps.items():
-        domain = v["app_domain"]
-        if not domain:
-            bare.append(name)
-            if len(bare) > 1:
-                raise SchemaError("app_domain", f"{bare[0]} and {name} have none on one server: "
-                                  "one app at most can be its default site; give the others "
-                                  "their domain", app=name)  # fmt: skip
-        elif domain in claimed:
-            raise SchemaError("app_domain", f"{domain} is {claimed[domain]}'s already: a "
-                              "domain routes to one app", app=name)  # fmt: skip
-        claimed[domain] = name
-
-
-def upstreams(role):
-    """``(address:port, down)`` of each app server nginx sends to."""
-    v = role.vars
-    if v["serves"] != "balancer":
-        return [(f"127.0.0.1:{v['app_port']}", False)]
-    return [(f"{p.private_address}:{p.vars['app_port']}", p.name in v["balancer_down"])
-            for p in role.peers.group(v["balancer_upstream"]) or []]  # fmt: skip
-
-
-def down(v, names):
-    """A deploy's app servers that failed their health gate: the balancers send them
-    nothing until the next deploy, beside those balancer_down already names."""
-    return {"balancer_down": sorted({*v["balancer_down"], *names})}
 
 
 def logs(role):
@@ -85,36 +16,17 @@ def logs(role):
 
 
 def status(role):
-    """nginx, and the certificate's days to expiry when the site has a domain."""
-    v = role.vars
-    found = {"nginx": ServiceProbe("nginx")}
-    if v["app_domain"]:
-        cert = f"/etc/letsencrypt/live/{v['app_domain']}/fullchain.pem"
-        found["certificate"] = CertificateProbe(cert)
-    return found
+    return {"nginx": ServiceProbe("nginx")}
 
 
 def tasks(role):
     v = role.vars
-    site = f"/etc/nginx/conf.d/{v['app_name']}.conf"
     yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")
     yield files.directory(f"{WEBROOT}/.well-known/acme-challenge", mode=0o755)
-    domain = v["app_domain"]
-    if not domain:
-        yield shell.note("HTTPS", "no app_domain: HTTP only (a certificate needs a domain name)")
-        yield _site(role, site, tls=False)
-    else:
-        if not v["acme_email"]:
-            raise RoleError("acme_email: required with app_domain (Let's Encrypt mails it)")
-        cert = f"/etc/letsencrypt/live/{domain}/fullchain.pem"
-        has_cert = Succeeds(sh("test -s {cert}", cert=cert))
+    if v["app_domain"]:
         yield apt.packages(["certbot"], cache_valid_time=v["apt_cache_valid_time"])
         yield from _trust(role)
-        # Until the certificate exists: HTTP, with the ACME challenge served.
-        yield only_if(_site(role, site, tls=False), _not(has_cert), "before the certificate")
-        yield shell.command(f"certificate for {domain}", _certbot(role), creates=cert)
-        yield only_if(_site(role, site, tls=True), has_cert, "with the certificate")
         yield files.file("/etc/letsencrypt/renewal-hooks/deploy/provision-reload-nginx",
                          "#!/bin/sh\n# Managed by provision: a renewed certificate goes live.\n"
                          "exec systemctl reload nginx\n", mode=0o755)  # fmt: skip
@@ -127,16 +39,6 @@ def handlers(role):
         "reload nginx": systemd.reload("nginx"),
         "daemon-reload certbot": systemd.daemon_reload(),
     }
-
-
-def _site(role, path, tls):
-    text = role.template("site.conf.j2", tls=tls, upstreams=upstreams(role))
-    return files.file(path, text, validate="nginx -t -q", notify="reload nginx",
-                      name=f"site {path}" + (" (HTTPS)" if tls else " (HTTP)"))  # fmt: skip
-
-
-def _not(fact):
-    return Succeeds(f"! ( {fact.test} )")
 
 
 def _trust(role):
@@ -154,40 +56,3 @@ def _trust(role):
     yield files.file("/etc/systemd/system/certbot.service.d/provision-ca.conf",
                      f"[Service]\nEnvironment=REQUESTS_CA_BUNDLE={CA_BUNDLE}\n",
                      notify="daemon-reload certbot")  # fmt: skip
-
-
-# Waits (10 s at most) until nginx serves the challenge directory: `systemctl reload`
-# returns before nginx's new workers have the site that serves it.
-SERVED = """
-import sys, time, urllib.request
-url, want = sys.argv[1:3]
-deadline = time.monotonic() + 10
-while True:
-    try:
-        if urllib.request.urlopen(url, timeout=1).read().decode().strip() == want:
-            break
-    except OSError:
-        pass
-    if time.monotonic() > deadline:
-        sys.exit(f"nginx did not serve {url} within 10 s")
-    time.sleep(0.05)
-"""
-
-
-def _certbot(role):
-    v = role.vars
-    env = ("env", f"REQUESTS_CA_BUNDLE={CA_BUNDLE}") if v["acme_ca_bundle"] else ()
-    certbot = Command.of(*env, "certbot", "certonly", "--webroot", "-w", WEBROOT,
-                         "-d", v["app_domain"], "--email", v["acme_email"], "--agree-tos",
-                         "--non-interactive", "--server", v["acme_directory"])  # fmt: skip
-    probe = f"{WEBROOT}/.well-known/acme-challenge/provision-probe"
-    # nginx must serve the challenge first: its HTTP site may have changed in this run.
-    return Command.script(
-        "systemctl reload nginx && echo $$ > {probe} && "
-        "python3 -c {served} {url} $$ && rm -f {probe} && {certbot}",
-        label=f"certbot certonly --webroot -d {v['app_domain']}",
-        probe=probe,
-        served=SERVED,
-        url="http://127.0.0.1/.well-known/acme-challenge/provision-probe",
-        certbot=certbot,
-    )

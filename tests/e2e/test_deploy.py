@@ -43,7 +43,7 @@ def test_first_deploy_serves_the_app(fresh, deploy, host):
     assert get("/static/hello.txt") == (200, "hello from provision's example app\n")
     assert f"release: switch  (nothing -> {rid}" in done.stdout
     assert "release: reload  (systemctl start hello" in done.stdout
-    assert "nginx: HTTPS  (no app_domain: HTTP only" in done.stdout
+    assert "nginx_site: HTTPS  (no app_domain: HTTP only" in done.stdout
 
 
 def test_deploy_with_nothing_changed_changes_nothing(deploy):

@@ -95,7 +95,7 @@ def test_the_wheel_carries_the_engine_the_roles_and_their_content(wheel, tool):
         "provision/release/on_server/wait_healthy.py",
         "provision/project/defaults.yaml",
         "provision_roles/plays.yaml",
-        "provision_roles/nginx/templates/site.conf.j2",
+        "provision_roles/nginx_site/templates/site.conf.j2",
         "provision_roles/gunicorn/files/provision_gunicorn.py",
         "provision_roles/gunicorn/appcheck.py",
         "provision_roles/app/defaults.yaml",
@@ -131,8 +131,8 @@ def installed_roles(tool):
 def test_the_projects_template_and_hooks(deployed, provision, tool, app, where, test_host):
     """A project's roles/ overlays one stock template; its hooks run around a deploy with
     the run's facts, and a failing `before` hook stops the next one before any change."""
-    stock = (installed_roles(tool) / "nginx" / "templates" / "site.conf.j2").read_text()
-    overlay = app / "roles" / "nginx" / "templates" / "site.conf.j2"
+    stock = (installed_roles(tool) / "nginx_site" / "templates" / "site.conf.j2").read_text()
+    overlay = app / "roles" / "nginx_site" / "templates" / "site.conf.j2"
     overlay.parent.mkdir(parents=True)
     overlay.write_text("# the project's own site\n" + stock)
     hooks = app / "hooks"

@@ -82,7 +82,7 @@ def request(acme, path, port=443, headers=None):
 
 
 def test_deploy_obtains_a_certificate_and_serves_https(served, acme, host):
-    assert f"[target] changed   nginx: certificate for {DOMAIN}" in served.stdout
+    assert f"[target] changed   nginx_site: certificate for {DOMAIN}" in served.stdout
     assert host.file(f"/etc/letsencrypt/live/{DOMAIN}/fullchain.pem").exists
     assert host.file(f"/etc/letsencrypt/live/{DOMAIN}/privkey.pem").exists
     status, headers, body, cert = request(acme, "/health")

@@ -6,9 +6,9 @@ from provision.project.schema import SchemaError
 from tests.fleet import on_server
 
 RUNS = {
-    "solo": ["one_app", "base", "app", "gunicorn", "processes", "nginx", "firewall"],
+    "solo": ["one_app", "base", "app", "gunicorn", "processes", "nginx", "nginx_site", "firewall"],
     "app1": ["one_app", "base", "app", "gunicorn", "processes", "firewall"],
-    "lb": ["base", "nginx", "firewall"],
+    "lb": ["base", "nginx", "nginx_site", "firewall"],
 }
 
 
