@@ -7,6 +7,7 @@ from provision.api import LogSource, RoleError, ServiceProbe, apt, files, system
 
 WEBROOT = "/var/www/letsencrypt"  # where certbot's challenges are served from, every site
 CA_BUNDLE = "/etc/provision/acme-ca.pem"
+RENEWAL_HOOKS = "/etc/letsencrypt/renewal-hooks/deploy"  # run by certbot after a renewal
 
 
 def logs(role):
@@ -27,7 +28,9 @@ def tasks(role):
     if v["app_domain"]:
         yield apt.packages(["certbot"], cache_valid_time=v["apt_cache_valid_time"])
         yield from _trust(role)
-        yield files.file("/etc/letsencrypt/renewal-hooks/deploy/provision-reload-nginx",
+        # certbot makes this folder on its first certificate, which nginx_site asks for
+        yield files.directory(RENEWAL_HOOKS, mode=0o755)
+        yield files.file(f"{RENEWAL_HOOKS}/provision-reload-nginx",
                          "#!/bin/sh\n# Managed by provision: a renewed certificate goes live.\n"
                          "exec systemctl reload nginx\n", mode=0o755)  # fmt: skip
         yield systemd.service("certbot.timer", running=True, enabled=True)

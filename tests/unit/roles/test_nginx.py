@@ -20,6 +20,7 @@ def test_certbot_and_its_renewal_with_a_domain(fleet):
     assert names(ctx) == [
         "packages nginx", "absent /etc/nginx/sites-enabled/default",
         "directory /var/www/letsencrypt/.well-known/acme-challenge", "packages certbot",
+        "directory /etc/letsencrypt/renewal-hooks/deploy",
         "file /etc/letsencrypt/renewal-hooks/deploy/provision-reload-nginx",
         "service certbot.timer", "service nginx",
     ]  # fmt: skip
