@@ -4,7 +4,7 @@ A role's ``actions(role)`` maps a name to an ``Action`` (what it does and its co
 or to a string saying why it is not available on this host. The commands run as root,
 one at a time, and what they print is shown line by line.
 
-Example (``roles/postgres/tasks.py``)::
+Example (``roles/postgres_db/tasks.py``)::
 
     def actions(role):
         return {"backup": Action("database hello", [Command.of("systemctl", "start", ...)])}

@@ -29,7 +29,6 @@ from packaging.utils import canonicalize_name
 from provision.core.errors import ProvisionError
 from provision.project.hooks import Hook
 from provision.project.inventory import STATE
-from provision.project.roles import RoleError
 from provision.project.roles_path import find_roles
 from provision.release.artifact import TYPICAL, ArtifactError, dependencies
 
@@ -139,7 +138,7 @@ def init(folder: Path, out: TextIO = sys.stdout) -> int:
     try:
         source, found = detect(folder)
         inventory = render(source, found)
-    except (ProvisionError, RoleError) as e:
+    except ProvisionError as e:  # a role that does not load, a pyproject.toml that does not parse
         print(f"error: {e}", file=sys.stderr)
         return 2
     said = []

@@ -68,7 +68,7 @@ def test_shipped_roles_render(tmp_path):
     project = Project.load(ROOT)
     play = project.play("bootstrap")
     settings = resolve_vars(play.every_role, {}, {})
-    roles = project.pick(["base", "postgres", "app", "ssh"])
+    roles = project.pick(["base", "postgres", "postgres_db", "app", "ssh"])
     tasks, handlers = build_tasks(roles, settings, HOST)
     names = [t.op.name for t in tasks]
     assert "directory /srv/hello/shared" in names

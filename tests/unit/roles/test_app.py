@@ -14,7 +14,8 @@ def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_passwo
     project = Project.load(ROOT)
     every = project.play("bootstrap").every_role
     settings = resolve_vars(every, {"app_name": "my-shop", "postgres_enabled": True}, {})
-    tasks, handlers = build_tasks(project.pick(["postgres", "app"]), settings, HOST)
+    tasks, handlers = build_tasks(project.pick(["postgres", "postgres_db", "app"]), settings,
+                                  HOST)  # fmt: skip
     ops = {t.op.name: t.op for t in tasks}
     assert "database my_shop" in ops and "service my-shop-pg-backup.timer" in ops
     env = ops["file /srv/my-shop/shared/.env"]

@@ -20,7 +20,7 @@ def test_each_kind_of_host_runs_its_roles_in_order(fleet, host):
 
 def test_what_a_server_runs_is_the_commands_roles_then_the_other_plays(fleet):
     names = [ctx.role.name for ctx in on_server(fleet, "app1")]
-    assert names == [*RUNS["app1"], "postgres", "ssh"]  # bootstrap's, which deploy lacks
+    assert names == [*RUNS["app1"], "postgres", "postgres_db", "ssh"]  # bootstrap's too
     assert [ctx.role.name for ctx in on_server(fleet, "lb")] == [*RUNS["lb"], "ssh"]
 
 

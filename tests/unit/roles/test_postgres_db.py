@@ -1,4 +1,5 @@
-"""roles/postgres: what `fab status` shows of the database and its backups, and its logs."""
+"""roles/postgres_db and roles/postgres: what `provision status` shows of the database and
+its backups, and the logs they name."""
 
 import calendar
 import time
@@ -10,13 +11,17 @@ from tests.fleet import context
 def test_postgres_shows_its_service_database_and_backups_and_names_their_logs(fleet, monkeypatch):
     # read at 20:00 UTC on the day of the captured run (its next backup is tomorrow's)
     monkeypatch.setattr(time, "time", lambda: calendar.timegm((2026, 11, 30, 20, 0, 0)))
-    off = context(fleet, "postgres", "solo")
+    server = context(fleet, "postgres", "solo")
+    assert server.role.module.logs(server) == {}  # off
+    off = context(fleet, "postgres_db", "solo")
     assert off.role.module.status(off) == {} and off.role.module.logs(off) == {}
-    ctx = context(fleet, "postgres", "solo", postgres_enabled=True)
+    server = context(fleet, "postgres", "solo", postgres_enabled=True)
+    assert server.role.module.logs(server)["postgres"].path.startswith(
+        "/var/log/postgresql/postgresql-")  # fmt: skip
+    ctx = context(fleet, "postgres_db", "solo", postgres_enabled=True)
     probes, logs = ctx.role.module.status(ctx), ctx.role.module.logs(ctx)
-    assert list(probes) == ["postgres", "backup"] and list(logs) == ["postgres", "backup"]
+    assert list(probes) == ["postgres", "backup"] and list(logs) == ["backup"]
     assert logs["backup"].unit == "hello-pg-backup.service"
-    assert logs["postgres"].path.startswith("/var/log/postgresql/postgresql-")
 
     db = parsed(probes["postgres"], "status-postgres")
     assert (db["active"], db["size_mb"], db["connections"]) == (True, 7.3, 0)
