@@ -268,7 +268,7 @@ class Release(FlowRun):
 
     def attempted(self) -> tuple[str, str | None]:
         """The release this run made live or tried to (even if it went back), and the one
-        live before it; ("", None) when it ended before choosing one."""
+        live before it; the first is "" when the run ended before choosing one."""
         return self.tried or (self.rid, self.live)
 
     def record(self, result: str, why: str = "") -> None:
