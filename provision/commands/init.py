@@ -169,10 +169,10 @@ def init(folder: Path, out: TextIO = sys.stdout) -> int:
 
 
 def _ignore(path: Path) -> str:
-    lines = path.read_text().splitlines() if path.exists() else []
+    text = path.read_text() if path.exists() else ""
+    lines = text.splitlines()
     if any(line.strip().rstrip("/") in (STATE, f"/{STATE}") for line in lines):
         return f"kept .gitignore: it ignores {IGNORED} already"
-    text = path.read_text() if path.exists() else ""
     if text and not text.endswith("\n"):
         text += "\n"
     path.write_text(f"{text}# provision's local state: known hosts, the sandbox\n{IGNORED}\n")

@@ -141,10 +141,13 @@ class Project:
         """The ``-H`` value's hosts; a host that runs one app of the inventory's ``apps:``
         has that app's settings, its name in the setting plays.yaml's ``app`` names."""
         app_by = self.plays.get(APP_BY, "")
+        targets = self.inventory.resolve(pattern)
+        names = dict.fromkeys(name for target in targets for name in target.apps)
+        defaults = {name: self.app_defaults(name) for name in names}  # once, however many hosts
         found = []
-        for target in self.inventory.resolve(pattern):
+        for target in targets:
             if app_by:
-                apps = {name: {**self.app_defaults(name), **given, app_by: name}
+                apps = {name: {**defaults[name], **given, app_by: name}
                         for name, given in target.apps.items()}  # fmt: skip
                 target = replace(target, apps=apps)
             if len(target.apps) == 1:
