@@ -65,6 +65,7 @@ COMMON = {
     "inventory": "inventory file (default: inventory.yaml)",
     "verbose": "also say why each unchanged task needed nothing",
     "strict_host_keys": "refuse a server whose SSH key no known-hosts file holds yet",
+    "app": "the app to work on, of the inventory's apps: (default: each app of the host)",
 }
 CONVERGE = {
     **COMMON,
@@ -84,12 +85,12 @@ def _exit(code):
 
 
 @task(iterable=["set"], help=CONVERGE, auto_shortflags=False)
-def bootstrap(c, check=False, diff=False, set=None, inventory=INVENTORY, verbose=False,
+def bootstrap(c, check=False, diff=False, set=None, app="", inventory=INVENTORY, verbose=False,
               strict_host_keys=False):  # fmt: skip
     """First-time server setup: packages, the app's user and directories, SSH hardening."""
     options = Options(check=check, diff=diff, strict_host_keys=strict_host_keys)
     root = project_root(inventory)
-    _exit(cli.bootstrap(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+    _exit(cli.bootstrap(c, root, options, inventory=inventory, app=app, sets=set, verbose=verbose))
 
 
 DEPLOY_HELP = {
@@ -101,31 +102,33 @@ DEPLOY_HELP = {
 
 @task(iterable=["set"], help=DEPLOY_HELP, auto_shortflags=False)
 def deploy(c, diff=False, force=False, wait=0.0, take_over=False, set=None,
-           inventory=INVENTORY, verbose=False, strict_host_keys=False):  # fmt: skip
+           app="", inventory=INVENTORY, verbose=False, strict_host_keys=False):  # fmt: skip
     """Ship the app: build, upload, check, switch, reload, verify; roll back if bad."""
     options = DeployOptions(diff=diff, force=force, wait=float(wait), take_over=take_over,
                             strict_host_keys=strict_host_keys)  # fmt: skip
     root = project_root(inventory)
-    _exit(cli.deploy(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+    _exit(cli.deploy(c, root, options, inventory=inventory, app=app, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help={**RELEASE, "to": "the release to go back to (default: previous)"},
       auto_shortflags=False)  # fmt: skip
-def rollback(c, to=None, wait=0.0, take_over=False, set=None, inventory=INVENTORY,
+def rollback(c, to=None, wait=0.0, take_over=False, set=None, app="", inventory=INVENTORY,
              verbose=False, strict_host_keys=False):  # fmt: skip
     """Make the previous good release (or --to RELEASE) live again, without downtime."""
     options = DeployOptions(to=to, wait=float(wait), take_over=take_over,
                             strict_host_keys=strict_host_keys)  # fmt: skip
     root = project_root(inventory)
-    _exit(cli.rollback(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+    _exit(cli.rollback(c, root, options, inventory=inventory, app=app, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)
-def releases(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=False):
+def releases(c, set=None, app="", inventory=INVENTORY, verbose=False, strict_host_keys=False):
     """List the releases on the server, newest first, marking the live and previous ones."""
     options = DeployOptions(strict_host_keys=strict_host_keys)
     root = project_root(inventory)
-    _exit(cli.list_releases(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+    _exit(
+        cli.list_releases(c, root, options, inventory=inventory, app=app, sets=set, verbose=verbose)
+    )
 
 
 @task(iterable=["set"], auto_shortflags=False, help={
@@ -138,7 +141,7 @@ def releases(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=F
                "nginx-error",
 })  # fmt: skip
 def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
-         inventory=INVENTORY, verbose=False, strict_host_keys=False):  # fmt: skip
+         app="", inventory=INVENTORY, verbose=False, strict_host_keys=False):  # fmt: skip
     """The app's log (or nginx's) from the server(s), each line marked with its host."""
     query = LogQuery(source=process, lines=int(n), since=since, grep=grep, follow=follow)
     options = Options(strict_host_keys=strict_host_keys)
@@ -150,6 +153,7 @@ def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
             query,
             options,
             inventory=inventory,
+            app=app,
             sets=set,
             verbose=verbose,
         )
@@ -158,12 +162,12 @@ def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
 
 @task(iterable=["set"], help={**COMMON, "json": "print one JSON object, by host, for scripts"},
       auto_shortflags=False)  # fmt: skip
-def status(c, json=False, set=None, inventory=INVENTORY, verbose=False,
+def status(c, json=False, set=None, app="", inventory=INVENTORY, verbose=False,
            strict_host_keys=False):  # fmt: skip
     """How the app is doing: live release, services, workers, jobs, certificate, disk, deploys."""
     options = Options(strict_host_keys=strict_host_keys)
     root = project_root(inventory)
-    _exit(cli.status(c, root, options, as_json=json, inventory=inventory, sets=set,
+    _exit(cli.status(c, root, options, as_json=json, inventory=inventory, app=app, sets=set,
                      verbose=verbose))  # fmt: skip
 
 
@@ -190,7 +194,7 @@ fab_program.executor_class = ArgvExecutor
     "one": "on the first host only (of a group)",
     "tty": "a terminal session, for a person: python, bash (one host)",
 })  # fmt: skip
-def exec_(c, one=False, tty=False, set=None, inventory=INVENTORY, verbose=False,
+def exec_(c, one=False, tty=False, set=None, app="", inventory=INVENTORY, verbose=False,
           strict_host_keys=False):  # fmt: skip
     """Run `-- COMMAND` in the live release as the app's user, with its virtualenv and .env."""
     command = REMAINDER[0] if REMAINDER else ""
@@ -201,15 +205,15 @@ def exec_(c, one=False, tty=False, set=None, inventory=INVENTORY, verbose=False,
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)
-def doctor(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=False):
+def doctor(c, set=None, app="", inventory=INVENTORY, verbose=False, strict_host_keys=False):
     """Common production mistakes in the app's source (and on the servers, with -H)."""
     options = Options(strict_host_keys=strict_host_keys)
     root = project_root(inventory)
-    _exit(cli.doctor(c, root, options, inventory=inventory, sets=set, verbose=verbose))
+    _exit(cli.doctor(c, root, options, inventory=inventory, app=app, sets=set, verbose=verbose))
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)
-def backup(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=False):
+def backup(c, set=None, app="", inventory=INVENTORY, verbose=False, strict_host_keys=False):
     """Back up the app's PostgreSQL database now (as the nightly timer does)."""
     options = Options(strict_host_keys=strict_host_keys)
     root = project_root(inventory)
@@ -220,6 +224,7 @@ def backup(c, set=None, inventory=INVENTORY, verbose=False, strict_host_keys=Fal
             "backup",
             options,
             inventory=inventory,
+            app=app,
             sets=set,
             verbose=verbose,
         )

@@ -58,8 +58,7 @@ def _seen(project, name, overrides):
 
 
 def site(ctx):
-    module = ctx.role.module
-    return ctx.template("site.conf.j2", tls=False, upstreams=module.upstreams(ctx))
+    return ctx.role.module.site(ctx, tls=False)
 
 
 def upstream_lines(text):

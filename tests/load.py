@@ -6,6 +6,8 @@ loops until stopped or until ``max_seconds``, whichever comes first.
 
 import http.client
 import json
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -13,15 +15,30 @@ from collections import Counter
 STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
+class NamedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to an address, for the site ``name``: its name in the TLS handshake (SNI) and
+    its certificate checked against ``ca``, as a browser does for a domain."""
+
+    def __init__(self, address, port, name, ca, timeout=30):
+        super().__init__(address, port, timeout=timeout,
+                         context=ssl.create_default_context(cafile=str(ca)))  # fmt: skip
+        self.name = name
+
+    def connect(self):
+        raw = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.name)
+
+
 class Load:
     """``with Load("127.0.0.1", 80, clients=4) as load: ...`` then ``load.counts``.
 
     ``get`` and ``post``: the paths asked, in turn; ``body``: what each POST sends (JSON
-    when it is a dict)."""
+    when it is a dict); ``site``: (name, CA file) to ask the site of that domain over
+    HTTPS instead of HTTP (``port`` then 443)."""
 
     def __init__(self, host, port, clients=4, max_seconds=600, get="/health", post="/echo",
-                 body=b"x" * 512):  # fmt: skip
-        self.host, self.port = host, port
+                 body=b"x" * 512, site=None):  # fmt: skip
+        self.host, self.port, self.site = host, port, site
         self.get, self.post = get, post
         self.body, self.headers = body, {}
         if isinstance(body, dict):
@@ -70,9 +87,10 @@ class Load:
             reused = conn is not None
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                    conn = self._connection()
                 body = self.body if post else None
-                conn.request(method, path, body=body, headers=self.headers if post else {})
+                headers = {**(self.headers if post else {}), **self._host()}
+                conn.request(method, path, body=body, headers=headers)
                 answer = conn.getresponse()
                 answer.read()
                 if answer.status in (200, 201):
@@ -93,6 +111,14 @@ class Load:
                 if conn is not None:
                     conn.close()
                 conn = None
+
+    def _connection(self):
+        if self.site is None:
+            return http.client.HTTPConnection(self.host, self.port, timeout=30)
+        return NamedHTTPS(self.host, self.port, *self.site)
+
+    def _host(self):
+        return {"Host": self.site[0]} if self.site else {}
 
     @property
     def total(self):

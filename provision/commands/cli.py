@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from provision.commands.actions import run_action
 from provision.commands.doctor import Finding, server_work, show, source_checks, source_findings
 from provision.commands.local_hooks import HookError, LocalHooks
 from provision.commands.logs import LogQuery, follow_each, show_logs
 from provision.commands.oneoff import oneoff_fault, run_oneoff
+from provision.commands.run import EACH, SERVER, Hosts, each_host, run
 from provision.commands.status import show_status
 from provision.core.output import Output, Tally
 from provision.core.transport import Session, Target
@@ -28,72 +27,13 @@ from provision.release.artifact import ArtifactError
 from provision.release.rollout import Rollout
 
 
-def target_pattern(c: Any, project: Project) -> str:
-    """The ``-H`` value as the inventory sees it: a name, or ``user@host:port``."""
-    host = getattr(c, "original_host", None)
-    if not host:
-        raise InventoryError(
-            "no host given: use -H NAME (from the inventory) or -H user@host[:port]"
-        )
-    if host in project.inventory.names() or not any(ch in host for ch in ".:"):
-        return host
-    address = f"[{host}]" if ":" in host else host
-    return f"{c.user}@{address}:{c.port}"
-
-
-Hosts = Callable[[Play, list[Target], Output], dict[str, Tally]]
-
-
-def run(
-    c: Any,
-    root: Path,
-    title: str,
-    play_name: str,
-    options: Options,
-    hosts: Hosts,
-    inventory: str = "inventory.yaml",
-    sets: list[str] | None = None,
-    verbose: bool = False,
-    preflight: bool = True,
-    stream: TextIO | None = None,
-) -> int:
-    """Check the input, then run ``hosts`` on the ``-H`` targets; 0 when all succeeded.
-
-    ``preflight``: also run the roles' own checks of the settings (not for a rollback,
-    which must work even where the app's source is not at hand). ``stream``: where the
-    lines go (stdout; stderr when stdout is kept for data, as `fab status --json`'s)."""
-    try:
-        project = Project.load(root, inventory)
-        targets = project.targets(target_pattern(c, project))
-        if options.strict_host_keys:
-            targets = [replace(t, host_keys=t.host_keys.strictly()) for t in targets]
-        options.overrides = parse_overrides(sets or [])
-        play = project.ready(play_name, targets, options.overrides, checks=preflight)
-    except (InventoryError, RoleError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    out = Output(stream, verbose=verbose)
-    mode = "  [check: nothing will change]" if options.check else ""
-    out.line(f"{title} -> {', '.join(f'{t.name} ({t})' for t in targets)}{mode}")
-    tallies = hosts(play, targets, out)
-    # The run is over: spare the interpreter's exit a full garbage collection of every
-    # object it made (a tenth of a second; memory is freed all the same).
-    gc.freeze()
-    return 1 if any(t.failed for t in tallies.values()) else 0
-
-
-def each_host(one: Callable[[Play, Target, Output], Tally]) -> Hosts:
-    """``one`` on every target at once, each on its own."""
-    return lambda play, targets, out: for_each_host(targets, lambda t: one(play, t, out), out)
-
-
 def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
     config = getattr(c, "config", None)
 
     def hosts(play: Play, targets: list[Target], out: Output) -> dict[str, Tally]:
         return converge_all(play, targets, options, out, config)
 
-    return run(c, root, "bootstrap", "bootstrap", options, hosts, **kw)
+    return run(c, root, "bootstrap", "bootstrap", options, hosts, scope=SERVER, **kw)
 
 
 def _rollout(c: Any, root: Path, action: str, options: releases.DeployOptions, **kw: Any) -> int:
@@ -121,7 +61,8 @@ def _rollout(c: Any, root: Path, action: str, options: releases.DeployOptions, *
         return hooks.around(action, facts, out, work)
 
     # a rollback reads the releases by the deploy play's roles, without the app's source
-    return run(c, root, action, "deploy", options, hosts, preflight=action == "deploy", **kw)
+    return run(c, root, action, "deploy", options, hosts, preflight=action == "deploy",
+               scope=EACH, **kw)  # fmt: skip
 
 
 def deploy(c: Any, root: Path, options: releases.DeployOptions, **kw: Any) -> int:
@@ -186,7 +127,8 @@ def status(c: Any, root: Path, options: Options, as_json: bool = False, **kw: An
         return for_each_host(targets, lambda t: guarded(t, out, config, work), out, False)
 
     stream = sys.stderr if as_json else None
-    code = run(c, root, "status", "deploy", options, hosts, preflight=False, stream=stream, **kw)
+    code = run(c, root, "status", "deploy", options, hosts, preflight=False, stream=stream,
+               scope=EACH, **kw)  # fmt: skip
     if report is not None and code != 2:
         print(json.dumps(report, indent=2, sort_keys=True))
     return code

@@ -24,7 +24,7 @@ from provision.core.transport import Session, Target
 from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
 from provision.project.plays import Play
-from provision.project.roles import RoleError, merged
+from provision.project.roles import RoleError
 from provision.project.schema import closest
 
 SINCE = re.compile(r"^\d+(s|m|min|h|d|w)$")
@@ -91,7 +91,7 @@ def log_command(source: LogSource, query: LogQuery) -> Command:
 
 def sources(play: Play, host: Host) -> dict[str, LogSource]:
     """Every log the roles name on this host."""
-    return merged(LOGS, host.server_roles, host.vars, host.facts, host.peers)
+    return host.merged(LOGS)
 
 
 def follow_each(

@@ -19,7 +19,6 @@ from provision.core.transport import Session
 from provision.project.apply import Host, Work
 from provision.project.hooks import Hook
 from provision.project.plays import Play
-from provision.project.roles import merged
 from provision.release.release import release_plan
 from provision.release.releases import ReleaseState
 
@@ -70,7 +69,7 @@ def probes(play: Play, host: Host) -> dict[str, Probe]:
     plan = release_plan(host.roles, host)
     if plan is not None:
         found["release"] = ReleaseProbe(plan.root)
-    return {**found, **merged(STATUS, host.server_roles, host.vars, host.facts, host.peers)}
+    return {**found, **host.merged(STATUS)}
 
 
 def show_status(play: Play, out: Output, overrides: dict, report: dict[str, Any] | None) -> Work:

@@ -149,7 +149,12 @@ class TaskRun:
                 if not isinstance(plan, Change):
                     self.tally.ok += 1
                     self.out.task(
-                        self.host, "ok", task.role, task.op.name, plan.reason, task.op.loud
+                        self.host,
+                        "ok",
+                        task.role,
+                        task.op.name,
+                        plan.reason,
+                        task.op.loud or plan.loud,
                     )
                     continue
                 show_diff = self._prepare(plan)

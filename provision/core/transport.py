@@ -37,6 +37,8 @@ class Target:
     # the apps it runs, each with its own vars (before role defaults), when the inventory
     # names several; empty for one app, whose vars are ``vars``
     apps: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    # the one app of ``apps`` this target's command is for ("": the server, every app)
+    app: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.user}@{self.address}:{self.port}"

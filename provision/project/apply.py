@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fabric import Config
 
@@ -22,9 +22,13 @@ from provision.core.output import Output, Tally, suggested
 from provision.core.runner import Task, TaskRun, gather
 from provision.core.transport import Session, Target
 from provision.core.undo import Undo
+from provision.project.build import build_tasks
+from provision.project.hooks import Hook
 from provision.project.peers import NO_PEERS, Peers
-from provision.project.plays import Options, Play, Project, build_tasks
-from provision.project.roles import Role, RoleContext, resolve_vars
+from provision.project.plays import Options, Play, Project
+from provision.project.roles import Role, RoleContext, merged, resolve_vars
+
+T = TypeVar("T")
 
 PLAYED = "/var/lib/provision/played"  # a file per play that completed on the server
 
@@ -45,41 +49,67 @@ class Host:
     peers: Peers = NO_PEERS  # the inventory's hosts, seen from this one
     roles: list[Role] = field(default_factory=list)  # what the play runs on this host
     server_roles: list[Role] = field(default_factory=list)  # and what any play runs here
+    # the settings of each app the server holds, by name, where the inventory names apps
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    app: str = ""  # the one app of them the command is for ("": every app; ``vars``: its)
 
     def context(self, role: Role) -> RoleContext:
         """What ``role``'s tasks and hooks see on this host."""
-        return RoleContext(role, self.vars, self.facts, self.peers)
+        return RoleContext(role, self.vars, self.facts, self.peers, list(self.apps.values()))
+
+    def merged(self, hook: Hook[dict[str, T]]) -> dict[str, T]:
+        """What the roles any play runs here answer to ``hook``, merged (see ``merged``)."""
+        every = list(self.apps.values())
+        return merged(hook, self.server_roles, self.vars, self.facts, self.peers, every)
+
+    def converging(self) -> dict[str, dict[str, Any]]:
+        """The apps a play converges here, each one's settings: the one the command is
+        for, or every app of the server (none named: the one of ``vars``)."""
+        return {self.app: self.vars} if self.app else self.apps
 
     @classmethod
     def connect(cls, session: Session, play: Play, overrides: dict[str, Any]) -> Host:
         """Open the session and read the host's facts; refuse a host ``play.after`` did not
         complete on (one round trip for both)."""
         session.open()
-        probes: list = [HostInfo()]
-        if play.after:
-            probes.append(PathInfo(f"{PLAYED}/{play.after}"))
+        target = session.target
+        needed = marks(play.after, [target.app] if target.app else list(target.apps))
+        probes: list = [HostInfo(), *(PathInfo(mark) for mark in needed.values())]
         values = gather(session, probes)
-        if play.after and values[probes[1]] is None:
-            name, first = session.target.name, suggested(play.after)
+        lacking = [
+            app for app, probe in zip(needed, probes[1:], strict=True) if values[probe] is None
+        ]
+        if lacking:
+            name, first = target.name, suggested(play.after or "")
+            what = "" if "" in lacking else f"for {', '.join(lacking)} "
             raise NotReady(
-                f"`{first}` has not completed on {name}: run `{first} -H {name}` first (it "
-                f"sets up what `{play.name}` relies on, SSH hardening included); nothing was "
-                "changed"
+                f"`{first}` has not completed {what}on {name}: run `{first} -H {name}` first "
+                f"(it sets up what `{play.name}` relies on, SSH hardening included); nothing "
+                "was changed"
             )
-        settings = resolve_vars(play.every_role, session.target.vars, overrides)
-        return cls(session, values[probes[0]], settings, play.peers.seen_from(session.target),
-                   play.roles_of(settings), play.on_server(settings))  # fmt: skip
+        settings = resolve_vars(play.every_role, target.vars, overrides)
+        apps = {name: resolve_vars(play.every_role, given, overrides)
+                for name, given in target.apps.items()}  # fmt: skip
+        return cls(session, values[probes[0]], settings, play.peers.seen_from(target),
+                   play.roles_of(settings), play.on_server(settings), apps, target.app)  # fmt: skip
 
 
-def played(name: str) -> list[Task]:
-    """The tasks that record, at the end of a play, that it completed on the server."""
-    return [
-        Task("provision", files.directory(PLAYED, mode=0o755)),
-        Task(
-            "provision",
-            files.file(f"{PLAYED}/{name}", f"{name} completed\n", name=f"played {name}"),
-        ),
-    ]
+def marks(play: str | None, apps: list[str]) -> dict[str, str]:
+    """The files that say ``play`` completed on a server ("") and for each of its ``apps``
+    (those of the inventory's ``apps:``), by app."""
+    if not play:
+        return {}
+    return {"": f"{PLAYED}/{play}", **{app: f"{PLAYED}/{play}.{app}" for app in apps}}
+
+
+def played(name: str, apps: Sequence[str] = ()) -> list[Task]:
+    """The tasks that record, at the end of a play, that it completed on the server (and
+    for each of ``apps``)."""
+    tasks = [Task("provision", files.directory(PLAYED, mode=0o755))]
+    for app, path in marks(name, list(apps)).items():
+        label = f"played {name}" + (f" ({app})" if app else "")
+        tasks.append(Task("provision", files.file(path, f"{name} completed\n", name=label)))
+    return tasks
 
 
 def attempt(name: str, out: Output, tally: Tally, work: Callable[[], None]) -> bool:
@@ -115,9 +145,11 @@ def converge(host: Host, play: Play, options: Options, out: Output, tally: Tally
     """Apply the play's tasks (and notified handlers) to a connected host; with ``record``,
     note on the server that the play completed; with ``undo``, keep the files it changes
     as they were. Returns the play's handlers."""
-    tasks, handlers = build_tasks(host.roles, host.vars, host.facts, out, host.peers)
+    every = list(host.apps.values())
+    tasks, handlers = build_tasks(host.roles, host.vars, host.facts, out, host.peers,
+                                  host.converging(), play.per_app, every)  # fmt: skip
     if record:
-        tasks += played(play.name)
+        tasks += played(play.name, list(host.converging()) if host.apps else [])
     TaskRun(host.session, out, tasks, handlers, options.check, options.diff, tally, undo).run()
     return handlers
 

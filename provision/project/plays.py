@@ -21,21 +21,19 @@ from typing import Any
 
 import yaml
 
-from provision.core.facts import HostFacts
-from provision.core.output import Output
-from provision.core.runner import Task
 from provision.core.transport import Target
 from provision.project.hooks import Hook
 from provision.project.inventory import Inventory, InventoryError
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.preflight import check_settings
-from provision.project.roles import Role, RoleContext, RoleError, resolve_vars, schema
+from provision.project.roles import Role, RoleError, resolve_vars, schema
 from provision.project.roles_path import find_roles, plays_file
 from provision.project.schema import SchemaError, check_vars, closest
 
 KIND_BY = "kind"  # in plays.yaml: the setting that gives a host's kind
 APP_BY = "app"  # in plays.yaml: the setting an app's name (its key under apps:) fills
-SETTINGS = (KIND_BY, APP_BY)  # plays.yaml's keys that name settings, not plays
+PER_APP = "per_app"  # in plays.yaml: the roles that run once for each app of a server
+SETTINGS = (KIND_BY, APP_BY, PER_APP)  # plays.yaml's keys that are not plays
 # app_defaults(name): settings a role gives each app of the inventory's apps: by its name
 APP_DEFAULTS: Hook[dict[str, Any]] = Hook("app_defaults")
 
@@ -56,7 +54,8 @@ class Play:
     ""). ``every_role`` gives the settings (any role's setting is valid for every play);
     ``after``: a play that must have completed on a server first; ``peers``: the
     inventory's hosts, for roles that span hosts; ``elsewhere``: for each kind, the roles
-    the other plays run there (what `fab status` and `fab logs` read too)."""
+    the other plays run there (what `fab status` and `fab logs` read too); ``per_app``:
+    the roles that run once for each app of a server (the others, once a server)."""
 
     name: str
     kinds: dict[str, list[Role]]
@@ -65,6 +64,7 @@ class Play:
     peers: Peers = NO_PEERS
     kind_by: str = ""
     elsewhere: dict[str, list[Role]] = field(default_factory=dict)
+    per_app: frozenset[str] = frozenset()
 
     def kind(self, settings: dict[str, Any]) -> str:
         """The kind of a host with these settings; ``SchemaError`` for one the plays lack."""
@@ -119,7 +119,8 @@ class Project:
             if other != name and other not in SETTINGS:
                 for kind, names in play["roles"].items():
                     elsewhere.setdefault(kind, []).extend(self.pick(names))
-        return Play(name, kinds, every, spec.get("after"), peers, kind_by, elsewhere)
+        return Play(name, kinds, every, spec.get("after"), peers, kind_by, elsewhere,
+                    frozenset(self.plays.get(PER_APP, ())))  # fmt: skip
 
     def ready(self, name: str, targets: list[Target], overrides: dict[str, Any],
               checks: bool = True) -> Play:  # fmt: skip
@@ -130,16 +131,12 @@ class Project:
         if checks:
             check_settings(play.roles_of, play.every_role, targets, self.inventory, overrides,
                            self.root, play.peers)  # fmt: skip
-        several = next((t for t in targets if len(t.apps) > 1), None)
-        if several is not None:  # the inventory reads them; the plays run one app a host
-            raise InventoryError(f"{self.inventory.path}: {several.name} runs "
-                                 f"{len(several.apps)} apps ({', '.join(several.apps)}): one "
-                                 "app per host for now (list one in the host's apps:)")  # fmt: skip
         return play
 
     def targets(self, pattern: str) -> list[Target]:
-        """The ``-H`` value's hosts; a host that runs one app of the inventory's ``apps:``
-        has that app's settings, its name in the setting plays.yaml's ``app`` names."""
+        """The ``-H`` value's hosts, each with its apps' settings (an app's name in the
+        setting plays.yaml's ``app`` names); a host that runs one app of the inventory's
+        ``apps:`` has that app's settings and is narrowed to it (``Target.app``)."""
         app_by = self.plays.get(APP_BY, "")
         targets = self.inventory.resolve(pattern)
         names = dict.fromkeys(name for target in targets for name in target.apps)
@@ -151,10 +148,36 @@ class Project:
                         for name, given in target.apps.items()}  # fmt: skip
                 target = replace(target, apps=apps)
             if len(target.apps) == 1:
-                [settings] = target.apps.values()
-                target = replace(target, vars=settings)
+                [(name, settings)] = target.apps.items()
+                target = replace(target, vars=settings, app=name)
             found.append(target)
         return found
+
+    def for_app(self, targets: list[Target], app: str) -> list[Target]:
+        """Those of ``targets`` that run ``app`` (``--app``), narrowed to it."""
+        apps = self.inventory.data.get("apps") or {}
+        if app not in apps:
+            known = f"{closest(app, apps)} (apps: {', '.join(apps)})" if apps else (
+                " (the inventory has no apps: section: it holds one app)")  # fmt: skip
+            raise InventoryError(f"{self.inventory.path}: --app {app}: no such app{known}")
+        found = [replace(t, vars=t.apps[app], app=app) for t in targets if app in t.apps]
+        if not found:
+            names = ", ".join(t.name for t in targets)
+            raise InventoryError(f"{self.inventory.path}: --app {app}: {names} "
+                                 f"run{'s' * (len(targets) == 1)} other apps")  # fmt: skip
+        return found
+
+    @staticmethod
+    def by_app(targets: list[Target]) -> list[tuple[str, list[Target]]]:
+        """The targets app by app, each narrowed to the app, in the order the hosts
+        name them: what a command that works on one app at a time goes through. An
+        inventory of one app (no ``apps:``) is one group, named ""."""
+        if not any(t.apps for t in targets):
+            return [("", targets)]
+        each = {t.name: [t.app] if t.app else list(t.apps) for t in targets}
+        names = dict.fromkeys(name for t in targets for name in each[t.name])
+        return [(name, [replace(t, vars=t.apps[name], app=name) for t in targets
+                        if name in each[t.name]]) for name in names]  # fmt: skip
 
     def app_defaults(self, name: str) -> dict[str, Any]:
         """What the roles give an app of the inventory's ``apps:`` by its name (its own
@@ -188,41 +211,15 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return result
 
 
-def build_tasks(
-    roles: list[Role],
-    variables: dict[str, Any],
-    facts: HostFacts,
-    out: Output | None = None,
-    peers: Peers = NO_PEERS,
-) -> tuple[list[Task], dict[str, Task]]:
-    """Every role's tasks and handlers, rendered; unknown handler names are an error.
-
-    Secrets the roles declare are added to ``out``'s mask before anything is shown.
-    """
-    tasks: list[Task] = []
-    handlers: dict[str, Task] = {}
-    for role in roles:
-        ctx = RoleContext(role, variables, facts, peers)
-        if out is not None:
-            for secret in ctx.secrets():
-                out.mask.add(secret)
-        tasks += [Task(role.name, op) for op in ctx.tasks()]
-        handlers.update({n: Task(f"{role.name} handler", op) for n, op in ctx.handlers().items()})
-    for task in tasks:
-        for name in task.op.notify:
-            if name not in handlers:
-                raise RoleError(
-                    f"roles/{task.role}: '{task.op.name}' notifies unknown handler {name!r}"
-                )
-    return tasks, handlers
-
-
 def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:
     try:
         plays = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
         raise RoleError(f"{path}: {e}") from e
     kind_by = plays.get(KIND_BY, "")
+    for role in plays.get(PER_APP, []):
+        if role not in roles:
+            raise RoleError(f"{path}: {PER_APP}: no role named {role!r}{closest(role, roles)}")
     for name, play in plays.items():
         if name in SETTINGS:
             continue

@@ -39,10 +39,10 @@ def check_settings(
     peers: Peers = NO_PEERS,
 ) -> None:
     """Run the ``check`` (and ``check_peers``) of each role a target runs (``roles_of`` its
-    settings) on its settings, each app's where it holds several, then their
-    ``check_apps``; raise the first fault."""
+    settings) on its settings, each app's where it holds several (the one it is narrowed
+    to, ``Target.app``), then their ``check_apps`` on every app; raise the first fault."""
     for target in targets:
-        apps = target.apps if len(target.apps) > 1 else {"": target.vars}
+        apps = target.apps if len(target.apps) > 1 else {target.app: target.vars}
         together: dict[str, dict[str, Any]] = {}
         roles: list[Role] = []
         for app, given in apps.items():
@@ -52,13 +52,15 @@ def check_settings(
                 roles = roles_of(settings)
             except SchemaError as e:
                 raise _placed(e, target, inventory, overrides, app=app) from e
+            together[app] = settings
+            if target.app and app != target.app:
+                continue  # another app of the server: only checked beside this one, below
             for role in roles:
                 try:
                     CHECK.answer(role, settings, root)
                     CHECK_PEERS.answer(role, settings, peers)
                 except SchemaError as e:
                     raise _placed(e, target, inventory, overrides, role, app) from e
-            together[app] = settings
         if len(together) > 1:
             for role in roles:
                 try:

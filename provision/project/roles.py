@@ -123,15 +123,22 @@ def resolve_vars(
 
 class RoleContext:
     """What a role's tasks see: ``vars``, the host's ``facts``, ``peers`` (the inventory's
-    other hosts), ``template()`` and ``file()``."""
+    other hosts), ``apps`` (the settings of each app the server holds: what a role that
+    runs once a server, nginx itself, reads of them), ``template()`` and ``file()``."""
 
     def __init__(
-        self, role: Role, vars: dict[str, Any], facts: HostFacts, peers: Peers = NO_PEERS
+        self,
+        role: Role,
+        vars: dict[str, Any],
+        facts: HostFacts,
+        peers: Peers = NO_PEERS,
+        apps: Sequence[dict[str, Any]] = (),
     ) -> None:
         self.role = role
         self.vars = vars
         self.facts = facts
         self.peers = peers
+        self.apps = list(apps) or [vars]
 
     @property
     def name(self) -> str:
@@ -176,11 +183,13 @@ def merged(
     vars: dict[str, Any],
     facts: HostFacts,
     peers: Peers,
+    apps: Sequence[dict[str, Any]] = (),
 ) -> dict[str, T]:
     """What each role answers to ``hook`` (a dict by name: the logs it names, the probes it
-    shows), merged in the roles' order."""
+    shows), merged in the roles' order; ``apps``: as ``RoleContext`` takes them."""
     found: dict[str, T] = {}
-    for _, made in hook.answers(roles, lambda role: (RoleContext(role, vars, facts, peers),)):
+    context = lambda role: (RoleContext(role, vars, facts, peers, apps),)  # noqa: E731
+    for _, made in hook.answers(roles, context):
         found.update(made)
     return found
 

@@ -23,6 +23,7 @@ from provision.api import (
     server,
 )
 
+NOTES = "/var/lib/provision/apps"  # a file per app the server holds: "<app_root> <app_user>"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -67,6 +68,23 @@ def _run(command):
     return done.returncode, done.stdout, done.stderr
 
 
+def app_defaults(name):
+    """A user of its own for an app of the inventory's apps: (its name); set app_user to
+    choose."""
+    return {"app_user": name}
+
+
+def check_apps(apps):
+    """Apps on one server have users and folders of their own."""
+    for key in ("app_user", "app_root"):
+        taken = {}
+        for name, v in apps.items():
+            if v[key] in taken:
+                raise SchemaError(key, f"{v[key]!r} is {taken[v[key]]}'s already: each app on "
+                                  f"a server needs its own {key}", app=name)  # fmt: skip
+            taken[v[key]] = name
+
+
 def tasks(role):
     v = role.vars
     user, root = v["app_user"], v["app_root"]
@@ -78,6 +96,9 @@ def tasks(role):
     for sub in Layout.DIRECTORIES:
         yield files.directory(layout.path(sub), owner="root", group="root", mode=0o755)
     yield files.directory(layout.shared, owner=user, group=user, mode=0o750)
+    # the server's note of the apps it holds, which the server_apps role reads
+    yield files.directory(NOTES, mode=0o755)
+    yield files.file(f"{NOTES}/{v['app_name']}", f"{root} {user}\n", mode=0o644)
     yield env_file(v, f"{layout.shared}/.env")
     dirs, kept_files = shared_paths(v)
     parents = {p.rsplit("/", 1)[0] for p in kept_files if "/" in p}

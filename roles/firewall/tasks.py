@@ -58,7 +58,13 @@ def rules(role, ssh_ports):
     app_v4, app_v6 = split(balancers(role))
     return role.template("firewall.nft.j2", ssh_ports=list(ssh_ports) or [22],
                          web=v["serves"] != "app", trusted_v4=trusted_v4, trusted_v6=trusted_v6,
-                         app_v4=app_v4, app_v6=app_v6)  # fmt: skip
+                         app_v4=app_v4, app_v6=app_v6, app_ports=app_ports(role))  # fmt: skip
+
+
+def app_ports(role):
+    """The apps' ports, as nftables matches them: ``8000``, or ``{ 8000, 8102 }``."""
+    ports = sorted({app["app_port"] for app in role.apps})
+    return str(ports[0]) if len(ports) == 1 else f"{{ {', '.join(map(str, ports))} }}"
 
 
 def tasks(role):
@@ -81,11 +87,13 @@ def tasks(role):
                              notify=["daemon-reload firewall", f"load {UNIT}"]), home)  # fmt: skip
     yield skip_if(systemd.service(UNIT, running=True, enabled=True), home)
     # the app's port table of earlier versions: these rules take its place
-    yield systemd.units_absent(f"provision-{v['app_name']}-port.service", [], "old app port")
-    yield note(home, v)
+    for app in role.apps:
+        yield systemd.units_absent(f"provision-{app['app_name']}-port.service", [],
+                                   "old app port")  # fmt: skip
+    yield note(home, v, app_ports(role))
 
 
-def note(home, v):
+def note(home, v, ports):
     """Says what is let in, or why no rule is loaded here."""
 
     def decide(why):
@@ -93,7 +101,7 @@ def note(home, v):
             return NoChange(f"no rules: {why}")
         what = ["SSH", *(["HTTP, HTTPS"] if v["serves"] != "app" else [])]
         if v["serves"] == "app":
-            what.append(f"port {v['app_port']} from the balancers")
+            what.append(f"port {ports.strip('{} ')} from the balancers")
         return NoChange(f"inbound: {', '.join(what)}; all else dropped")
 
     return Operation("firewall", {"why": home}, decide, loud=True)

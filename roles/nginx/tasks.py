@@ -1,5 +1,5 @@
 """nginx on a server: the package, the service and its logs, and certbot with its
-renewal when the app has a domain. Each app's site and certificate: the nginx_site role."""
+renewal when an app has a domain. Each app's site and certificate: the nginx_site role."""
 
 from pathlib import Path
 
@@ -25,7 +25,7 @@ def tasks(role):
     yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")
     yield files.directory(f"{WEBROOT}/.well-known/acme-challenge", mode=0o755)
-    if v["app_domain"]:
+    if any(app["app_domain"] for app in role.apps):
         yield apt.packages(["certbot"], cache_valid_time=v["apt_cache_valid_time"])
         yield from _trust(role)
         # certbot makes this folder on its first certificate, which nginx_site asks for

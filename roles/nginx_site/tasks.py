@@ -99,9 +99,21 @@ def tasks(role):
     yield only_if(_site(role, site, tls=True), has_cert, "with the certificate")
 
 
+def default_site(role):
+    """Whether this app's site answers a request that names no site of the server (by its
+    address, say): the app without a domain, or, when every app has one, the first."""
+    bare = [a["app_name"] for a in role.apps if not a["app_domain"]]
+    return role.vars["app_name"] == (bare or [a["app_name"] for a in role.apps])[0]
+
+
+def site(role, tls):
+    """The text of the app's site: HTTP only, or with TLS."""
+    return role.template("site.conf.j2", tls=tls, upstreams=upstreams(role),
+                         default=default_site(role))  # fmt: skip
+
+
 def _site(role, path, tls):
-    text = role.template("site.conf.j2", tls=tls, upstreams=upstreams(role))
-    return files.file(path, text, validate="nginx -t -q", notify="reload nginx",
+    return files.file(path, site(role, tls), validate="nginx -t -q", notify="reload nginx",
                       name=f"site {path}" + (" (HTTPS)" if tls else " (HTTP)"))  # fmt: skip
 
 

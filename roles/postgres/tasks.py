@@ -1,5 +1,5 @@
-"""Debian's PostgreSQL server beside the app, listening on loopback only; the app's
-database, role and backups are the postgres_db role's."""
+"""Debian's PostgreSQL server beside the apps, listening on loopback only; each
+app's database, role and backups are the postgres_db role's."""
 
 from provision.api import LogSource, RoleError, apt, files, shell, systemd
 
@@ -7,9 +7,14 @@ from provision.api import LogSource, RoleError, apt, files, shell, systemd
 VERSIONS = {"bookworm": 15, "trixie": 17}
 
 
+def wanted(role):
+    """Whether an app of the server uses PostgreSQL."""
+    return any(app["postgres_enabled"] for app in role.apps)
+
+
 def tasks(role):
     v = role.vars
-    if not v["postgres_enabled"]:
+    if not wanted(role):
         yield shell.note("PostgreSQL", "off (postgres_enabled: false)")
         return
     version = VERSIONS.get(role.facts.os_codename)
@@ -29,6 +34,6 @@ def handlers(role):
 def logs(role):
     """PostgreSQL's own log (Debian writes it to a file)."""
     version = VERSIONS.get(role.facts.os_codename)
-    if not role.vars["postgres_enabled"] or version is None:
+    if not wanted(role) or version is None:
         return {}
     return {"postgres": LogSource(path=f"/var/log/postgresql/postgresql-{version}-main.log")}

@@ -9,7 +9,8 @@ import pytest
 
 from provision.core.output import Output
 from provision.project.apply import played
-from provision.project.plays import Project, build_tasks, parse_overrides
+from provision.project.build import build_tasks
+from provision.project.plays import Project, parse_overrides
 from provision.project.roles import resolve_vars
 from provision.release.deploy import DEPLOY
 from tests.fakes import HOST

@@ -31,9 +31,11 @@ class Change:
 
 @dataclass(frozen=True)
 class NoChange:
-    """The host is as wanted; ``reason`` says how we know."""
+    """The host is as wanted; ``reason`` says how we know (``loud``: said even when not
+    verbose, as the operation's ``loud`` does, for a reason a person must see)."""
 
     reason: str
+    loud: bool = False
 
 
 Outcome = Change | NoChange

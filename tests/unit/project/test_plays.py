@@ -21,13 +21,51 @@ def test_a_host_that_runs_one_app_of_apps_gets_its_settings_and_name(tmp_path):
     project = Project.load(write_tree(tmp_path, {"inventory.yaml": APPS}))
     [web1] = project.targets("web1")
     assert web1.vars == {"app_source": str(SOURCE), "app_workers": 3, "app_port": 8010,
-                         "app_check_port": 8011, "app_name": "shop"}  # fmt: skip
+                         "app_check_port": 8011, "app_name": "shop",
+                         "app_user": "shop"}  # fmt: skip
+    assert web1.app == "shop"  # narrowed to it: every command works on shop there
 
 
-def test_a_host_that_runs_several_is_refused_before_connecting_for_now(tmp_path):
+def test_a_host_that_runs_several_is_the_server_until_narrowed_to_one_app(tmp_path):
     project = Project.load(write_tree(tmp_path, {"inventory.yaml": APPS}))
-    with pytest.raises(InventoryError, match=r"web2 runs 2 apps \(hello, shop\): one app per "):
-        project.ready("bootstrap", project.targets("web2"), {})
+    [web2] = project.targets("web2")
+    assert (web2.app, list(web2.apps)) == ("", ["hello", "shop"])
+    assert "app_name" not in web2.vars  # the server's settings: no app's
+    project.ready("bootstrap", [web2], {})  # the checks of both apps pass
+    [shop] = project.for_app([web2], "shop")
+    assert (shop.app, shop.vars["app_name"], shop.vars["app_user"]) == ("shop", "shop", "shop")
+
+
+def test_by_app_groups_the_hosts_of_each_app_narrowed_to_it(tmp_path):
+    project = Project.load(write_tree(tmp_path, {"inventory.yaml": APPS + "groups:\n  web: "
+                                                 "{hosts: [web1, web2]}\n"}))  # fmt: skip
+    groups = project.by_app(project.targets("web"))
+    assert [(app, [(t.name, t.vars["app_name"]) for t in group]) for app, group in groups] == [
+        ("shop", [("web1", "shop"), ("web2", "shop")]),
+        ("hello", [("web2", "hello")]),
+    ]
+    narrowed = project.for_app(project.targets("web"), "shop")
+    assert [app for app, _ in project.by_app(narrowed)] == ["shop"]
+
+
+def test_an_inventory_of_one_app_is_one_group_and_refuses_app(tmp_path):
+    project = Project.load(write_tree(tmp_path, {"inventory.yaml": (
+        f"vars: {{app_source: {SOURCE}}}\nhosts:\n  web1: {{address: 10.0.0.1}}\n")}))  # fmt: skip
+    targets = project.targets("web1")
+    assert project.by_app(targets) == [("", targets)]
+    with pytest.raises(InventoryError, match="--app shop: no such app \\(the inventory has no "):
+        project.for_app(targets, "shop")
+
+
+@pytest.mark.parametrize("app, message", [
+    ("shp", "--app shp: no such app; did you mean 'shop'? (apps: hello, shop)"),
+    ("hello", "--app hello: web1 runs other apps"),
+])  # fmt: skip
+def test_app_names_an_app_a_host_runs(tmp_path, app, message):
+    project = Project.load(write_tree(tmp_path, {"inventory.yaml": APPS}))
+    with pytest.raises(InventoryError) as e:
+        project.for_app(project.targets("web1"), app)
+    assert str(e.value) == f"{tmp_path}/inventory.yaml: {message}"
 
 
 def checked(tmp_path, apps):

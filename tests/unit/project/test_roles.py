@@ -63,7 +63,8 @@ def test_override_of_unknown_setting_is_rejected():
 
 
 def test_shipped_roles_render(tmp_path):
-    from provision.project.plays import Project, build_tasks
+    from provision.project.build import build_tasks
+    from provision.project.plays import Project
 
     project = Project.load(ROOT)
     play = project.play("bootstrap")

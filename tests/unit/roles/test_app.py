@@ -9,7 +9,8 @@ from tests.helpers import ROOT
 
 
 def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_password():
-    from provision.project.plays import Project, build_tasks
+    from provision.project.build import build_tasks
+    from provision.project.plays import Project
 
     project = Project.load(ROOT)
     every = project.play("bootstrap").every_role

@@ -77,12 +77,12 @@ def test_the_https_site_offers_mozillas_intermediate_curves_and_exempts_trusted_
     exempt = ["10.0.0.0/8", "192.0.2.7"]
     ctx = context(fleet, "nginx_site", "solo", app_domain="example.com",
                   acme_email="ops@example.com", nginx_rate_exempt=exempt)  # fmt: skip
-    site = ctx.template("site.conf.j2", tls=True, upstreams=ctx.role.module.upstreams(ctx))
+    site = ctx.role.module.site(ctx, tls=True)
     assert "    ssl_ecdh_curve X25519:prime256v1:secp384r1;\n" in site  # no secp521r1, no X448
     assert "ssl_stapling" not in site  # Let's Encrypt has no OCSP responder any more
     assert "    10.0.0.0/8 1;\n    192.0.2.7 1;\n" in site
     assert "limit_req_zone $limit_key_hello zone=hello_rate:10m rate=20r/s;" in site
     stapled = context(fleet, "nginx_site", "solo", app_domain="example.com",
                       acme_email="ops@example.com", nginx_ocsp_stapling=True)  # fmt: skip
-    text = stapled.template("site.conf.j2", tls=True, upstreams=[("127.0.0.1:8000", False)])
+    text = stapled.role.module.site(stapled, tls=True)
     assert "ssl_stapling on;" in text

@@ -6,8 +6,17 @@ from provision.project.schema import SchemaError
 from tests.fleet import on_server
 
 RUNS = {
-    "solo": ["one_app", "base", "app", "gunicorn", "processes", "nginx", "nginx_site", "firewall"],
-    "app1": ["one_app", "base", "app", "gunicorn", "processes", "firewall"],
+    "solo": [
+        "server_apps",
+        "base",
+        "app",
+        "gunicorn",
+        "processes",
+        "nginx",
+        "nginx_site",
+        "firewall",
+    ],
+    "app1": ["server_apps", "base", "app", "gunicorn", "processes", "firewall"],
     "lb": ["base", "nginx", "nginx_site", "firewall"],
 }
 
