@@ -27,9 +27,18 @@ from provision.commands.doctor import Finding, SourceCheck
 from provision.commands.init import AppSource, Detected
 from provision.commands.logs import LogSource
 from provision.core.command import Command, Shell, quote, sh
-from provision.core.facts import Fact, HostFacts, NetworkHome, PathInfo, SshdPorts, Succeeds
+from provision.core.facts import (
+    Fact,
+    FileContent,
+    HostFacts,
+    NetworkHome,
+    PathInfo,
+    SshdPorts,
+    Succeeds,
+)
 from provision.core.numbers import is_number
 from provision.core.operations import (
+    Change,
     NoChange,
     Operation,
     OperationError,
@@ -121,6 +130,12 @@ class RoleModule(Protocol):
         """What `fab doctor` reads of the app's source before any connection, or None on a
         host that runs no app."""
 
+    def remove(self, role: RoleContext, data: bool) -> Iterable[Operation]:
+        """The operations that take the role's part of one app off a server (`provision
+        remove`): its services, site, timers, user; its data (files, database, backups)
+        only with ``data``. Asked of the roles that run for each app (plays.yaml's
+        ``per_app``), with the app's settings."""
+
     def detect(self, source: AppSource) -> Detected | None:
         """What `provision init` writes into a new inventory for the app at
         ``source.path``: the settings the role can tell from the source, without running
@@ -135,11 +150,13 @@ __all__ = [
     "AppSource",
     "ArtifactError",
     "CertificateProbe",
+    "Change",
     "Command",
     "Detected",
     "DiskProbe",
     "Fact",
     "Fields",
+    "FileContent",
     "Finding",
     "HookContext",
     "Hooks",

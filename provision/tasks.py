@@ -15,6 +15,8 @@ provision exec -H web1 -- alembic current  a command in the live release, as the
 provision doctor [-H web1]         common production mistakes: the app's source, then the servers
 provision backup -H web1           back up the app's PostgreSQL database now
 provision logs -H web1 [-n 50]     the app's log (--process nginx-access: nginx's)
+provision remove -H web1 --app shop  take an app the inventory no longer names off a server
+provision maintenance on -H web1   nginx answers 503 and a page for the app (off: the app again)
 provision sandbox [--deploy]       a local Debian test server (root); --deploy: the app too
 provision sandbox --hosts 3        a fleet of three, on a private network of their own
 
@@ -43,8 +45,8 @@ from provision.release.deploy import DeployOptions
 from provision.sandbox import fleet
 from provision.sandbox import machines as sb
 
-__all__ = ["backup", "bootstrap", "deploy", "doctor", "exec_", "init", "logs", "releases",
-           "rollback", "sandbox", "status"]  # fmt: skip
+__all__ = ["backup", "bootstrap", "deploy", "doctor", "exec_", "init", "logs",
+           "maintenance", "releases", "remove", "rollback", "sandbox", "status"]  # fmt: skip
 
 INVENTORY = "inventory.yaml"
 
@@ -210,6 +212,37 @@ def doctor(c, set=None, app="", inventory=INVENTORY, verbose=False, strict_host_
     options = Options(strict_host_keys=strict_host_keys)
     root = project_root(inventory)
     _exit(cli.doctor(c, root, options, inventory=inventory, app=app, sets=set, verbose=verbose))
+
+
+@task(iterable=["set"], auto_shortflags=False, help={
+    **COMMON,
+    "app": "the app to take off the server (required); the inventory must no longer give it",
+    "delete_data": "its data too: shared/ (uploads, .env), its database and its backups",
+})  # fmt: skip
+def remove(c, app="", delete_data=False, set=None, inventory=INVENTORY, verbose=False,
+           strict_host_keys=False):  # fmt: skip
+    """Take an app off the server(s): its services, site, timers and user; its data is
+    kept unless --delete-data."""
+    options = Options(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(cli.remove(c, root, app, delete_data, options, inventory=inventory, sets=set,
+                     verbose=verbose))  # fmt: skip
+
+
+@task(iterable=["set"], positional=["state"], auto_shortflags=False, help={
+    **COMMON,
+    "state": "on: nginx answers 503 with the maintenance page; off: the app again",
+})  # fmt: skip
+def maintenance(c, state=None, set=None, app="", inventory=INVENTORY, verbose=False,
+                strict_host_keys=False):  # fmt: skip
+    """Maintenance mode on or off for the app: 503, a page and Retry-After from nginx,
+    while provision's health checks still reach the app; outlives deploys."""
+    if state not in ("on", "off"):
+        raise Exit(f"error: maintenance: say on or off (got {state!r})", code=2)
+    options = Options(strict_host_keys=strict_host_keys)
+    root = project_root(inventory)
+    _exit(cli.action(c, root, f"maintenance-{state}", options, inventory=inventory, app=app,
+                     sets=set, verbose=verbose))  # fmt: skip
 
 
 @task(iterable=["set"], help=COMMON, auto_shortflags=False)

@@ -13,6 +13,7 @@ from provision.commands.doctor import Finding, server_work, show, source_checks,
 from provision.commands.local_hooks import HookError, LocalHooks
 from provision.commands.logs import LogQuery, follow_each, show_logs
 from provision.commands.oneoff import oneoff_fault, run_oneoff
+from provision.commands.remove import check_gone, remove_work
 from provision.commands.run import EACH, SERVER, Hosts, each_host, run
 from provision.commands.status import show_status
 from provision.core.output import Output, Tally
@@ -78,6 +79,26 @@ def _each_release_host(work: Callable, options: releases.DeployOptions, config: 
         return guarded(target, out, config, lambda s, tally: work(s, play, options, out, tally))
 
     return each_host(one)
+
+
+def remove(c: Any, root: Path, app: str, data: bool, options: Options, **kw: Any) -> int:
+    """Take ``app`` off the ``-H`` hosts (its data too with ``data``), the others untouched."""
+    config = getattr(c, "config", None)
+    if not app:
+        print("error: remove: name the app with --app NAME", file=sys.stderr)
+        return 2
+    loaded: list[Project] = []
+
+    def gone(project: Project, targets: list[Target]) -> None:
+        check_gone(project, targets, app)
+        loaded.append(project)
+
+    def one(play: Play, target: Target, out: Output) -> Tally:
+        work = remove_work(loaded[0], play, app, data, out, options.overrides)
+        return guarded(target, out, config, work)
+
+    return run(c, root, f"remove {app}", "deploy", options, each_host(one), preflight=False,
+               scope=SERVER, before=gone, **kw)  # fmt: skip
 
 
 def logs(c: Any, root: Path, query: LogQuery, options: Options, **kw: Any) -> int:

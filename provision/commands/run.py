@@ -50,6 +50,7 @@ def run(
     stream: TextIO | None = None,
     app: str = "",
     scope: str = ONE,
+    before: Callable[[Project, list[Target]], None] | None = None,
 ) -> int:
     """Check the input, then run ``hosts`` on the ``-H`` targets; 0 when all succeeded.
 
@@ -59,7 +60,8 @@ def run(
     ``app``: the one app of the inventory's ``apps:`` to work on (``--app``). Otherwise
     ``scope`` says what a command works on where hosts hold several apps: the ``SERVER``
     whole (bootstrap), ``EACH`` app in turn (deploy: a failed one stops the run), or
-    ``ONE`` app, which ``--app`` must then name."""
+    ``ONE`` app, which ``--app`` must then name. ``before``: a check of the command's own
+    on the project and the targets, raising ``InventoryError``, before any connection."""
     try:
         project = Project.load(root, inventory)
         targets = project.targets(target_pattern(c, project))
@@ -68,6 +70,8 @@ def run(
         if options.strict_host_keys:
             targets = [replace(t, host_keys=t.host_keys.strictly()) for t in targets]
         options.overrides = parse_overrides(sets or [])
+        if before is not None:
+            before(project, targets)
         groups = [("", targets)] if scope == SERVER else project.by_app(targets)
         if scope == ONE and len(groups) > 1:
             names = ", ".join(name for name, _ in groups)

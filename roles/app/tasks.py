@@ -8,22 +8,30 @@ import re
 import subprocess
 
 from provision.api import (
+    Change,
     Command,
     Detected,
     DiskProbe,
+    FileContent,
     Hooks,
     Layout,
+    NoChange,
+    Operation,
+    PathInfo,
     RoleError,
     SchemaError,
+    Shell,
     Step,
     files,
     in_release,
     inside,
+    quote,
     secret,
     server,
 )
 
 NOTES = "/var/lib/provision/apps"  # a file per app the server holds: "<app_root> <app_user>"
+OLD_NOTE = "/var/lib/provision/app"  # "<app_name> <app_root>": the one app, before 0.3
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -104,6 +112,46 @@ def tasks(role):
     parents = {p.rsplit("/", 1)[0] for p in kept_files if "/" in p}
     for path in sorted(set(dirs) | parents):
         yield files.directory(f"{layout.shared}/{path}", owner=user, group=user, mode=0o750)
+
+
+def remove(role, data):
+    """The app's user, group, releases and virtualenvs; its shared/ (uploads, .env) is
+    kept, made root's, unless ``data``. The folder and user are those the server noted."""
+    v = role.vars
+    note = f"{NOTES}/{v['app_name']}"
+    root = v["app_root"]
+    facts = {"noted": FileContent(note), "old": FileContent(OLD_NOTE), "root": PathInfo(root),
+             "releases": PathInfo(f"{root}/releases")}  # fmt: skip
+
+    def decide(noted, old, root, releases):
+        here, user = noted.decode().split() if noted else (v["app_root"], v["app_user"])
+        if noted is None and (root is None if data else releases is None):
+            return NoChange(f"nothing of {v['app_name']} here")
+        layout = Layout(here)
+        if data:
+            files_gone = Command.of("rm", "-rf", "--one-file-system", here)
+        else:
+            gone = [layout.path(sub) for sub in Layout.DIRECTORIES]
+            gone += [layout.current, layout.intent]
+            files_gone = Command.script(
+                "rm -rf --one-file-system {gone}; if [ -d {shared} ]; then chown -R root:root "
+                "{shared}; fi",
+                gone=Shell(" ".join(quote(p) for p in gone)),
+                shared=layout.shared,
+            )
+        account = Command.script(
+            "if id -u {u} >/dev/null 2>&1; then userdel {u}; fi; if getent "
+            "group {u} >/dev/null; then groupdel {u}; fi",
+            u=user,
+        )
+        notes = [note, *([OLD_NOTE] if old and old.split()[:1] == [v["app_name"].encode()] else [])]
+        said = "with its data" if data else f"{layout.shared} kept"
+        return Change(
+            [files_gone, account, Command.of("rm", "-f", *notes)],
+            f"user {user} and {here} removed ({said})",
+        )
+
+    return [Operation(f"no app {v['app_name']}", facts, decide)]
 
 
 # Where the database password goes in the .env template; replaced on the server.

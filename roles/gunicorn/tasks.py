@@ -141,6 +141,11 @@ def tasks(role):
     yield systemd.service(v["app_name"], running=None, enabled=True)
 
 
+def remove(role, data):
+    """The app's web service: stopped, disabled, its unit removed."""
+    yield systemd.units_absent(f"{role.vars['app_name']}.service", [], "web service")
+
+
 def sandbox(v):
     """The sandbox directives of the app's units (settings of roles/app)."""
     writable = [f"{v['app_root']}/shared", *map(str, v["app_writable_paths"])]

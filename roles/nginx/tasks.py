@@ -6,6 +6,7 @@ from pathlib import Path
 from provision.api import LogSource, RoleError, ServiceProbe, apt, files, systemd
 
 WEBROOT = "/var/www/letsencrypt"  # where certbot's challenges are served from, every site
+PAGES = "/var/www/provision"  # the default maintenance page (nginx_site's maintenance)
 CA_BUNDLE = "/etc/provision/acme-ca.pem"
 RENEWAL_HOOKS = "/etc/letsencrypt/renewal-hooks/deploy"  # run by certbot after a renewal
 
@@ -25,6 +26,8 @@ def tasks(role):
     yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")
     yield files.directory(f"{WEBROOT}/.well-known/acme-challenge", mode=0o755)
+    yield files.directory(PAGES, mode=0o755)
+    yield files.file(f"{PAGES}/maintenance.html", role.file("maintenance.html"), mode=0o644)
     if any(app["app_domain"] for app in role.apps):
         yield apt.packages(["certbot"], cache_valid_time=v["apt_cache_valid_time"])
         yield from _trust(role)

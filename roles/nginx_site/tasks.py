@@ -1,9 +1,15 @@
 """The app's site in nginx, in front of the app (or of its app servers, on a balancer),
 with a Let's Encrypt certificate when the app has a domain."""
 
+import re
+
 from provision.api import (
     CertificateProbe,
+    Change,
     Command,
+    FileContent,
+    NoChange,
+    Operation,
     RoleError,
     SchemaError,
     Succeeds,
@@ -13,6 +19,8 @@ from provision.api import (
     sh,
     shell,
 )
+
+from . import maintenance
 
 WEBROOT = "/var/www/letsencrypt"  # the nginx role's, where the challenges are served from
 CA_BUNDLE = "/etc/provision/acme-ca.pem"  # the nginx role's copy of acme_ca_bundle
@@ -74,11 +82,13 @@ def down(v, names):
 
 
 def status(role):
-    """The certificate's days to expiry, when the site has a domain."""
-    domain = role.vars["app_domain"]
-    if not domain:
-        return {}
-    return {"certificate": CertificateProbe(f"/etc/letsencrypt/live/{domain}/fullchain.pem")}
+    """Maintenance mode, and the certificate's days to expiry when the site has a domain."""
+    v = role.vars
+    found = {} if v["serves"] == "app" else {"maintenance": maintenance.probe(v)}
+    if v["app_domain"]:
+        path = f"/etc/letsencrypt/live/{v['app_domain']}/fullchain.pem"
+        found["certificate"] = CertificateProbe(path)
+    return found
 
 
 def tasks(role):
@@ -99,6 +109,24 @@ def tasks(role):
     yield only_if(_site(role, site, tls=True), has_cert, "with the certificate")
 
 
+def remove(role, data):
+    """The app's site, and the certificates it names (certbot would renew them for a
+    site no longer served)."""
+    site = f"/etc/nginx/conf.d/{role.vars['app_name']}.conf"
+
+    def decide(text):
+        if text is None:
+            return NoChange(f"{site} is absent")
+        live = r"/etc/letsencrypt/live/([^/\s]+)/fullchain"
+        names = sorted(set(re.findall(live, text.decode(errors="replace"))))
+        drop = [Command.of("certbot", "delete", "--non-interactive", "--cert-name", name)
+                for name in names]  # fmt: skip
+        said = f", with the certificate of {', '.join(names)}" if names else ""
+        return Change([Command.of("rm", "-f", site), *drop], f"remove{said}")
+
+    return [Operation(f"no site {site}", {"text": FileContent(site)}, decide, ("reload nginx",))]
+
+
 def default_site(role):
     """Whether this app's site answers a request that names no site of the server (by its
     address, say): the app without a domain, or, when every app has one, the first."""
@@ -109,7 +137,13 @@ def default_site(role):
 def site(role, tls):
     """The text of the app's site: HTTP only, or with TLS."""
     return role.template("site.conf.j2", tls=tls, upstreams=upstreams(role),
-                         default=default_site(role))  # fmt: skip
+                         default=default_site(role),
+                         maintenance=maintenance.where(role.vars))  # fmt: skip
+
+
+def actions(role):
+    """`provision maintenance on|off` (see maintenance.py)."""
+    return maintenance.actions(role)
 
 
 def _site(role, path, tls):

@@ -99,6 +99,37 @@ def _backups(role):
     yield systemd.service(f"{unit}.timer", running=True, enabled=True)
 
 
+def remove(role, data):
+    """The app's backup timer; with ``data``, its database, its role, its password and
+    its backups too."""
+    v = role.vars
+    yield systemd.units_absent(f"{backup_unit(v)}.*", [], "backups")
+    if not data:
+        return
+    drop = Command.script(
+        "cd /; runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -v user={user} -v db={db}",
+        label=f"drop the database {v['postgres_database']} and the role {v['postgres_user']}",
+        user=v["postgres_user"], db=v["postgres_database"],
+    )  # fmt: skip
+    for key in ("postgres_database", "postgres_user"):
+        if not IDENTIFIER.match(str(v[key])):  # as check() does: safe in a literal below
+            raise SchemaError(key, f"{v[key]!r}: use lower-case letters, digits and _ only")
+    query = (f"SELECT 1 FROM pg_roles WHERE rolname = '{v['postgres_user']}' UNION "
+             f"SELECT 1 FROM pg_database WHERE datname = '{v['postgres_database']}'")  # fmt: skip
+    exists = sh("runuser -u postgres -- psql -XtAc {q} 2>/dev/null | grep -q 1", q=query)
+    drop = dataclasses.replace(drop, stdin=DROP.encode())
+    yield shell.command(f"no database {v['postgres_database']}", drop, unless=f"! {exists}")
+    yield files.tree_absent(v["postgres_backup_dir"], name="backups' folder")
+    yield files.absent(v["postgres_password_file"], name="database password")
+
+
+# psql reads :user and :db: the app's database and its role, gone.
+DROP = """
+SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'db') \\gexec
+SELECT format('DROP ROLE IF EXISTS %I', :'user') \\gexec
+"""
+
+
 def backup_unit(v):
     return f"{v['app_name']}-pg-backup"
 

@@ -155,6 +155,13 @@ def tasks(role):
     yield systemd.units_absent(f"{app}-job-*", kept, "scheduled jobs")
 
 
+def remove(role, data):
+    """The app's processes and scheduled jobs: stopped, disabled, their units removed."""
+    app = role.vars["app_name"]
+    yield systemd.units_absent(f"{app}-process-*", [], "processes")
+    yield systemd.units_absent(f"{app}-job-*", [], "scheduled jobs")
+
+
 def handlers(role):
     v = role.vars
     units = [unit(v, name) for name in processes(v)]

@@ -34,7 +34,9 @@ def sources(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(test_host, acme, sources):
     """The module's host, its inventory naming the two apps, bootstrapped once."""
-    test_host.inventory.write_text(test_host.inventory.read_text() + f"""\
+    test_host.inventory.write_text(
+        test_host.inventory.read_text()
+        + f"""\
 vars:
   acme_email: ops@{HELLO}
   acme_directory: {acme.directory}
@@ -50,7 +52,8 @@ apps:
     app_module: "app.main:app"
     app_release_command: "alembic upgrade head"
     postgres_enabled: true
-""")
+"""
+    )
     done = test_host.fab("bootstrap")
     assert done.returncode == 0, done.stdout + done.stderr
     test_host.first_bootstrap = done.stdout
@@ -138,3 +141,76 @@ def test_deploying_and_rolling_back_one_app_leaves_the_other_serving(deployed, a
     assert load.failed == 0, (load.counts, load.failures[:5])
     assert "[shop]" not in done.stdout + back.stdout  # no task of shop ran
     assert started(host, "shop") == before  # never restarted
+
+
+def headers_of(acme, name, path="/health"):
+    """(status, headers, body) of a GET to the site ``name``."""
+    conn = NamedHTTPS(Web.address, 443, name, acme.root)
+    try:
+        conn.request("GET", path, headers={"Host": name})
+        answer = conn.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read().decode()
+    finally:
+        conn.close()
+
+
+def test_status_shows_each_app(deployed):
+    done = deployed.fab("status")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "-- app hello (1 of 2)" in out and "-- app shop (2 of 2)" in out
+    shop = out[out.index("-- app shop") :]
+    assert "[target] maintenance  off" in shop, out
+    assert "[target] web          active (running)" in shop, out
+    assert "hello" not in shop  # each app's own probes, releases and deploys
+
+
+def test_maintenance_answers_503_for_one_app_through_deploys(deployed, acme, sources):
+    with Load(Web.address, 443, clients=2, site=(HELLO, acme.root)) as load:
+        on = deployed.fab("maintenance", "on", "--app", "shop")
+        assert on.returncode == 0, on.stdout + on.stderr
+        status, headers, body = headers_of(acme, SHOP, "/items")
+        assert (status, headers["Retry-After"]) == (503, "300"), (status, headers)
+        assert "Down for maintenance" in body
+        # provision's own checks reach the app: a deploy of it goes through
+        (sources / "example-db-app" / "NOTE").write_text("maintenance\n")
+        shipped = deployed.fab("deploy", "--app", "shop")
+        assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+        assert headers_of(acme, SHOP, "/items")[0] == 503  # still on after the deploy
+        said = deployed.fab("status", "--app", "shop")
+        assert "[target] maintenance  on since " in said.stdout, said.stdout
+        off = deployed.fab("maintenance", "off", "--app", "shop")
+        assert off.returncode == 0, off.stdout + off.stderr
+        assert headers_of(acme, SHOP, "/items")[0] == 200
+    assert load.total > 20 and load.failed == 0, (load.counts, load.failures[:5])  # hello
+
+
+def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(deployed, acme, host):
+    inventory = deployed.inventory.read_text()
+    taken_out = inventory[: inventory.index("  shop:\n")]
+    deployed.inventory.write_text(taken_out)
+    try:
+        said = deployed.fab("bootstrap")
+        assert said.returncode == 0, said.stdout + said.stderr
+        assert ("server_apps: apps: hello  (also here, not in the inventory: shop (in "
+                "/srv/shop); left alone") in said.stdout  # fmt: skip
+        assert host.service("shop").is_running  # left alone
+        with Load(Web.address, 443, clients=2, site=(HELLO, acme.root)) as load:
+            done = deployed.fab("remove", "--app", "shop")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert load.total > 10 and load.failed == 0, (load.counts, load.failures[:5])
+    finally:
+        deployed.inventory.write_text(inventory)
+    assert not host.file("/etc/systemd/system/shop.service").exists
+    assert not host.file("/etc/systemd/system/shop-pg-backup.timer").exists
+    assert not host.file("/etc/nginx/conf.d/shop.conf").exists
+    assert not host.file("/etc/letsencrypt/live/shop.test").exists
+    assert not host.user("shop").exists
+    assert not host.file("/srv/shop/releases").exists
+    shared = host.file("/srv/shop/shared/.env")  # its data, kept
+    assert shared.exists and shared.user == "root"
+    databases = host.check_output("runuser -u postgres -- psql -XtAc 'SELECT datname FROM "
+                                  "pg_database'")  # fmt: skip
+    assert "shop" in databases.split()
+    assert host.file("/var/backups/postgresql/shop").exists
+    assert ask(acme, HELLO)[0] == 200

@@ -28,7 +28,8 @@ def listed(cmd, cwd):
 def test_the_same_tasks_as_fab(tmp_path):
     tasks = listed([sys.executable, "-m", "provision.main"], tmp_path)
     assert sorted(tasks) == ["backup", "bootstrap", "deploy", "doctor", "exec", "init", "logs",
-                             "releases", "rollback", "sandbox", "status"]  # fmt: skip
+                             "maintenance", "releases", "remove", "rollback", "sandbox",
+                             "status"]  # fmt: skip
     assert listed([sys.executable, "-m", "fabric"], ROOT) == tasks
 
 

@@ -167,3 +167,20 @@ def absent(
     return Operation(
         name or f"absent {path}", {"state": PathInfo(path)}, decide, notify_names(notify)
     )
+
+
+def tree_absent(path: str, name: str | None = None) -> Operation:
+    """Nothing at ``path``, a directory and all it holds included (a folder the tool made
+    for something now removed); only below a top-level folder (``/srv/hello/releases``).
+
+    Example: ``tree_absent("/srv/hello/venvs")``
+    """
+    if not path.startswith("/") or path.rstrip("/").count("/") < 2 or ".." in path.split("/"):
+        raise ValueError(f"tree_absent: {path!r} is not a path below a top-level folder")
+
+    def decide(state: PathState | None) -> Change | NoChange:
+        if state is None:
+            return NoChange(f"{path} is absent")
+        return Change([Command.of("rm", "-rf", "--one-file-system", path)], "remove")
+
+    return Operation(name or f"absent {path}", {"state": PathInfo(path)}, decide)
