@@ -43,16 +43,18 @@ def on_server(project, name, **overrides):
     return [RoleContext(role, settings, HOST, peers) for role in play.on_server(settings)]
 
 
-def context(project, role, name, **overrides):
-    """What ``role`` sees on the host ``name``, whether or not the plays run it there."""
-    _, settings, peers = _seen(project, name, overrides)
+def context(project, role, name, app="", **overrides):
+    """What ``role`` sees on the host ``name`` (for its ``app``, of the inventory's apps:),
+    whether or not the plays run it there."""
+    _, settings, peers = _seen(project, name, overrides, app)
     return RoleContext(project.roles[role], settings, HOST, peers)
 
 
-def _seen(project, name, overrides):
-    """The deploy play, and the host ``name``'s settings and peers in it."""
+def _seen(project, name, overrides, app=""):
+    """The deploy play, and the host ``name``'s settings (its ``app``'s) and peers in it."""
     play = project.play("deploy", overrides)
-    [target] = project.targets(name)
+    targets = project.targets(name)
+    [target] = project.for_app(targets, app) if app else targets
     settings = resolve_vars(play.every_role, target.vars, overrides)
     return play, settings, play.peers.seen_from(target)
 

@@ -26,6 +26,12 @@ class Peer:
     name: str
     address: str
     vars: dict[str, Any] = field(compare=False)
+    # the settings of each app it runs, where the inventory names apps
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+
+    def app(self, name: str) -> dict[str, Any]:
+        """The settings of the app ``name`` on this host (its own, for one app)."""
+        return self.apps.get(name, self.vars)
 
     @property
     def private_address(self) -> str:
@@ -39,16 +45,18 @@ class Peers:
     def __init__(
         self,
         inventory: Inventory | None,
-        resolve: Callable[[Target], dict[str, Any]],
+        resolve: Callable[[dict[str, Any]], dict[str, Any]],
         me: Target | None = None,
+        prepare: Callable[[Target], Target] = lambda target: target,
     ) -> None:
         self._inventory = inventory
-        self._resolve = resolve
+        self._resolve = resolve  # a host's (or app's) settings, as a run has them
         self._me = me
+        self._prepare = prepare  # a host as a run sees it: its apps' settings given
 
     def seen_from(self, target: Target) -> Peers:
         """The same hosts, as seen from ``target`` (``me``)."""
-        return Peers(self._inventory, self._resolve, target)
+        return Peers(self._inventory, self._resolve, target, self._prepare)
 
     @property
     def me(self) -> Peer:
@@ -82,7 +90,9 @@ class Peers:
                 [member.name for member in self.group(str(p.vars[setting])) or []]]  # fmt: skip
 
     def _peer(self, target: Target) -> Peer:
-        return Peer(target.name, target.address, self._resolve(target))
+        target = self._prepare(target)
+        apps = {name: self._resolve(given) for name, given in target.apps.items()}
+        return Peer(target.name, target.address, self._resolve(target.vars), apps)
 
 
-NO_PEERS = Peers(None, lambda target: {})
+NO_PEERS = Peers(None, lambda settings: {})

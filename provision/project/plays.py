@@ -95,6 +95,7 @@ class Project:
         self.inventory = inventory
         self.plays = plays or {}
         self.root = root
+        self._app_defaults: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def load(
@@ -112,7 +113,8 @@ class Project:
             raise RoleError(f"roles/plays.yaml: no play named {name!r}{closest(name, self.plays)}")
         spec, kind_by = self.plays[name], self.plays.get(KIND_BY, "")
         every = list(self.roles.values())
-        peers = Peers(self.inventory, lambda t: resolve_vars(every, t.vars, overrides or {}))
+        peers = Peers(self.inventory, lambda given: resolve_vars(every, given, overrides or {}),
+                      prepare=self.with_apps)  # fmt: skip
         kinds = {kind: self.pick(names) for kind, names in spec["roles"].items()}
         elsewhere: dict[str, list[Role]] = {}
         for other, play in self.plays.items():
@@ -137,21 +139,21 @@ class Project:
         """The ``-H`` value's hosts, each with its apps' settings (an app's name in the
         setting plays.yaml's ``app`` names); a host that runs one app of the inventory's
         ``apps:`` has that app's settings and is narrowed to it (``Target.app``)."""
+        return [self.with_apps(target) for target in self.inventory.resolve(pattern)]
+
+    def with_apps(self, target: Target) -> Target:
+        """``target`` (as the inventory gives it) with its apps' settings: the roles'
+        ``app_defaults`` below them, the app's name in the setting plays.yaml's ``app``
+        names; narrowed to its app where it runs one."""
         app_by = self.plays.get(APP_BY, "")
-        targets = self.inventory.resolve(pattern)
-        names = dict.fromkeys(name for target in targets for name in target.apps)
-        defaults = {name: self.app_defaults(name) for name in names}  # once, however many hosts
-        found = []
-        for target in targets:
-            if app_by:
-                apps = {name: {**defaults[name], **given, app_by: name}
-                        for name, given in target.apps.items()}  # fmt: skip
-                target = replace(target, apps=apps)
-            if len(target.apps) == 1:
-                [(name, settings)] = target.apps.items()
-                target = replace(target, vars=settings, app=name)
-            found.append(target)
-        return found
+        if app_by:
+            apps = {name: {**self.app_defaults(name), **given, app_by: name}
+                    for name, given in target.apps.items()}  # fmt: skip
+            target = replace(target, apps=apps)
+        if len(target.apps) == 1:
+            [(name, settings)] = target.apps.items()
+            target = replace(target, vars=settings, app=name)
+        return target
 
     def for_app(self, targets: list[Target], app: str) -> list[Target]:
         """Those of ``targets`` that run ``app`` (``--app``), narrowed to it."""
@@ -181,11 +183,13 @@ class Project:
 
     def app_defaults(self, name: str) -> dict[str, Any]:
         """What the roles give an app of the inventory's ``apps:`` by its name (its own
-        ports, say), below every value the inventory sets."""
-        found: dict[str, Any] = {}
-        for _, given in APP_DEFAULTS.answers(self.roles.values(), lambda role: (name,)):
-            found.update(given)
-        return found
+        ports, say), below every value the inventory sets; asked once per app."""
+        if name not in self._app_defaults:
+            found: dict[str, Any] = {}
+            for _, given in APP_DEFAULTS.answers(self.roles.values(), lambda role: (name,)):
+                found.update(given)
+            self._app_defaults[name] = found
+        return self._app_defaults[name]
 
     def check_overrides(self, overrides: dict[str, Any]) -> None:
         try:

@@ -47,10 +47,10 @@ def probe(v):
 class Maintenance(Probe):
     """Whether nginx answers for the app with its maintenance page, and since when."""
 
-    flag: str
+    path: str  # the flag file
 
     def command(self):
-        return sh("cat {f} 2>/dev/null || true", f=self.flag)
+        return sh("cat {f} 2>/dev/null || true", f=self.path)
 
     def parse(self, output):
         since = output.strip()

@@ -71,7 +71,8 @@ def upstreams(role):
     v = role.vars
     if v["serves"] != "balancer":
         return [(f"127.0.0.1:{v['app_port']}", False)]
-    return [(f"{p.private_address}:{p.vars['app_port']}", p.name in v["balancer_down"])
+    port = lambda peer: peer.app(v["app_name"])["app_port"]  # noqa: E731
+    return [(f"{p.private_address}:{port(p)}", p.name in v["balancer_down"])
             for p in role.peers.group(v["balancer_upstream"]) or []]  # fmt: skip
 
 

@@ -52,6 +52,10 @@ apps:
     app_module: "app.main:app"
     app_release_command: "alembic upgrade head"
     postgres_enabled: true
+    app_processes:
+      beat: "python -c 'import time; time.sleep(10**9)'"
+    app_schedule:
+      tick: {{command: "true", on_calendar: "*:*:0/5"}}
 """
     )
     done = test_host.fab("bootstrap")
@@ -113,6 +117,8 @@ def test_deploy_ships_each_app_and_each_answers_by_its_domain(deployed, acme, ho
     assert status == 201, body
     status, body = ask(acme, SHOP, path="/items")
     assert status == 200 and "first" in body, body
+    assert host.service("shop-process-beat").is_running
+    assert host.service("shop-job-tick.timer").is_running
     for app in ("hello", "shop"):
         assert host.service(app).is_running
         assert host.check_output(f"systemctl show -p User --value {app}") == app
@@ -128,7 +134,8 @@ def started(host, unit):
 
 def test_deploying_and_rolling_back_one_app_leaves_the_other_serving(deployed, acme, host,
                                                                      sources):  # fmt: skip
-    before = started(host, "shop")
+    shops = ("shop", "shop-process-beat", "shop-job-tick.timer")
+    before = [started(host, unit) for unit in shops]
     site = (SHOP, acme.root)
     (sources / "example-app" / "VERSION").write_text("2\n")
     with Load(Web.address, 443, clients=4, get="/items?limit=5", post="/items",
@@ -140,7 +147,7 @@ def test_deploying_and_rolling_back_one_app_leaves_the_other_serving(deployed, a
     assert load.total > 50, load.counts
     assert load.failed == 0, (load.counts, load.failures[:5])
     assert "[shop]" not in done.stdout + back.stdout  # no task of shop ran
-    assert started(host, "shop") == before  # never restarted
+    assert [started(host, unit) for unit in shops] == before  # none restarted
 
 
 def headers_of(acme, name, path="/health"):
@@ -203,6 +210,8 @@ def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(deployed, 
         deployed.inventory.write_text(inventory)
     assert not host.file("/etc/systemd/system/shop.service").exists
     assert not host.file("/etc/systemd/system/shop-pg-backup.timer").exists
+    assert not host.file("/etc/systemd/system/shop-process-beat.service").exists
+    assert not host.file("/etc/systemd/system/shop-job-tick.timer").exists
     assert not host.file("/etc/nginx/conf.d/shop.conf").exists
     assert not host.file("/etc/letsencrypt/live/shop.test").exists
     assert not host.user("shop").exists

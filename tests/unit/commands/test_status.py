@@ -42,8 +42,10 @@ def test_each_host_shows_what_it_runs(fleet):
     assert shown == {
         "solo": {"updates": "", "disk": "/srv/hello", "web": "hello",
                  "worker": "hello-process-worker.service", "tick": "hello-job-tick",
-                 "nginx": "nginx", "certificate": cert},
+                 "nginx": "nginx", "maintenance": "/var/lib/provision/maintenance/hello",
+                 "certificate": cert},
         "app1": {"updates": "", "disk": "/srv/hello", "web": "hello",
                  "worker": "hello-process-worker.service", "tick": "hello-job-tick"},
-        "lb": {"updates": "", "disk": "/", "nginx": "nginx", "certificate": cert},
+        "lb": {"updates": "", "disk": "/", "nginx": "nginx",
+               "maintenance": "/var/lib/provision/maintenance/hello", "certificate": cert},
     }  # fmt: skip

@@ -11,7 +11,8 @@ def names(ctx):
 def test_nginx_alone_without_a_domain(fleet):
     assert names(context(fleet, "nginx", "solo")) == [
         "packages nginx", "absent /etc/nginx/sites-enabled/default",
-        "directory /var/www/letsencrypt/.well-known/acme-challenge", "service nginx",
+        "directory /var/www/letsencrypt/.well-known/acme-challenge",
+        "directory /var/www/provision", "file /var/www/provision/maintenance.html", "service nginx",
     ]  # fmt: skip
 
 
@@ -19,7 +20,9 @@ def test_certbot_and_its_renewal_with_a_domain(fleet):
     ctx = context(fleet, "nginx", "solo", app_domain="example.com", acme_email="o@example.com")
     assert names(ctx) == [
         "packages nginx", "absent /etc/nginx/sites-enabled/default",
-        "directory /var/www/letsencrypt/.well-known/acme-challenge", "packages certbot",
+        "directory /var/www/letsencrypt/.well-known/acme-challenge",
+        "directory /var/www/provision", "file /var/www/provision/maintenance.html",
+        "packages certbot",
         "directory /etc/letsencrypt/renewal-hooks/deploy",
         "file /etc/letsencrypt/renewal-hooks/deploy/provision-reload-nginx",
         "service certbot.timer", "service nginx",

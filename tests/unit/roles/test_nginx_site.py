@@ -86,3 +86,71 @@ def test_the_https_site_offers_mozillas_intermediate_curves_and_exempts_trusted_
                       acme_email="ops@example.com", nginx_ocsp_stapling=True)  # fmt: skip
     text = stapled.role.module.site(stapled, tls=True)
     assert "ssl_stapling on;" in text
+
+
+# the fleet with two apps (no host sets a port: a host's setting is every app's)
+APPS_FLEET = (
+    FLEET.replace("vars:\n  app_port: 8000\n", "").replace(", app_port: 9000", "")
+    + """\
+apps:
+  hello: {app_domain: hello.example.com, acme_email: ops@example.com}
+  shop: {app_domain: shop.example.com, acme_email: ops@example.com, app_port: 8500,
+         app_check_port: 8501}
+"""
+)
+
+
+def test_a_balancers_site_for_each_app_sends_to_that_apps_port(tmp_path):
+    fleet = project(tmp_path, APPS_FLEET)
+    assert upstream_lines(site(context(fleet, "nginx_site", "lb", app="shop"))) == [
+        "server 10.0.0.1:8500 max_fails=2 fail_timeout=10s;",
+        "server 10.0.0.2:8500 max_fails=2 fail_timeout=10s;",
+    ]
+    port = fleet.app_defaults("hello")["app_port"]  # from its name
+    assert upstream_lines(site(context(fleet, "nginx_site", "lb", app="hello"))) == [
+        f"server 10.0.0.1:{port} max_fails=2 fail_timeout=10s;",
+        f"server 10.0.0.2:{port} max_fails=2 fail_timeout=10s;",
+    ]
+
+
+def test_maintenance_is_a_flag_nginx_checks_on_each_request_with_its_page(fleet):
+    text = site(context(fleet, "nginx_site", "solo"))
+    assert "        if (-f /var/lib/provision/maintenance/hello) {\n            return 503;" in text
+    assert "        root /var/www/provision;\n        try_files /maintenance.html =503;" in text
+    assert "add_header Retry-After 300 always;" in text
+    own = site(context(fleet, "nginx_site", "solo", app_maintenance_page="static/down.html"))
+    assert "        root /srv/hello/current;\n        try_files /static/down.html =503;" in own
+    on_lb = site(context(fleet, "nginx_site", "lb", app_maintenance_page="static/down.html"))
+    assert "try_files /maintenance.html =503;" in on_lb  # the app's files are not there
+
+
+def test_maintenance_is_switched_where_nginx_serves_the_app(fleet):
+    actions = context(fleet, "nginx_site", "solo").role.module.actions
+    on = actions(context(fleet, "nginx_site", "solo"))["maintenance-on"]
+    [command] = on.commands
+    assert "date -u +%Y-%m-%dT%H:%M:%SZ > /var/lib/provision/maintenance/hello" in command.render()
+    assert actions(context(fleet, "nginx_site", "app1"))["maintenance-on"] == (
+        "nginx is on the balancers: run it there (-H the balancers)")  # fmt: skip
+
+
+@pytest.mark.parametrize("output, line", [
+    ("", "off"),
+    ("2025-01-02T05:00:00Z\n", "on since 2025-01-02 05:00:00 UTC ("),
+])  # fmt: skip
+def test_status_says_whether_maintenance_is_on(fleet, output, line):
+    probe = context(fleet, "nginx_site", "solo").role.module.status(
+        context(fleet, "nginx_site", "solo"))["maintenance"]  # fmt: skip
+    assert probe.line(probe.parse(output)).startswith(line)
+
+
+def test_remove_takes_the_site_and_the_certificates_it_names(fleet):
+    ctx = context(fleet, "nginx_site", "solo")
+    [op] = ctx.role.module.remove(ctx, False)
+    text = b"ssl_certificate /etc/letsencrypt/live/hello.example.com/fullchain.pem;\n"
+    change = op.compare({"text": text})
+    assert [c.render() for c in change.commands] == [
+        "rm -f /etc/nginx/conf.d/hello.conf",
+        "certbot delete --non-interactive --cert-name hello.example.com",
+    ]
+    assert op.notify == ("reload nginx",)
+    assert op.compare({"text": None}).reason == "/etc/nginx/conf.d/hello.conf is absent"
