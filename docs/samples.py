@@ -4,7 +4,8 @@
 Each sample in README.md and docs/*.md between ``<!-- sample NAME -->`` and
 ``<!-- /sample -->`` is the output of a real command, run here on the sandbox
 (`provision sandbox`, the repository's own inventory, or docs/worker.yaml for the worker
-app), on a fleet of sandbox hosts (docs/web.yaml), and from a sample app's repository of
+app), on a fleet of sandbox hosts (docs/web.yaml), with two apps on the sandbox
+(docs/apps.yaml), and from a sample app's repository of
 its own (the README's quickstart), shortened only where the page elides lines (``...``).
 The script boots the hosts itself (and stops them at the end): no sandbox may be running
 before.
@@ -35,6 +36,7 @@ from sample_kit import (
     task_line,
     write,
 )
+from samples_apps import apps
 from samples_fleet import fleet, rolling
 from samples_worker import lock, logs, worker
 
@@ -96,6 +98,7 @@ def on_sandbox(run: Run) -> None:
     provision("sandbox", "--stop")
     fleet(run)
     rolling(run)
+    apps(run)
     own_app(run)
 
 

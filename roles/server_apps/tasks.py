@@ -80,7 +80,7 @@ def holds(host, apps):
         here = [n for n in named if n in {h.name for h in held}]
         return NoChange(f"holds {', '.join(here)}" if here else "no app here yet")
 
-    return Operation(f"apps: {', '.join(named)}", {"held": AppsHere()}, decide)
+    return Operation("apps here", {"held": AppsHere()}, decide)
 
 
 def tasks(role):

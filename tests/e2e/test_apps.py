@@ -199,7 +199,7 @@ def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(deployed, 
     try:
         said = deployed.fab("bootstrap")
         assert said.returncode == 0, said.stdout + said.stderr
-        assert ("server_apps: apps: hello  (also here, not in the inventory: shop (in "
+        assert ("server_apps: apps here  (also here, not in the inventory: shop (in "
                 "/srv/shop); left alone") in said.stdout  # fmt: skip
         assert host.service("shop").is_running  # left alone
         with Load(Web.address, 443, clients=2, site=(HELLO, acme.root)) as load:

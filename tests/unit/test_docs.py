@@ -79,6 +79,7 @@ def project(tmp_path_factory):
 
     def load(inventory):
         text = re.sub(r"key: [^,}\n]+", f"key: {key}", (ROOT / inventory).read_text())
+        text = re.sub(r"acme_ca_bundle: \S+", f"acme_ca_bundle: {key}", text)
         copy = work / inventory.replace("/", "-")
         copy.write_text(text)
         return Project.load(ROOT, copy)
@@ -86,18 +87,21 @@ def project(tmp_path_factory):
     return load
 
 
-def expected_tasks(project, name, host, overrides):
-    """What the play ``name`` runs on the inventory's ``host``: its tasks and its handlers."""
+def expected_tasks(project, name, host, overrides, app=""):
+    """What the play ``name`` runs on the inventory's ``host`` (for its ``app``, where the
+    inventory names apps): its tasks and its handlers."""
     play = project.play(name, overrides)
-    [target] = project.targets(host)
+    targets = project.targets(host)
+    [target] = project.for_app(targets, app) if app else targets
     settings = resolve_vars(play.every_role, target.vars, overrides)
+    apps = {n: resolve_vars(play.every_role, given, overrides) for n, given in target.apps.items()}
+    converging = {target.app: settings} if target.app else apps
     peers = play.peers.seen_from(target)
-    tasks, handlers = build_tasks(
-        play.roles_of(settings), settings, HOST, Output(io.StringIO()), peers
-    )
+    tasks, handlers = build_tasks(play.roles_of(settings), settings, HOST, Output(io.StringIO()),
+                                  peers, converging, play.per_app, list(apps.values()))  # fmt: skip
     names = [f"{t.role}: {t.op.name}" for t in tasks]
     if name == "bootstrap":
-        names += [f"{t.role}: {t.op.name}" for t in played(name)]
+        names += [f"{t.role}: {t.op.name}" for t in played(name, list(converging) if apps else [])]
     return names, {f"{t.role}: {t.op.name}" for t in handlers.values()}
 
 
@@ -111,16 +115,30 @@ def test_a_samples_tasks_and_recap_are_what_the_code_runs(name, project):
         overrides = parse_overrides([w for i, w in enumerate(words) if words[i - 1] == "--set"])
         inventory = next((w for i, w in enumerate(words) if words[i - 1] == "--inventory"),
                          "inventory.yaml")  # fmt: skip
-        shown = [m for line in out if (m := TASK.match(line))]
-        for host in dict.fromkeys(m[1] for m in shown):
-            on_host = [m for m in shown if m[1] == host]
-            check_host(project(inventory), play, host, overrides, on_host, out, command)
+        given = next((w for i, w in enumerate(words) if words[i - 1] == "--app"), "")
+        for app, part in by_app(out, given):
+            shown = [m for line in part if (m := TASK.match(line))]
+            for host in dict.fromkeys(m[1] for m in shown):
+                on_host = [m for m in shown if m[1] == host]
+                check_host(project(inventory), play, host, overrides, on_host, part, command, app)
 
 
-def check_host(project, play, host, overrides, shown, out, command):
+def by_app(out, app):
+    """The output's parts, app by app where a command went through several (``-- app
+    NAME`` lines); one part, for ``app``, otherwise."""
+    parts = [(app, [])]
+    for line in out:
+        if header := re.match(r"^-- app (\S+) \(", line):
+            parts.append((header[1], []))
+        else:
+            parts[-1][1].append(line)
+    return [(name, lines) for name, lines in parts if lines and (name or len(parts) == 1)]
+
+
+def check_host(project, play, host, overrides, shown, out, command, app=""):
     """The task lines a sample shows for one host are the tasks the code runs there, in
     its order; and, where nothing is elided, all of them, as the host's recap counts."""
-    tasks, handlers = expected_tasks(project, play, host, overrides)
+    tasks, handlers = expected_tasks(project, play, host, overrides, app)
     roles = [f"{m[3]}: {m[4]}" for m in shown if m[3] != "release"]
     # a phase, or a hook point's step ("before_check: release command")
     phases = [m[4].split(":")[0] for m in shown if m[3] == "release"]

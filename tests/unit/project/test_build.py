@@ -3,6 +3,9 @@ once for each app, with handlers of its own."""
 
 from collections import Counter
 
+import pytest
+
+from provision.core.operations import OperationError
 from provision.project.build import build_tasks
 from provision.project.plays import Project
 from provision.project.roles import RoleContext, resolve_vars
@@ -63,7 +66,9 @@ def test_the_servers_roles_see_every_app(tmp_path):
     assert "packages certbot" in names  # shop has a domain; the server's settings none
     assert "packages postgresql" in names  # shop uses PostgreSQL; hello does not
     [check] = [t.op for t in tasks if t.role == "server_apps"]
-    assert check.name == "apps: hello, shop"
+    assert check.compare({"held": ()}).reason == "no app here yet"
+    with pytest.raises(OperationError, match=r"^shop would take the user of old "):
+        check.compare({"held": check.facts["held"].parse("old /srv/old shop\n")})
 
 
 def test_each_app_notifies_handlers_of_its_own(tmp_path):
