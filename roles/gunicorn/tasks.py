@@ -22,6 +22,7 @@ from provision.api import (
 
 from . import appcheck
 from .detect import detect as detect_app
+from .port import port_free
 
 WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
              "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
@@ -137,6 +138,7 @@ def tasks(role):
     # A changed unit takes effect only on a restart (a reload keeps the old process
     # settings): that one restart is the price of changing it.
     text = role.template("app.service.j2", sandbox=sandbox(v))
+    yield port_free(v["app_name"], v["app_port"])
     yield files.file(unit, text, notify=["daemon-reload", "restart app"])
     yield systemd.service(v["app_name"], running=None, enabled=True)
 

@@ -5,6 +5,7 @@ serving, untouched, under load."""
 
 import json
 import shutil
+import time
 
 import pytest
 
@@ -173,7 +174,10 @@ def test_status_shows_each_app(deployed):
 
 
 def test_maintenance_answers_503_for_one_app_through_deploys(deployed, acme, sources):
-    with Load(Web.address, 443, clients=2, site=(HELLO, acme.root)) as load:
+    shop_load = Load(Web.address, 443, clients=2, get="/items?limit=5", post="/items",
+                     body={"name": "load"}, site=(SHOP, acme.root))  # fmt: skip
+    with Load(Web.address, 443, clients=2, site=(HELLO, acme.root)) as load, shop_load:
+        asked = time.monotonic()
         on = deployed.fab("maintenance", "on", "--app", "shop")
         assert on.returncode == 0, on.stdout + on.stderr
         status, headers, body = headers_of(acme, SHOP, "/items")
@@ -188,8 +192,14 @@ def test_maintenance_answers_503_for_one_app_through_deploys(deployed, acme, sou
         assert "[target] maintenance  on since " in said.stdout, said.stdout
         off = deployed.fab("maintenance", "off", "--app", "shop")
         assert off.returncode == 0, off.stdout + off.stderr
+        done = time.monotonic()
         assert headers_of(acme, SHOP, "/items")[0] == 200
     assert load.total > 20 and load.failed == 0, (load.counts, load.failures[:5])  # hello
+    # shop: 503 while on, and nothing else ever failed; served before and after
+    counts = shop_load.counts
+    assert counts["GET 503"] and counts["POST 503"] and counts["GET 200"], counts
+    assert set(shop_load.failed_kinds) <= {"GET 503", "POST 503"}, shop_load.failures[:5]
+    assert min(shop_load.failed_sent) >= asked and max(shop_load.failed_at) <= done
 
 
 def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(deployed, acme, host):

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from provision.core.operations import OperationError
 from provision.project.plays import Project
 from provision.project.roles import RoleContext, RoleError, resolve_vars
 from tests.fakes import HOST
@@ -129,3 +130,19 @@ def test_an_app_server_listens_on_its_private_address_and_trusts_its_balancers(f
         "127.0.0.1:9000", "10.0.0.2:9000"]  # fmt: skip
     assert gunicorn.listen(context(fleet, "gunicorn", "solo")) == (
         ["127.0.0.1:8000"], ["127.0.0.1"])  # fmt: skip
+
+
+def test_the_apps_port_is_checked_free_of_other_programs(fleet):
+    ctx = context(fleet, "gunicorn", "solo")
+    [check] = [op for op in ctx.tasks() if op.name == "port 8000 free"]
+    ours = (
+        "812 gunicorn 0::/system.slice/hello.service\n813 gunicorn 0::/system.slice/hello.service\n"
+    )
+    assert check.compare({"listeners": check.facts["listeners"].parse(ours)}).reason == (
+        "hello listens there")  # fmt: skip
+    assert check.compare({"listeners": ()}).reason == "nothing listens there"
+    theirs = check.facts["listeners"].parse("90 python3 0::/system.slice/shop.service\n")
+    with pytest.raises(OperationError) as taken:
+        check.compare({"listeners": theirs})
+    assert str(taken.value) == ("port 8000 is taken on this server by python3 (pid 90): set "
+                                "app_port (and app_check_port) to free ones for hello")  # fmt: skip
