@@ -116,12 +116,12 @@ def test_a_balancers_site_for_each_app_sends_to_that_apps_port(tmp_path):
 def test_maintenance_is_a_flag_nginx_checks_on_each_request_with_its_page(fleet):
     text = site(context(fleet, "nginx_site", "solo"))
     assert "        if (-f /var/lib/provision/maintenance/hello) {\n            return 503;" in text
-    assert "        root /var/www/provision;\n        try_files /maintenance.html =503;" in text
+    assert "        alias /var/www/provision/maintenance.html;" in text
     assert "add_header Retry-After 300 always;" in text
     own = site(context(fleet, "nginx_site", "solo", app_maintenance_page="static/down.html"))
-    assert "        root /srv/hello/current;\n        try_files /static/down.html =503;" in own
+    assert "        alias /srv/hello/current/static/down.html;" in own
     on_lb = site(context(fleet, "nginx_site", "lb", app_maintenance_page="static/down.html"))
-    assert "try_files /maintenance.html =503;" in on_lb  # the app's files are not there
+    assert "alias /var/www/provision/maintenance.html;" in on_lb  # the app's are not there
 
 
 def test_maintenance_is_switched_where_nginx_serves_the_app(fleet):
