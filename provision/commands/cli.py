@@ -218,14 +218,14 @@ def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
 
     if getattr(c, "original_host", None):
         return run(c, root, "doctor", "deploy", options, hosts, preflight=False, **kw)
-    try:  # no host: the source alone, with the inventory's settings for every host
+    try:  # no host: each app's source alone, with the inventory's settings for every host
         project = Project.load(root, kw.get("inventory", "inventory.yaml"))
         options.overrides = parse_overrides(kw.get("sets") or [])
         play = project.play("deploy", options.overrides)
-        settings = resolve_vars(play.every_role, project.inventory.data.get("vars") or {},
-                                options.overrides)  # fmt: skip
         out = Output(verbose=kw.get("verbose", False))
-        read_source(play, settings, out)
+        for name, given in project.apps_given().items():
+            if not kw.get("app") or name == kw["app"]:
+                read_source(play, resolve_vars(play.every_role, given, options.overrides), out)
     except (InventoryError, RoleError, ArtifactError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -181,6 +181,18 @@ class Project:
         return [(name, [replace(t, vars=t.apps[name], app=name) for t in targets
                         if name in each[t.name]]) for name in names]  # fmt: skip
 
+    def apps_given(self) -> dict[str, dict[str, Any]]:
+        """Each app's settings as the inventory gives every host (``vars``, then the app's
+        own), by name; for an inventory of one app, ``vars`` (named "")."""
+        base = self.inventory.data.get("vars") or {}
+        apps = self.inventory.data.get("apps") or {}
+        if not apps:
+            return {"": base}
+        app_by = self.plays.get(APP_BY, "")
+        return {name: {**self.app_defaults(name), **base, **(given or {}),
+                       **({app_by: name} if app_by else {})}
+                for name, given in apps.items()}  # fmt: skip
+
     def app_defaults(self, name: str) -> dict[str, Any]:
         """What the roles give an app of the inventory's ``apps:`` by its name (its own
         ports, say), below every value the inventory sets; asked once per app."""

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.helpers import CountingPort, fab, free_port, recap
+from tests.helpers import ROOT, CountingPort, fab, free_port, recap
 
 
 @pytest.fixture
@@ -165,4 +165,41 @@ def test_an_app_without_dependencies_is_refused_before_connecting(tmp_path, port
     assert "vars.app_source: " in done.stderr
     looked = "looked for uv.lock, poetry.lock, requirements.txt and [project] dependencies"
     assert f"no dependencies found: {looked}" in done.stderr
+    assert port.visits == 0
+
+
+APPS = (
+    """apps:
+  hello: {app_source: EXAMPLE, app_domain: hello.example.com}
+  shop: {app_source: EXAMPLE, app_domain: shop.example.com}
+"""
+    + GOOD
+)
+
+APPS_CASES = [
+    ("one-app-needed", APPS, ["logs"], r"web1: 2 apps \(hello, shop\): name one with --app$"),
+    ("unknown-app", APPS, ["deploy", "--app", "shp"],
+     r"--app shp: no such app; did you mean 'shop'\? \(apps: hello, shop\)$"),
+    ("remove-needs-an-app", GOOD, ["remove"], r"^error: remove: name the app with --app NAME$"),
+    ("remove-an-app-still-named", APPS, ["remove", "--app", "shop"],
+     r"web1 still runs shop: take it out of the inventory first"),
+    ("maintenance-on-or-off", APPS, ["maintenance", "of", "--app", "shop"],
+     r"^error: maintenance: say on or off \(got 'of'\)$"),
+    ("two-default-sites", re.sub(r", app_domain: \w+.example.com", "", APPS), ["bootstrap"],
+     r"^error: app_domain: hello and shop have none on one server: one app at most can be "
+     r"its default site"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body, args, message", [c[1:] for c in APPS_CASES], ids=[c[0] for c in APPS_CASES]
+)
+def test_what_several_apps_need_is_checked_before_connecting(tmp_path, port, body, args,
+                                                              message):  # fmt: skip
+    inv = inventory(tmp_path, port, body.replace("EXAMPLE", str(ROOT / "example-app")))
+    done = fab("-H", "web1", args[0], "--inventory", str(inv), *args[1:], timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert re.search(message, lines[0]), lines[0]
     assert port.visits == 0

@@ -111,3 +111,14 @@ def test_each_apps_own_settings_are_checked(tmp_path):
                              "  b: {app_source: example-app, app_domain: b.example.com}\n") == (
         f"inventory.yaml:2: apps.a.app_source: no such directory 'nowhere' (relative to "
         f"{tmp_path})")  # fmt: skip
+
+
+def test_apps_given_are_each_apps_settings_for_every_host(tmp_path):
+    project = Project.load(write_tree(tmp_path, {"inventory.yaml": "vars: {app_workers: 2}\n"
+                                                 + APPS}))  # fmt: skip
+    given = project.apps_given()
+    assert list(given) == ["hello", "shop"]
+    assert (given["shop"]["app_workers"], given["hello"]["app_workers"]) == (3, 2)
+    assert (given["shop"]["app_name"], given["shop"]["app_user"]) == ("shop", "shop")
+    one = Project.load(write_tree(tmp_path / "one", {"inventory.yaml": "vars: {app_workers: 2}\n"}))
+    assert one.apps_given() == {"": {"app_workers": 2}}
