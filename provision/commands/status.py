@@ -74,7 +74,8 @@ def probes(play: Play, host: Host) -> dict[str, Probe]:
 
 def show_status(play: Play, out: Output, overrides: dict, report: dict[str, Any] | None) -> Work:
     """What ``guarded`` runs on one host: read the probes, print a line each; with
-    ``report`` (a dict), put the fields there instead, by host (``--json``)."""
+    ``report`` (a dict), put the fields there instead, by host (``--json``), and by app
+    under the host where the inventory names apps."""
 
     def work(session: Session, tally: Tally) -> None:
         host = Host.connect(session, play, overrides)
@@ -83,7 +84,8 @@ def show_status(play: Play, out: Output, overrides: dict, report: dict[str, Any]
         name = session.target.name
         fields = {label: values[probe] for label, probe in found.items()}
         if report is not None:
-            report[name] = fields
+            app = session.target.app
+            report.update({name: {**report.get(name, {}), app: fields}} if app else {name: fields})
             return
         width = max(map(len, found), default=0)
         lines = [f"{label:<{width}}  {probe.line(fields[label])}" for label, probe in found.items()]

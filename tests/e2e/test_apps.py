@@ -171,6 +171,9 @@ def test_status_shows_each_app(deployed):
     assert "[target] maintenance  off" in shop, out
     assert "[target] web          active (running)" in shop, out
     assert "hello" not in shop  # each app's own probes, releases and deploys
+    report = json.loads(deployed.fab("status", "--json").stdout)
+    assert sorted(report["target"]) == ["hello", "shop"]
+    assert report["target"]["shop"]["web"]["active"] is True, report
 
 
 def test_maintenance_answers_503_for_one_app_through_deploys(deployed, acme, sources):
