@@ -79,16 +79,23 @@ def host(test_host):
     return test_host.testinfra()
 
 
-def ask(acme, name, method="GET", path="/health", body=None):
-    """(status, body) of a request to the site ``name`` over HTTPS, as a browser sends it."""
+def answer(acme, name, method="GET", path="/health", body=None):
+    """(status, headers, body) of a request to the site ``name`` over HTTPS, as a browser
+    sends it."""
     conn = NamedHTTPS(Web.address, 443, name, acme.root)
     headers = {"Host": name, **({"Content-Type": "application/json"} if body else {})}
     try:
         conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
-        answer = conn.getresponse()
-        return answer.status, answer.read().decode()
+        got = conn.getresponse()
+        return got.status, dict(got.getheaders()), got.read().decode()
     finally:
         conn.close()
+
+
+def ask(acme, name, method="GET", path="/health", body=None):
+    """(status, body) of such a request."""
+    status, _, text = answer(acme, name, method, path, body)
+    return status, text
 
 
 def test_bootstrap_sets_up_each_app_and_the_server_once(server, host):
@@ -151,17 +158,6 @@ def test_deploying_and_rolling_back_one_app_leaves_the_other_serving(deployed, a
     assert [started(host, unit) for unit in shops] == before  # none restarted
 
 
-def headers_of(acme, name, path="/health"):
-    """(status, headers, body) of a GET to the site ``name``."""
-    conn = NamedHTTPS(Web.address, 443, name, acme.root)
-    try:
-        conn.request("GET", path, headers={"Host": name})
-        answer = conn.getresponse()
-        return answer.status, dict(answer.getheaders()), answer.read().decode()
-    finally:
-        conn.close()
-
-
 def test_status_shows_each_app(deployed):
     done = deployed.fab("status")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -183,20 +179,20 @@ def test_maintenance_answers_503_for_one_app_through_deploys(deployed, acme, sou
         asked = time.monotonic()
         on = deployed.fab("maintenance", "on", "--app", "shop")
         assert on.returncode == 0, on.stdout + on.stderr
-        status, headers, body = headers_of(acme, SHOP, "/items")
+        status, headers, body = answer(acme, SHOP, path="/items")
         assert (status, headers["Retry-After"]) == (503, "300"), (status, headers)
         assert "Down for maintenance" in body
         # provision's own checks reach the app: a deploy of it goes through
         (sources / "example-db-app" / "NOTE").write_text("maintenance\n")
         shipped = deployed.fab("deploy", "--app", "shop")
         assert shipped.returncode == 0, shipped.stdout + shipped.stderr
-        assert headers_of(acme, SHOP, "/items")[0] == 503  # still on after the deploy
+        assert answer(acme, SHOP, path="/items")[0] == 503  # still on after the deploy
         said = deployed.fab("status", "--app", "shop")
         assert "[target] maintenance  on since " in said.stdout, said.stdout
         off = deployed.fab("maintenance", "off", "--app", "shop")
         assert off.returncode == 0, off.stdout + off.stderr
         done = time.monotonic()
-        assert headers_of(acme, SHOP, "/items")[0] == 200
+        assert answer(acme, SHOP, path="/items")[0] == 200
     assert load.total > 20 and load.failed == 0, (load.counts, load.failures[:5])  # hello
     # shop: 503 while on, and nothing else ever failed; served before and after
     counts = shop_load.counts
