@@ -31,7 +31,8 @@ def curl(acme: Pebble, name: str, path: str) -> str:
         conn.close()
     said = "\n".join([f"HTTP/1.1 {answer.status} {answer.reason}", *headers, "", body.strip()])
     shown = f"curl -i --resolve {name}:443:127.0.0.1 https://{name}{path}"
-    return sample(shown, said, only(lambda i, line: i < 4 or "<h1>" in line or "{" in line))
+    page = only(lambda i, line: i < 4 or "<h1>" in line or line.startswith(("{", "[")))
+    return sample(shown, said, page)
 
 
 def apps(run: Run) -> None:
@@ -52,9 +53,9 @@ def apps(run: Run) -> None:
 
 
 def _both(run: Run, acme: Pebble) -> None:
-    # the lines of the server's apps and of each app's roles: role[app]
-    own = only(lambda i, line: not task_line(line) or "server_apps" in line
-               or bool(re.match(r"^\[\S+\] \S+ +\w+\[", line)))  # fmt: skip
+    # the server's apps, and of each app's roles (role[app]) its user, database and site
+    own = only(lambda i, line: not task_line(line) or "server_apps" in line or bool(
+        re.match(r"^\[\S+\] \S+ +\w+\[\w+\]: (user|database|certificate|site) ", line)))  # fmt: skip
     run.add("apps-bootstrap", f"provision bootstrap -H sandbox {SHOWN}",
             provision("-H", "sandbox", "bootstrap", *APPS), own)  # fmt: skip
     run.add("apps-deploy", f"provision deploy -H sandbox {SHOWN}",

@@ -55,7 +55,7 @@ def run_action(name: str, play: Play, overrides: dict[str, Any], out: Output) ->
         host = Host.connect(session, play, overrides)
         action = offered(play, host, name)
         run = FlowRun(session, out, tally, {})
-        run.label = name
+        run.label = name.replace("-", " ")  # maintenance-on: "maintenance on"
         run.run_phase(action.what, lambda: run.shown(action.commands), Failure.STOP)
 
     return work

@@ -135,7 +135,8 @@ def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
         return guarded(target, out, config, run_action(name, play, options.overrides, out))
 
     # an action needs a server set up (the deploy play's `after`) and no app source
-    return run(c, root, name, "deploy", options, each_host(one), preflight=False, **kw)
+    title = name.replace("-", " ")  # maintenance-on: "maintenance on"
+    return run(c, root, title, "deploy", options, each_host(one), preflight=False, **kw)
 
 
 def status(c: Any, root: Path, options: Options, as_json: bool = False, **kw: Any) -> int:

@@ -3,7 +3,8 @@
 Each role that runs for every app (plays.yaml's ``per_app``) answers the ``remove`` hook
 with the operations that undo its part: services, site, timers, user; its data (the
 app's ``shared/``, database, backups) only when the command asks for it. The roles run
-in the reverse of their order in the plays, so what serves the app goes first.
+in the reverse of their order in plays.yaml's ``per_app``, so what serves the app goes
+first and its user last.
 
 The app must be out of the inventory for those servers first: removing is a deliberate
 act, and an app the inventory still names would come back with the next deploy.
@@ -52,7 +53,8 @@ def remove_work(project: Project, play: Play, app: str, data: bool, out: Output,
         given = {**session.target.vars, **project.app_defaults(app), "app_name": app}
         settings = resolve_vars(play.every_role, given, overrides)
         every = list(host.apps.values()) or [host.vars]
-        mine = [r for r in host.server_roles if r.name in play.per_app]
+        here = {r.name: r for r in host.server_roles}
+        mine = [here[name] for name in play.per_app if name in here]
         tasks: list[Task] = []
         handlers: dict[str, Task] = {}
         for role in host.server_roles:
@@ -62,7 +64,8 @@ def remove_work(project: Project, play: Play, app: str, data: bool, out: Output,
                              for n, op in ctx.handlers().items()})  # fmt: skip
         for role in reversed(mine):
             ctx = RoleContext(role, settings, host.facts, host.peers, every)
-            tasks += [Task(role.name, op) for op in REMOVE.answer(role, ctx, data) or ()]
+            ops = REMOVE.answer(role, ctx, data) or ()
+            tasks += [Task(f"{role.name}[{app}]", op) for op in ops]
         for name in (n for n in project.plays if n not in SETTINGS):
             for mark in list(marks(name, [app]).values())[1:]:
                 tasks.append(Task("provision", files.absent(mark, name=f"played {name} ({app})")))

@@ -64,7 +64,7 @@ class Play:
     peers: Peers = NO_PEERS
     kind_by: str = ""
     elsewhere: dict[str, list[Role]] = field(default_factory=dict)
-    per_app: frozenset[str] = frozenset()
+    per_app: tuple[str, ...] = ()  # in plays.yaml's order
 
     def kind(self, settings: dict[str, Any]) -> str:
         """The kind of a host with these settings; ``SchemaError`` for one the plays lack."""
@@ -122,7 +122,7 @@ class Project:
                 for kind, names in play["roles"].items():
                     elsewhere.setdefault(kind, []).extend(self.pick(names))
         return Play(name, kinds, every, spec.get("after"), peers, kind_by, elsewhere,
-                    frozenset(self.plays.get(PER_APP, ())))  # fmt: skip
+                    tuple(self.plays.get(PER_APP, ())))  # fmt: skip
 
     def ready(self, name: str, targets: list[Target], overrides: dict[str, Any],
               checks: bool = True) -> Play:  # fmt: skip

@@ -34,8 +34,8 @@ def actions(role):
                         f"for {v['app_name']} until `maintenance off`")  # fmt: skip
     again = f"nginx sends {v['app_name']}'s requests to the app again"
     off = Command.script("rm -f {f} && echo {said}", f=flag, said=again)
-    return {"maintenance-on": Action(f"{v['app_name']} on", [on]),
-            "maintenance-off": Action(f"{v['app_name']} off", [off])}  # fmt: skip
+    return {"maintenance-on": Action(v["app_name"], [on]),
+            "maintenance-off": Action(v["app_name"], [off])}  # fmt: skip
 
 
 def probe(v):
