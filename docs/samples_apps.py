@@ -54,8 +54,9 @@ def apps(run: Run) -> None:
 
 def _both(run: Run, acme: Pebble) -> None:
     # the server's apps, and of each app's roles (role[app]) its user, database and site
-    own = only(lambda i, line: not task_line(line) or "server_apps" in line or bool(
-        re.match(r"^\[\S+\] \S+ +\w+\[\w+\]: (user|database|certificate|site) ", line)))  # fmt: skip
+    mine = re.compile(r"^\[\S+\] \S+ +\w+\[\w+\]: (user|database|certificate|site) ")
+    own = only(lambda i, line: not task_line(line) or "server_apps" in line
+               or bool(mine.match(line)))  # fmt: skip
     run.add("apps-bootstrap", f"provision bootstrap -H sandbox {SHOWN}",
             provision("-H", "sandbox", "bootstrap", *APPS), own)  # fmt: skip
     run.add("apps-deploy", f"provision deploy -H sandbox {SHOWN}",
