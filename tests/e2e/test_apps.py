@@ -47,6 +47,7 @@ apps:
   hello:
     app_source: {sources / "example-app"}
     app_domain: {HELLO}
+    app_maintenance_page: static/hello.txt
   shop:
     app_source: {sources / "example-db-app"}
     app_domain: {SHOP}
@@ -199,6 +200,11 @@ def test_maintenance_answers_503_for_one_app_through_deploys(deployed, acme, sou
     assert counts["GET 503"] and counts["POST 503"] and counts["GET 200"], counts
     assert set(shop_load.failed_kinds) <= {"GET 503", "POST 503"}, shop_load.failures[:5]
     assert min(shop_load.failed_sent) >= asked and max(shop_load.failed_at) <= done
+    # an app's own page, from its live release
+    assert deployed.fab("maintenance", "on", "--app", "hello").returncode == 0
+    assert answer(acme, HELLO, "POST", "/echo", {"x": 1})[::2] == (
+        503, "hello from provision's example app\n")  # fmt: skip
+    assert deployed.fab("maintenance", "off", "--app", "hello").returncode == 0
 
 
 def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(deployed, acme, host):
@@ -231,4 +237,16 @@ def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(deployed, 
                                   "pg_database'")  # fmt: skip
     assert "shop" in databases.split()
     assert host.file("/var/backups/postgresql/shop").exists
+    assert ask(acme, HELLO)[0] == 200
+    # asked for: its data too, and a second time nothing is left to do
+    for _ in range(2):
+        purged = deployed.fab("remove", "--app", "shop", "--delete-data")
+        assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert recap(purged.stdout)["target"]["changed"] == 0, purged.stdout
+    assert not host.file("/srv/shop").exists
+    assert not host.file("/var/backups/postgresql/shop").exists
+    assert not host.file("/etc/provision/secrets/shop-postgres").exists
+    databases = host.check_output("runuser -u postgres -- psql -XtAc 'SELECT datname FROM "
+                                  "pg_database'")  # fmt: skip
+    assert "shop" not in databases.split()
     assert ask(acme, HELLO)[0] == 200
