@@ -207,46 +207,50 @@ def test_maintenance_answers_503_for_one_app_through_deploys(deployed, acme, sou
     assert deployed.fab("maintenance", "off", "--app", "hello").returncode == 0
 
 
-def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(deployed, acme, host):
+def databases(host):
+    return host.check_output("runuser -u postgres -- psql -XtAc 'SELECT datname FROM "
+                             "pg_database'").split()  # fmt: skip
+
+
+@pytest.fixture
+def shop_taken_out(deployed):
+    """The inventory without shop, for the test; as it was afterwards."""
     inventory = deployed.inventory.read_text()
-    taken_out = inventory[: inventory.index("  shop:\n")]
-    deployed.inventory.write_text(taken_out)
-    try:
-        said = deployed.fab("bootstrap")
-        assert said.returncode == 0, said.stdout + said.stderr
-        assert ("server_apps: apps here  (also here, not in the inventory: shop (in "
-                "/srv/shop); left alone") in said.stdout  # fmt: skip
-        assert host.service("shop").is_running  # left alone
-        with Load(Web.address, 443, clients=2, site=(HELLO, acme.root)) as load:
-            done = deployed.fab("remove", "--app", "shop")
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert load.total > 10 and load.failed == 0, (load.counts, load.failures[:5])
-    finally:
-        deployed.inventory.write_text(inventory)
-    assert not host.file("/etc/systemd/system/shop.service").exists
-    assert not host.file("/etc/systemd/system/shop-pg-backup.timer").exists
-    assert not host.file("/etc/systemd/system/shop-process-beat.service").exists
-    assert not host.file("/etc/systemd/system/shop-job-tick.timer").exists
+    deployed.inventory.write_text(inventory[: inventory.index("  shop:\n")])
+    yield deployed
+    deployed.inventory.write_text(inventory)
+
+
+def test_an_app_taken_out_is_left_alone_then_removed_keeping_its_data(shop_taken_out, acme,
+                                                                       host):  # fmt: skip
+    said = shop_taken_out.fab("bootstrap")
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert ("server_apps: apps here  (also here, not in the inventory: shop (in "
+            "/srv/shop); left alone") in said.stdout  # fmt: skip
+    assert host.service("shop").is_running  # left alone
+    with Load(Web.address, 443, clients=2, site=(HELLO, acme.root)) as load:
+        done = shop_taken_out.fab("remove", "--app", "shop")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert load.total > 10 and load.failed == 0, (load.counts, load.failures[:5])
+    for unit in ("shop.service", "shop-pg-backup.timer", "shop-process-beat.service",
+                 "shop-job-tick.timer"):  # fmt: skip
+        assert not host.file(f"/etc/systemd/system/{unit}").exists
     assert not host.file("/etc/nginx/conf.d/shop.conf").exists
     assert not host.file("/etc/letsencrypt/live/shop.test").exists
     assert not host.user("shop").exists
     assert not host.file("/srv/shop/releases").exists
     shared = host.file("/srv/shop/shared/.env")  # its data, kept
     assert shared.exists and shared.user == "root"
-    databases = host.check_output("runuser -u postgres -- psql -XtAc 'SELECT datname FROM "
-                                  "pg_database'")  # fmt: skip
-    assert "shop" in databases.split()
+    assert "shop" in databases(host)
     assert host.file("/var/backups/postgresql/shop").exists
     assert ask(acme, HELLO)[0] == 200
     # asked for: its data too, and a second time nothing is left to do
     for _ in range(2):
-        purged = deployed.fab("remove", "--app", "shop", "--delete-data")
+        purged = shop_taken_out.fab("remove", "--app", "shop", "--delete-data")
         assert purged.returncode == 0, purged.stdout + purged.stderr
     assert recap(purged.stdout)["target"]["changed"] == 0, purged.stdout
     assert not host.file("/srv/shop").exists
     assert not host.file("/var/backups/postgresql/shop").exists
     assert not host.file("/etc/provision/secrets/shop-postgres").exists
-    databases = host.check_output("runuser -u postgres -- psql -XtAc 'SELECT datname FROM "
-                                  "pg_database'")  # fmt: skip
-    assert "shop" not in databases.split()
+    assert "shop" not in databases(host)
     assert ask(acme, HELLO)[0] == 200
