@@ -106,6 +106,7 @@ class Project:
         roles = find_roles(root, extra)
         plays = _load_plays(plays_file(root), roles)
         inv = Inventory.load(root / inventory, schema(roles.values()))
+        _check_apps_settings(inv, roles, plays.get(PER_APP, []))
         return cls(roles, inv, plays, root)
 
     def play(self, name: str, overrides: dict[str, Any] | None = None) -> Play:
@@ -225,6 +226,22 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             raise InventoryError(f"--set {pair!r}: expected NAME=VALUE")
         result[key.strip()] = yaml.safe_load(value) if value else ""
     return result
+
+
+def _check_apps_settings(inventory: Inventory, roles: dict[str, Role], per_app: list[str]) -> None:
+    """Refuse, under ``apps:``, a setting only roles that run once a server take: it is the
+    server's, the same for every app there (``base_packages``, say)."""
+    if not per_app:
+        return
+    apps_own = {key for name in per_app if name in roles for key in roles[name].defaults}
+    owner = {key: role.name for role in roles.values() if role.name not in per_app
+             for key in role.defaults if key not in apps_own}  # fmt: skip
+    for app, given in (inventory.data.get("apps") or {}).items():
+        for key in given or {}:
+            if key in owner:
+                raise inventory.error(("apps", app, key), f"a setting of the server (roles/"
+                                      f"{owner[key]}), the same for every app there: set it in "
+                                      "vars, or in a group's or the host's vars")  # fmt: skip
 
 
 def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:

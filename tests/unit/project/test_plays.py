@@ -122,3 +122,14 @@ def test_apps_given_are_each_apps_settings_for_every_host(tmp_path):
     assert (given["shop"]["app_name"], given["shop"]["app_user"]) == ("shop", "shop")
     one = Project.load(write_tree(tmp_path / "one", {"inventory.yaml": "vars: {app_workers: 2}\n"}))
     assert one.apps_given() == {"": {"app_workers": 2}}
+
+
+def test_a_setting_of_the_servers_roles_is_refused_under_apps(tmp_path):
+    text = APPS.replace("app_domain: hello.example.com}", "app_domain: hello.example.com,\n"
+                        "          base_packages: [libpq5]}")  # fmt: skip
+    with pytest.raises(InventoryError) as refused:
+        Project.load(write_tree(tmp_path, {"inventory.yaml": text}))
+    assert str(refused.value) == (
+        f"{tmp_path}/inventory.yaml:3: apps.hello.base_packages: a setting of the server "
+        "(roles/base), the same for every app there: set it in vars, or in a group's or the "
+        "host's vars")  # fmt: skip
