@@ -2,11 +2,13 @@
 with a Let's Encrypt certificate when the app has a domain."""
 
 import re
+from dataclasses import dataclass
 
 from provision.api import (
     CertificateProbe,
     Change,
     Command,
+    Fact,
     FileContent,
     NoChange,
     Operation,
@@ -15,6 +17,7 @@ from provision.api import (
     Succeeds,
     closest,
     files,
+    made_from,
     only_if,
     sh,
     shell,
@@ -23,6 +26,7 @@ from provision.api import (
 from . import maintenance
 
 WEBROOT = "/var/www/letsencrypt"  # the nginx role's, where the challenges are served from
+SITES = "/etc/nginx/conf.d"  # a site per app: <app_name>.conf
 CA_BUNDLE = "/etc/provision/acme-ca.pem"  # the nginx role's copy of acme_ca_bundle
 
 
@@ -94,7 +98,7 @@ def status(role):
 
 def tasks(role):
     v = role.vars
-    site = f"/etc/nginx/conf.d/{v['app_name']}.conf"
+    site = f"{SITES}/{v['app_name']}.conf"
     domain = v["app_domain"]
     if not domain:
         yield shell.note("HTTPS", "no app_domain: HTTP only (a certificate needs a domain name)")
@@ -113,7 +117,7 @@ def tasks(role):
 def remove(role, data):
     """The app's site, and the certificates it names (certbot would renew them for a
     site no longer served)."""
-    site = f"/etc/nginx/conf.d/{role.vars['app_name']}.conf"
+    site = f"{SITES}/{role.vars['app_name']}.conf"
 
     def decide(text):
         if text is None:
@@ -135,10 +139,12 @@ def default_site(role):
     return role.vars["app_name"] == (bare or [a["app_name"] for a in role.apps])[0]
 
 
-def site(role, tls):
-    """The text of the app's site: HTTP only, or with TLS."""
+def site(role, tls, others=()):
+    """The text of the app's site: HTTP only, or with TLS. ``others``: sites of apps the
+    inventory does not name here that claim the default (an app left alone on the server
+    keeps it: two would break nginx)."""
     return role.template("site.conf.j2", tls=tls, upstreams=upstreams(role),
-                         default=default_site(role),
+                         default=default_site(role) and not others,
                          maintenance=maintenance.where(role.vars))  # fmt: skip
 
 
@@ -148,8 +154,26 @@ def actions(role):
 
 
 def _site(role, path, tls):
-    return files.file(path, site(role, tls), validate="nginx -t -q", notify="reload nginx",
-                      name=f"site {path}" + (" (HTTPS)" if tls else " (HTTP)"))  # fmt: skip
+    def made(others):
+        return files.file(path, site(role, tls, others), validate="nginx -t -q",
+                          notify="reload nginx",
+                          name=f"site {path}" + (" (HTTPS)" if tls else " (HTTP)"))  # fmt: skip
+
+    ours = [f"{SITES}/{app['app_name']}.conf" for app in role.apps]
+    return made_from(DefaultSites(tuple(ours)), made, ())
+
+
+@dataclass(frozen=True)
+class DefaultSites(Fact[tuple[str, ...]]):
+    """The sites in nginx's conf.d, but ``ours``, that claim the default server."""
+
+    ours: tuple[str, ...]
+
+    def command(self):
+        return sh("grep -l default_server {sites}/*.conf 2>/dev/null || true", sites=SITES)
+
+    def parse(self, output):
+        return tuple(p for p in output.split() if p not in self.ours)
 
 
 def _not(fact):

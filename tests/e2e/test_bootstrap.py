@@ -168,18 +168,39 @@ def test_second_run_changes_nothing(test_host, converged):
 
 @pytest.mark.parametrize("settings", [
     ["--set", "app_name=bookmarks"],
-    ["--set", "app_name=bookmarks", "--set", "app_user=bookmarks"],
     ["--set", "app_name=bookmarks", "--check"],
-], ids=["other-app", "other-app-and-user", "check"])  # fmt: skip
-def test_a_server_holding_another_app_is_refused_before_anything_changes(
-    test_host, host, converged, settings
-):
+], ids=["renamed", "check"])  # fmt: skip
+def test_a_renamed_app_is_refused_before_anything_changes(test_host, host, converged, settings):
+    """app_name changed in an inventory of one app: the new name would take the user
+    (app) of the app the server holds; a rename is a remove and an add."""
     done = test_host.fab("bootstrap", *settings)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "this server holds another app: hello (in /srv/hello)" in done.stdout
+    assert ("bookmarks would take the user of hello (/srv/hello, user app), an app this "
+            "server holds that the inventory no longer names. Renaming an app is a remove and "
+            "an add: `provision remove --app hello -H target` first") in done.stdout  # fmt: skip
     assert recap(done.stdout)["target"]["changed"] == 0, done.stdout
     assert not host.file("/srv/bookmarks").exists and not host.user("bookmarks").exists
-    assert host.file("/var/lib/provision/app").content_string == "hello /srv/hello\n"
+    assert host.file("/var/lib/provision/apps/hello").content_string == "/srv/hello app\n"
+
+
+def test_an_app_no_longer_named_is_left_alone_beside_the_new_one(test_host, host, converged):
+    """Another app with a user of its own: set up beside the one the server holds, which
+    keeps its site and nginx's default; then removed, as the inventory names hello again."""
+    other = ["--set", "app_name=bookmarks", "--set", "app_user=bookmarks"]
+    done = test_host.fab("bootstrap", *other)
+    try:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert ("server_apps: apps here  (also here, not in the inventory: hello (in "
+                "/srv/hello); left alone") in done.stdout  # fmt: skip
+        assert host.user("bookmarks").exists and host.file("/srv/hello/shared").user == "app"
+        sites = host.check_output("grep -l default_server /etc/nginx/conf.d/*.conf").split()
+        assert sites == ["/etc/nginx/conf.d/hello.conf"]
+    finally:
+        gone = test_host.fab("remove", "--app", "bookmarks")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert not host.user("bookmarks").exists and not host.file("/srv/bookmarks/releases").exists
+    again = test_host.fab("bootstrap")
+    assert again.returncode == 0 and "also here" not in again.stdout, again.stdout
 
 
 def test_noop_run_costs_two_round_trips(test_host, converged):

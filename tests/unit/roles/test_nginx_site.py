@@ -154,3 +154,12 @@ def test_remove_takes_the_site_and_the_certificates_it_names(fleet):
     ]
     assert op.notify == ("reload nginx",)
     assert op.compare({"text": None}).reason == "/etc/nginx/conf.d/hello.conf is absent"
+
+
+def test_a_site_left_on_the_server_keeps_the_default_for_itself(fleet):
+    ctx = context(fleet, "nginx_site", "solo")
+    [op] = [op for op in ctx.tasks() if op.name.startswith("site /etc/nginx/conf.d/hello.conf")]
+    others = op.facts["_value"].parse("/etc/nginx/conf.d/hello.conf\n/etc/nginx/conf.d/old.conf\n")
+    assert others == ("/etc/nginx/conf.d/old.conf",)  # an app the inventory does not name
+    assert "listen 80 default_server;" in ctx.role.module.site(ctx, False)
+    assert "default_server" not in ctx.role.module.site(ctx, False, others)
