@@ -73,31 +73,3 @@ def user(
         return Change([Command.of("usermod", *flags, name)], "set " + ", ".join(changed))
 
     return Operation(f"user {name}", {"state": UserInfo(name)}, decide)
-
-
-def user_absent(name: str) -> Operation:
-    """No account ``name`` (its processes must have stopped first); its files stay.
-
-    Example: ``user_absent("shop")``
-    """
-
-    def decide(state: UserState | None) -> Change | NoChange:
-        if state is None:
-            return NoChange(f"no user {name}")
-        return Change([Command.of("userdel", name)], "remove")
-
-    return Operation(f"no user {name}", {"state": UserInfo(name)}, decide)
-
-
-def group_absent(name: str) -> Operation:
-    """No group ``name`` (no account may have it as its primary group).
-
-    Example: ``group_absent("shop")``
-    """
-
-    def decide(gid: int | None) -> Change | NoChange:
-        if gid is None:
-            return NoChange(f"no group {name}")
-        return Change([Command.of("groupdel", name)], "remove")
-
-    return Operation(f"no group {name}", {"gid": GroupInfo(name)}, decide)
