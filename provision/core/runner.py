@@ -139,6 +139,7 @@ class TaskRun:
 
     def _run(self, tasks: list[Task], notified: set[str]) -> None:
         values: dict[Fact, Any] | None = None
+        made: dict[int, str] = {}  # tasks whose change a joint change made: with whose
         for i, task in enumerate(tasks):
             try:
                 if values is None:
@@ -146,6 +147,8 @@ class TaskRun:
                         self.session, [f for t in tasks[i:] for f in t.op.facts.values()]
                     )
                 plan = task.op.compare({k: values[f] for k, f in task.op.facts.items()})
+                if i in made:
+                    plan = Change([], made.pop(i))  # decided and made at the first's turn
                 if not isinstance(plan, Change):
                     self.tally.ok += 1
                     self.out.task(
@@ -159,11 +162,14 @@ class TaskRun:
                     continue
                 show_diff = self._prepare(plan)
                 if not self.check:
+                    if plan.joint is not None:
+                        plan = self._join(tasks, i, plan, values, made)
                     keep = []
                     if self.undo is not None and plan.diff is not None:
                         keep = self.undo.save(plan.diff.path, task.op.notify)
-                    execute(self.session, [*keep, *plan.commands])
-                    values = None
+                    if keep or plan.commands:
+                        execute(self.session, [*keep, *plan.commands])
+                        values = None
                 status = "would-chg" if self.check else "changed"
                 self.out.task(self.host, status, task.role, task.op.name, plan.summary)
                 show_diff()
@@ -175,6 +181,34 @@ class TaskRun:
                 self.out.task(self.host, "failed", task.role, task.op.name)
                 self.out.error(self.host, str(e))
                 return
+
+    def _join(
+        self, tasks: list[Task], i: int, plan: Change, values: dict[Fact, Any], made: dict
+    ) -> Change:
+        """``plan`` (task ``i``'s), made as one with the changes of its kind that later
+        tasks would make, as decided now (see ``Joint``); those are noted in ``made``, with
+        what each will say at its turn. Alone, or should the joint change fail, it is made
+        as it was: each later task then makes its own at its turn."""
+        assert plan.joint is not None
+        kind, parts, later = plan.joint.kind, [plan.joint.part], {}
+        for j in range(i + 1, len(tasks)):
+            op = tasks[j].op
+            try:
+                then = op.compare({k: values[f] for k, f in op.facts.items()})
+            except OperationError:
+                continue  # it says so itself, at its turn
+            if isinstance(then, Change) and then.joint and then.joint.kind == kind:
+                parts.append(then.joint.part)
+                later[j] = f"{then.summary}, together with {tasks[i].role}'s"
+        if not later:
+            return plan
+        try:
+            execute(self.session, plan.joint.join(parts))
+        except TaskFailed:
+            return plan
+        made.update(later)
+        roles = ", ".join(dict.fromkeys(tasks[j].role for j in later))
+        return Change([], f"{plan.summary}, together with {roles}'s", plan.diff)
 
     def _prepare(self, plan: Change) -> Callable[[], None]:
         """Before a change: mask its secrets, read what its diff needs; return the printer."""

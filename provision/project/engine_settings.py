@@ -19,6 +19,7 @@ import yaml
 from provision.project.schema import SchemaError
 from provision.project.shapes import shaped
 
+INSTALLERS = ("uv", "pip")  # what may build a release's virtualenv on the server
 DEFAULTS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "defaults.yaml").read_text())
 
 
@@ -28,6 +29,8 @@ def check(settings: dict[str, Any]) -> None:
         raise SchemaError("deploy_batch", fault)
     if settings["deploy_max_fail"] < 0:
         raise SchemaError("deploy_max_fail", "a number of servers: 0 or more")
+    if settings["release_installer"] not in INSTALLERS:
+        raise SchemaError("release_installer", f"one of: {', '.join(INSTALLERS)}")
 
 
 def batch_sizes(total: int, spec: Sequence[int | str]) -> list[int]:

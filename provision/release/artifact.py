@@ -27,6 +27,13 @@ from provision.core.facts import HostFacts
 from provision.release.lockfiles import LOCKS, LockError
 
 CACHE = Path(os.environ.get("PROVISION_CACHE", Path.home() / ".cache" / "provision"))
+
+# The uv that builds release virtualenvs on servers: one version, tested, shipped once to
+# each server (its wheel, about 18 MB) and kept at UV_PATH.
+UV_VERSION = "0.13.9"
+UV_PATH = f"/usr/local/lib/provision/uv-{UV_VERSION}/uv"
+UV_MEMBER = f"uv-{UV_VERSION}.data/scripts/uv"  # the program, in the wheel
+
 # Never shipped: secrets, local environments, build debris, provision's own local state
 # (known hosts, the sandbox's key) when the app's source is the project's folder.
 EXCLUDE = [".git", ".env", ".env.*", "__pycache__", "*.pyc", ".venv", "venv", ".mypy_cache",
@@ -205,6 +212,13 @@ def resolve_wheels(deps: Dependencies, packages: list[str], host: HostFacts) -> 
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text(json.dumps({"pins": pins, "files": [f.name for f in files]}))
     return Wheels(pins, files)
+
+
+def uv_wheel(host: HostFacts) -> Path:
+    """uv's wheel for the server ``host``, from the cache or the index: the program that
+    builds its release virtualenvs (``release_installer: uv``)."""
+    wanted = f"uv=={UV_VERSION}"
+    return resolve_wheels(Dependencies("uv", [wanted], wanted), [], host).files[0]
 
 
 def _pip(args: list[str]) -> str:

@@ -46,6 +46,8 @@ def build(r: Release) -> str:
     flags = tuple(artifact.target_flags(facts))
     key = ("wheels", deps.text, *plan.packages, *flags)
     r.wheels = r.shared.once(key, lambda: artifact.resolve_wheels(deps, plan.packages, facts))
+    if r.uv:
+        r.uv_wheel = r.shared.once(("uv", *flags), lambda: artifact.uv_wheel(facts))
     commit = f"git {r.source.commit}, " if r.source.commit else ""
     found = "" if deps.found_in == plan.requirements else f" from {deps.found_in}"
     return f"{commit}{len(r.wheels.pins)} pinned packages{found}"
@@ -107,7 +109,12 @@ def upload(r: Release) -> str:
     new = [w for w in r.wheels.files if w.name not in r.state.wheels]
     data = artifact.tarball(r.source.path, r.files, new)
     r.execute(phases.upload(r.layout, r.plan.user, r.rid, data))
-    return f"{len(data) / 1e6:.1f} MB, {len(new)} new wheel(s) of {len(r.wheels.files)}"
+    said = f"{len(data) / 1e6:.1f} MB, {len(new)} new wheel(s) of {len(r.wheels.files)}"
+    if r.uv_wheel is None or r.has_uv:
+        return said
+    wheel = r.uv_wheel.read_bytes()
+    r.execute(phases.tool(artifact.UV_PATH, wheel, artifact.UV_MEMBER))
+    return f"{said}; uv {artifact.UV_VERSION} ({len(wheel) / 1e6:.1f} MB, once a server)"
 
 
 def install(r: Release) -> str:
@@ -118,8 +125,9 @@ def install(r: Release) -> str:
 def venv(r: Release) -> str:
     digest = r.wheels.digest()
     built = digest in r.state.venvs
-    r.execute(phases.venv(r.layout, r.plan.user, r.rid, digest, built))
-    return f"{'reused' if built else 'built'} venvs/{digest}"
+    uv = artifact.UV_PATH if r.uv else None
+    r.execute(phases.venv(r.layout, r.plan.user, r.rid, digest, built, uv))
+    return f"{'reused' if built else 'built'} venvs/{digest}{' with uv' * (r.uv and not built)}"
 
 
 def link(r: Release) -> str:

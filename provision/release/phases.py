@@ -20,6 +20,7 @@ RUN_IN_RELEASE = (Path(__file__).parent / "on_server" / "run_in_release.py").rea
 CHECK_FILES = "/run/lock/provision-{service}.check"  # .pid and .log: one check at a time
 OUTPUT = "--- its output:"  # in a failed check's error, before what the release printed
 CHECKED = Shell('"$pid"')  # in the check's script: the pid of the release being checked
+EXTRACT = (Path(__file__).parent / "on_server" / "extract.py").read_text()
 
 
 def as_app(user: str, *argv: str) -> Command:
@@ -62,8 +63,11 @@ def install(layout: Layout, rid: str) -> list[Command]:
     ]
 
 
-def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[Command]:
-    """Link the release to the venv of its exact requirements, building it if need be.
+def venv(
+    layout: Layout, user: str, rid: str, digest: str, built: bool, uv: str | None = None
+) -> list[Command]:
+    """Link the release to the venv of its exact requirements, building it if need be:
+    with the ``uv`` binary at that path on the server when given, else with pip.
 
     A venv is built aside, under a name of this release's own, then renamed in: a build
     orphaned by a dropped connection can never write into a venv a later deploy uses.
@@ -74,9 +78,19 @@ def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[
     if built:
         return link
     aside = layout.venv(f".{digest}.{rid}")
-    pip = [f"{aside}/bin/pip", "install", "--quiet", "--no-index", "--no-deps",
-           "--disable-pip-version-check", "--find-links", layout.wheels,
-           "-r", f"{release}/{REQUIREMENTS}"]  # fmt: skip
+    wanted = ["--no-index", "--no-deps", "--find-links", layout.wheels,
+              "-r", f"{release}/{REQUIREMENTS}"]  # fmt: skip
+    if uv:
+        # No configuration file nor project of the working directory's; no cache (it would
+        # be the app user's); bytecode compiled now, as the venv is then made root's.
+        quiet = ["--quiet", "--no-config", "--no-cache"]
+        make = [as_app(user, uv, "venv", *quiet, "--no-project", "--python", "/usr/bin/python3",
+                       aside)]  # fmt: skip
+        fill = [uv, "pip", "install", *quiet, "--offline", "--compile-bytecode",
+                "--python", f"{aside}/bin/python", *wanted]  # fmt: skip
+    else:
+        make = [as_app(user, "python3", "-m", "venv", aside)]
+        fill = [f"{aside}/bin/pip", "install", "--quiet", "--disable-pip-version-check", *wanted]
     final = layout.venv(digest)
     shebang = f"1,3s|{aside}/bin/|{final}/bin/|"  # also pip's sh-exec form, for spaces
     # find needs a working directory the app user may enter (setpriv keeps root's)
@@ -85,14 +99,24 @@ def venv(layout: Layout, user: str, rid: str, digest: str, built: bool) -> list[
     return [
         Command.of("rm", "-rf", aside),
         Command.of("install", "-d", "-o", user, "-g", user, aside),
-        as_app(user, "python3", "-m", "venv", aside),
-        as_app(user, *pip),
+        *make,
+        as_app(user, *fill),
         as_app(user, *scripts),
         as_app(user, "touch", f"{aside}/{DONE}"),
         Command.of("rm", "-rf", final),
         Command.of("mv", "-T", aside, final),
         *handed_over(final),
         *link,
+    ]
+
+
+def tool(path: str, wheel: bytes, member: str) -> list[Command]:
+    """Put ``member`` of a wheel (a program such as uv) at ``path`` on the server, root's
+    and executable by all. The wheel comes on stdin; the file is renamed in when whole,
+    so two deploys at once (two apps) never see half of it."""
+    return [
+        Command.of("mkdir", "-p", posixpath.dirname(path)),
+        Command.of("python3", "-I", "-c", EXTRACT, member, path, stdin=wheel),
     ]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from provision.core.command import Command
+from provision.core.facts import Succeeds
 from provision.core.output import Output, Tally
 from provision.core.runner import PhaseFailed, Task, TaskRun, gather
 from provision.core.undo import Undo
@@ -137,15 +138,25 @@ class Release(FlowRun):
         self.tried: tuple[str, str | None] | None = None  # (release, live before), gone back
         self.source: artifact.Source | None = None
         self.wheels = artifact.Wheels([], [])
+        self.uv_wheel: Path | None = None  # to upload, when the server has no uv yet
+        self.has_uv = False
         self.files: dict[str, str] = {}
         self.undo: Undo | None = None  # the files this deploy's converge changed, as before
         self.handlers: dict[str, Task] = {}  # the play's, to run again once they are back
         self.by = BY
         self.job: Going | None = None  # the release job, while it runs (see ``golive``)
 
+    @property
+    def uv(self) -> bool:
+        """Whether uv builds this host's virtualenvs (the ``release_installer`` setting)."""
+        return self.host.vars["release_installer"] == "uv"
+
     def read_state(self) -> Releases:
         fact = ReleaseState(self.plan.root, supervised.job_log(self.plan.service))
-        self.state = gather(self.session, [fact])[fact]
+        has_uv = Succeeds(f"test -x {artifact.UV_PATH}")
+        found = gather(self.session, [fact, has_uv] if self.uv else [fact])
+        self.has_uv = found.get(has_uv, False)
+        self.state = found[fact]
         return self.state
 
     def hook_context(self) -> HookContext:

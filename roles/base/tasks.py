@@ -6,7 +6,7 @@ from provision.api import DiskProbe, UpdatesProbe, apt, files
 def tasks(role):
     v = role.vars
     packages = [*v["base_packages"], *(["unattended-upgrades"] if v["security_updates"] else [])]
-    yield apt.packages(packages, cache_valid_time=v["apt_cache_valid_time"])
+    yield apt.packages(packages, v["apt_cache_valid_time"], v["apt_install_recommends"])
     # read after Debian's 20auto-upgrades and 50unattended-upgrades: these settings win
     yield files.file("/etc/apt/apt.conf.d/90provision-upgrades", role.template("auto-upgrades.j2"))
 

@@ -73,7 +73,7 @@ def tasks(role):
         yield systemd.units_absent(f"{UNIT}.service", [], "firewall (firewall_enabled: false)")
         return
     home = NetworkHome()
-    yield apt.packages(["nftables"], cache_valid_time=v["apt_cache_valid_time"])
+    yield apt.packages(["nftables"], v["apt_cache_valid_time"], v["apt_install_recommends"])
     yield files.directory("/etc/provision", mode=0o755)
 
     def rules_file(ports):

@@ -23,13 +23,13 @@ def status(role):
 
 def tasks(role):
     v = role.vars
-    yield apt.packages(["nginx"], cache_valid_time=v["apt_cache_valid_time"])
+    yield apt.packages(["nginx"], v["apt_cache_valid_time"], v["apt_install_recommends"])
     yield files.absent("/etc/nginx/sites-enabled/default", notify="reload nginx")
     yield files.directory(f"{WEBROOT}/.well-known/acme-challenge", mode=0o755)
     yield files.directory(PAGES, mode=0o755)
     yield files.file(f"{PAGES}/maintenance.html", role.file("maintenance.html"), mode=0o644)
     if any(app["app_domain"] for app in role.apps):
-        yield apt.packages(["certbot"], cache_valid_time=v["apt_cache_valid_time"])
+        yield apt.packages(["certbot"], v["apt_cache_valid_time"], v["apt_install_recommends"])
         yield from _trust(role)
         # certbot makes this folder on its first certificate, which nginx_site asks for
         yield files.directory(RENEWAL_HOOKS, mode=0o755)

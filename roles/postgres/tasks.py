@@ -20,7 +20,7 @@ def tasks(role):
     version = VERSIONS.get(role.facts.os_codename)
     if version is None:
         raise RoleError(f"postgres: no known PostgreSQL for {role.facts.os_codename!r}")
-    yield apt.packages(["postgresql"], cache_valid_time=v["apt_cache_valid_time"])
+    yield apt.packages(["postgresql"], v["apt_cache_valid_time"], v["apt_install_recommends"])
     conf = f"/etc/postgresql/{version}/main/conf.d/provision.conf"
     yield files.file(conf, role.template("provision.conf.j2"), owner="postgres",
                      group="postgres", notify="restart postgresql")  # fmt: skip

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from provision.core.command import Command
 from provision.core.facts import APT_STAMP, AptListsAge, DebPackages
-from provision.core.operations.base import Change, NoChange, Operation
+from provision.core.operations.base import Change, Joint, NoChange, Operation
 
 INSTALL = (
     "env",
@@ -22,27 +22,45 @@ INSTALL = (
 )
 
 
-def packages(names: Iterable[str], cache_valid_time: int = 3600) -> Operation:
+def packages(
+    names: Iterable[str], cache_valid_time: int = 3600, recommends: bool = False
+) -> Operation:
     """These packages are installed; the lists are refreshed first only when older than
-    ``cache_valid_time`` seconds, and only when something must be installed.
+    ``cache_valid_time`` seconds, and only when something must be installed. Packages they
+    only recommend are left out unless ``recommends``.
+
+    The packages that several tasks of a run would install are installed in one apt
+    transaction, at the first one's turn (each still reports its own).
 
     Example: ``packages(["nginx", "python3-venv"])``
     """
     names = tuple(names)
 
     def decide(installed: frozenset[str], age: int | None) -> Change | NoChange:
-        missing = [n for n in names if n not in installed]
+        missing = tuple(n for n in names if n not in installed)
         if not missing:
             return NoChange(f"installed: {', '.join(names)}")
-        commands = []
-        if age is None or age > cache_valid_time:
-            commands += [
-                Command.of("apt-get", "update", "-q"),
-                Command.of("mkdir", "-p", "/var/lib/apt/periodic"),
-                Command.of("touch", APT_STAMP),
-            ]
-        commands.append(Command.of(*INSTALL, *missing))
-        return Change(commands, f"install {', '.join(missing)}")
+        part = (missing, age is None or age > cache_valid_time, recommends)
+        kind = "apt, recommends" if recommends else "apt"  # joined only with its like
+        return Change(
+            install([part]), f"install {', '.join(missing)}", joint=Joint(kind, part, install)
+        )
 
     facts = {"installed": DebPackages(names), "age": AptListsAge()}
     return Operation(f"packages {', '.join(names)}", facts, decide)
+
+
+def install(parts: list[tuple[tuple[str, ...], bool, bool]]) -> list[Command]:
+    """One transaction for every part's packages ``(missing, refresh, recommends)``, the
+    lists refreshed first if any part wants it (all parts alike in ``recommends``)."""
+    commands = []
+    if any(refresh for _, refresh, _ in parts):
+        commands += [
+            Command.of("apt-get", "update", "-q"),
+            Command.of("mkdir", "-p", "/var/lib/apt/periodic"),
+            Command.of("touch", APT_STAMP),
+        ]
+    names = list(dict.fromkeys(n for missing, _, _ in parts for n in missing))
+    extra = () if parts[0][2] else ("--no-install-recommends",)
+    commands.append(Command.of(*INSTALL, *extra, *names))
+    return commands

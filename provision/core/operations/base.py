@@ -21,12 +21,24 @@ class FileDiff:
 
 
 @dataclass(frozen=True)
+class Joint:
+    """How a change may be made as one with the changes of its ``kind`` that later tasks
+    of the run would make, at the first one's turn: ``join`` gives the commands that make
+    all their ``part``s at once (packages: one apt transaction for every role's)."""
+
+    kind: str
+    part: Any
+    join: Callable[[list[Any]], list[Command]]
+
+
+@dataclass(frozen=True)
 class Change:
     """The host differs from what is wanted: these commands make it so."""
 
     commands: list[Command]
     summary: str
     diff: FileDiff | None = None
+    joint: Joint | None = None
 
 
 @dataclass(frozen=True)

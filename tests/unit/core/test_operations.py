@@ -157,7 +157,17 @@ CASES = [
         {"installed": frozenset({"nginx"}), "age": 60},
         [
             "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold python3-venv"
+            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+            "--no-install-recommends python3-venv"
+        ],
+    ),
+    (
+        "apt-missing-with-recommends",
+        apt.packages(["nginx"], cache_valid_time=3600, recommends=True),
+        {"installed": frozenset(), "age": 60},
+        [
+            "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx"
         ],
     ),
     (
@@ -169,7 +179,8 @@ CASES = [
             "mkdir -p /var/lib/apt/periodic",
             "touch /var/lib/apt/periodic/provision-update-stamp",
             "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx",
+            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
+            "--no-install-recommends nginx",
         ],
     ),
     (

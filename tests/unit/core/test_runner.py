@@ -3,7 +3,7 @@ run even after a later failure, check mode changes nothing."""
 
 import io
 
-from provision.core.operations import files, systemd
+from provision.core.operations import apt, files, systemd
 from provision.core.output import Output
 from provision.core.runner import Task, TaskRun
 from provision.core.transport import Result
@@ -56,3 +56,42 @@ def test_check_mode_sends_no_change():
     _tally, out = play(s, [Task("t", files.directory("/a"))], check=True)
     assert not [c for c in s.commands if not c.startswith("if [ -L")]
     assert "[web1] would-chg t: directory /a  (create)" in out
+
+
+INSTALL = (
+    "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::="
+    "--force-confdef -o Dpkg::Options::=--force-confold --no-install-recommends"
+)
+FRESH = ("date +%s", "1000\n990\n")  # the lists were refreshed 10 s ago
+
+
+def packages_between_a_directory():
+    return [Task("base", apt.packages(["a"])), Task("app", files.directory("/x")),
+            Task("nginx", apt.packages(["b", "c"]))]  # fmt: skip
+
+
+def test_packages_of_later_tasks_are_installed_in_one_transaction():
+    s = FakeSession([FRESH, ("dpkg-query", "")])
+    tally, out = play(s, packages_between_a_directory())
+    installs = [c for c in s.commands if "apt-get install" in c]
+    assert installs == [f"{INSTALL} a b c"]
+    assert s.commands.index(installs[0]) < s.commands.index("mkdir -p /x")
+    assert "[web1] changed   base: packages a  (install a, together with nginx's)" in out
+    assert "[web1] changed   nginx: packages b, c  (install b, c, together with base's)" in out
+    assert (tally.changed, tally.failed) == (3, 0)
+
+
+def test_a_failed_transaction_leaves_each_task_its_own():
+    s = FakeSession([FRESH, ("dpkg-query", ""), (f"{INSTALL} a b c", Result(100, "", "E: no c"))])
+    tally, out = play(s, packages_between_a_directory())
+    installs = [c for c in s.commands if "apt-get install" in c]
+    assert installs == [f"{INSTALL} a b c", f"{INSTALL} a", f"{INSTALL} b c"]
+    assert "[web1] changed   base: packages a  (install a)" in out
+    assert (tally.changed, tally.failed) == (3, 0)
+
+
+def test_check_mode_joins_nothing():
+    s = FakeSession([FRESH, ("dpkg-query", "")])
+    _tally, out = play(s, packages_between_a_directory(), check=True)
+    assert not [c for c in s.commands if "apt-get" in c]
+    assert "[web1] would-chg nginx: packages b, c  (install b, c)" in out

@@ -36,8 +36,8 @@ CASES = [
         "rm -rf '/srv/my app/venvs/.abc.r2'",
         "install -d -o app -g app '/srv/my app/venvs/.abc.r2'",
         f"{APP} python3 -m venv '/srv/my app/venvs/.abc.r2'",
-        f"{APP} '/srv/my app/venvs/.abc.r2/bin/pip' install --quiet --no-index --no-deps "
-        "--disable-pip-version-check --find-links '/srv/my app/wheels' "
+        f"{APP} '/srv/my app/venvs/.abc.r2/bin/pip' install --quiet --disable-pip-version-check "
+        "--no-index --no-deps --find-links '/srv/my app/wheels' "
         "-r '/srv/my app/releases/r2/.provision/requirements.txt'",
         f"{APP} env -C '/srv/my app/venvs/.abc.r2/bin' find . -maxdepth 1 -type f -exec sed -i "
         "'1,3s|/srv/my app/venvs/.abc.r2/bin/|/srv/my app/venvs/abc/bin/|' '{}' +",
@@ -47,6 +47,28 @@ CASES = [
         "chown -R root:root '/srv/my app/venvs/abc'",  # the app cannot change its code
         "chmod -R u+w,go-w,a+rX '/srv/my app/venvs/abc'",
         f"{APP} ln -sfn ../../venvs/abc '/srv/my app/releases/r2/venv'",
+    ]),
+    ("venv-built-with-uv", phases.venv(L, "app", "r2", "abc", built=False, uv="/opt/uv"), [
+        "rm -rf '/srv/my app/venvs/.abc.r2'",
+        "install -d -o app -g app '/srv/my app/venvs/.abc.r2'",
+        f"{APP} /opt/uv venv --quiet --no-config --no-cache --no-project --python /usr/bin/python3 "
+        "'/srv/my app/venvs/.abc.r2'",
+        f"{APP} /opt/uv pip install --quiet --no-config --no-cache --offline --compile-bytecode "
+        "--python '/srv/my app/venvs/.abc.r2/bin/python' --no-index --no-deps --find-links "
+        "'/srv/my app/wheels' -r '/srv/my app/releases/r2/.provision/requirements.txt'",
+        f"{APP} env -C '/srv/my app/venvs/.abc.r2/bin' find . -maxdepth 1 -type f -exec sed -i "
+        "'1,3s|/srv/my app/venvs/.abc.r2/bin/|/srv/my app/venvs/abc/bin/|' '{}' +",
+        f"{APP} touch '/srv/my app/venvs/.abc.r2/.provision-complete'",
+        "rm -rf '/srv/my app/venvs/abc'",
+        "mv -T '/srv/my app/venvs/.abc.r2' '/srv/my app/venvs/abc'",
+        "chown -R root:root '/srv/my app/venvs/abc'",
+        "chmod -R u+w,go-w,a+rX '/srv/my app/venvs/abc'",
+        f"{APP} ln -sfn ../../venvs/abc '/srv/my app/releases/r2/venv'",
+    ]),
+    ("tool", phases.tool("/usr/local/lib/provision/uv-1/uv", b"zip", "uv-1.data/scripts/uv"), [
+        "mkdir -p /usr/local/lib/provision/uv-1",
+        f"python3 -I -c {phases.Command.of(phases.EXTRACT).render()} uv-1.data/scripts/uv "
+        "/usr/local/lib/provision/uv-1/uv",
     ]),
     ("link", phases.link_shared(L, "app", "r2", {".env": "shared/.env",
                                                  "var/uploads": "shared/var/uploads"}), [

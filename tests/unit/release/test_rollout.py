@@ -66,10 +66,7 @@ def test_the_deploy_flow_cuts_into_its_stages():
 
 
 @pytest.fixture
-def play(tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
-    )
+def play(tmp_path, monkeypatch, no_index):
     ids = iter(range(100))  # a new id on every call: hosts must share one
     monkeypatch.setattr(artifact, "release_id",
                         lambda commit, dirty="": f"20260101-0000{next(ids):02}")  # fmt: skip

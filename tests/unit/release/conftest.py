@@ -1,0 +1,17 @@
+"""Fixtures of the release tests."""
+
+import pytest
+
+from provision.release import artifact
+
+
+@pytest.fixture
+def no_index(tmp_path, monkeypatch):
+    """Wheels resolved without the package index: one pin, no files; uv's wheel a few
+    bytes (what a deploy uploads to a server without uv)."""
+    monkeypatch.setattr(
+        artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
+    )
+    uv = tmp_path / "uv.whl"
+    uv.write_bytes(b"uv's wheel")
+    monkeypatch.setattr(artifact, "uv_wheel", lambda host: uv)
