@@ -95,14 +95,12 @@ class FakeSession:
 
     def run_as_root(self, text, stdin=None):
         self.round_trips += 1
-        token = FACT.match(text)
-        if token:
-            probes = text.split(f"echo {token[1]}\n")[1:]
-            outputs = [self.answer(p.removeprefix("( ").rsplit(" ) 2>/dev/null", 1)[0]).stdout
-                       for p in probes]  # fmt: skip
-            return Result(0, "".join(f"{token[1]}\n{o}" for o in outputs), "")
+        if FACT.match(text):
+            return Result(0, self.probe(text), "")
         if not STEP.search(text):
             return self.answer(text)
+        # commands, then (``execute``'s ``then``) a probe of the facts the next tasks need
+        text, _, then = text.partition("set +e\n")
         parts = STEP.split(text.removeprefix("set -e\n"))[1:]
         out, err = [], []
         for index, command in zip(parts[::2], parts[1::2], strict=True):
@@ -114,7 +112,17 @@ class FakeSession:
             err.append(f"{runner.STEP} {index}\n{result.stderr}")
             if not result.ok:
                 return Result(result.rc, "".join(out), "".join(err))
-        return Result(0, "".join(out), "")
+        return Result(0, "".join(out) + self.probe(then.removesuffix("true\n")), "")
+
+    def probe(self, text):
+        """What a batch of fact probes prints, each answered by the rules."""
+        token = FACT.match(text)
+        if not token:
+            return ""
+        probes = text.split(f"echo {token[1]}\n")[1:]
+        outputs = [self.answer(p.removeprefix("( ").rsplit(" ) 2>/dev/null", 1)[0]).stdout
+                   for p in probes]  # fmt: skip
+        return "".join(f"{token[1]}\n{o}" for o in outputs)
 
     def start_as_root(self, text):
         self.round_trips += 1

@@ -75,8 +75,8 @@ class Command:
     label: str = ""  # shown instead of a long snippet
 
     @classmethod
-    def of(cls, *parts: Part, stdin: bytes | None = None) -> Command:
-        return cls(tuple(parts), stdin=stdin)
+    def of(cls, *parts: Part, stdin: bytes | None = None, label: str = "") -> Command:
+        return cls(tuple(parts), stdin=stdin, label=label)
 
     @classmethod
     def shell(cls, snippet: str, label: str = "") -> Command:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from provision.core.command import Command
@@ -32,6 +32,16 @@ class Task:
     op: Operation
 
 
+@dataclass(frozen=True)
+class Joined:
+    """A change made as one with later tasks': its commands, what the first says, and
+    what each later task says at its turn (by its index)."""
+
+    commands: list[Command]
+    summary: str
+    later: dict[int, str]
+
+
 class TaskFailed(ProvisionError):
     """A command failed; ``output`` holds all its stderr lines (the message only the last)."""
 
@@ -46,16 +56,27 @@ class PhaseFailed(ProvisionError):
 
 def gather(session: Session, facts: list[Fact]) -> dict[Fact, Any]:
     """Read many facts in one round trip."""
-    unique = list(dict.fromkeys(facts))
-    if not unique:
+    probe = Probe(facts)
+    if not probe.facts:
         return {}
-    token = f"{FACT}-{secrets.token_hex(6)}"
-    body = "".join(f"echo {token}\n( {f.command()} ) 2>/dev/null\n" for f in unique)
-    result = session.run_as_root(body)
-    chunks = result.stdout.split(token + "\n")[1:]
-    if len(chunks) != len(unique):
-        raise TaskFailed(f"could not read facts: {result.stderr.strip() or 'no output'}")
-    return {f: f.parse(chunk) for f, chunk in zip(unique, chunks, strict=True)}
+    result = session.run_as_root(probe.script)
+    return probe.read(result.stdout, result.stderr)
+
+
+class Probe:
+    """The script that reads ``facts`` (each once), and the reading of what it printed."""
+
+    def __init__(self, facts: list[Fact]) -> None:
+        self.facts = list(dict.fromkeys(facts))
+        self.token = f"{FACT}-{secrets.token_hex(6)}"
+        self.script = "".join(f"echo {self.token}\n( {f.command()} ) 2>/dev/null\n"
+                              for f in self.facts)  # fmt: skip
+
+    def read(self, stdout: str, stderr: str = "") -> dict[Fact, Any]:
+        chunks = stdout.split(self.token + "\n")[1:]
+        if len(chunks) != len(self.facts):
+            raise TaskFailed(f"could not read facts: {stderr.strip() or 'no output'}")
+        return {f: f.parse(chunk) for f, chunk in zip(self.facts, chunks, strict=True)}
 
 
 def batches(commands: list[Command]) -> list[list[Command]]:
@@ -69,21 +90,30 @@ def batches(commands: list[Command]) -> list[list[Command]]:
 
 
 def execute(
-    session: Session, commands: list[Command], show: Callable[[str], None] | None = None
+    session: Session,
+    commands: list[Command],
+    show: Callable[[str], None] | None = None,
+    then: str = "",
 ) -> str:
     """Run commands, in as few round trips as possible; raise naming the one that failed,
     with the last lines it wrote (``TAIL``). Returns what they printed on stdout.
+
+    ``then``: a script run after the last command succeeded, in its round trip, its exit
+    status ignored (a ``Probe``'s: the facts the next tasks are decided by).
 
     ``show``: given every line each command prints (stdout, then stderr), for output a
     person reads (a role's hook step: a migration, say); each command then runs in a
     round trip of its own, and a failure's lines include what it printed on stdout.
     """
     printed = []
-    for group in [[c] for c in commands] if show else batches(commands):
+    groups = [[c] for c in commands] if show else batches(commands)
+    for n, group in enumerate(groups):
         stdin = next((c.stdin for c in group if c.stdin is not None), None)
         lines = ["set -e"]
         for i, c in enumerate(group):
             lines += [f"echo {STEP} {i} >&2", c.render()]
+        if then and n == len(groups) - 1:
+            lines += ["set +e", then.rstrip("\n"), "true"]
         result = session.run_as_root("\n".join(lines) + "\n", stdin)
         printed.append(result.stdout)
         step, said = 0, []
@@ -162,14 +192,20 @@ class TaskRun:
                     continue
                 show_diff = self._prepare(plan)
                 if not self.check:
-                    if plan.joint is not None:
-                        plan = self._join(tasks, i, plan, values, made)
                     keep = []
                     if self.undo is not None and plan.diff is not None:
                         keep = self.undo.save(plan.diff.path, task.op.notify)
-                    if keep or plan.commands:
-                        execute(self.session, [*keep, *plan.commands])
-                        values = None
+                    rest = Probe([f for t in tasks[i + 1 :] for f in t.op.facts.values()])
+                    joint = self._join(tasks, i, plan, values, made) if plan.joint else None
+                    if joint is not None:
+                        try:
+                            values = self._make([*keep, *joint.commands], rest)
+                            made.update(joint.later)
+                            plan = replace(plan, summary=joint.summary)
+                        except TaskFailed:
+                            joint = None  # each makes its own, at its turn
+                    if joint is None and (keep or plan.commands):
+                        values = self._make([*keep, *plan.commands], rest)
                 status = "would-chg" if self.check else "changed"
                 self.out.task(self.host, status, task.role, task.op.name, plan.summary)
                 show_diff()
@@ -184,31 +220,38 @@ class TaskRun:
 
     def _join(
         self, tasks: list[Task], i: int, plan: Change, values: dict[Fact, Any], made: dict
-    ) -> Change:
-        """``plan`` (task ``i``'s), made as one with the changes of its kind that later
-        tasks would make, as decided now (see ``Joint``); those are noted in ``made``, with
-        what each will say at its turn. Alone, or should the joint change fail, it is made
-        as it was: each later task then makes its own at its turn."""
+    ) -> Joined | None:
+        """The change that makes ``plan`` (task ``i``'s) as one with the changes of its
+        kind that later tasks would make, as decided now (see ``Joint``); None when none
+        would. A change never moves ahead of a change its own role makes before it (a
+        role prepares for its packages); one made already (in ``made``) is left out."""
         assert plan.joint is not None
         kind, parts, later = plan.joint.kind, [plan.joint.part], {}
+        waits: set[str] = set()  # roles with a change of their own to make first
         for j in range(i + 1, len(tasks)):
-            op = tasks[j].op
+            op, role = tasks[j].op, tasks[j].role
+            if j in made:
+                continue
             try:
                 then = op.compare({k: values[f] for k, f in op.facts.items()})
             except OperationError:
-                continue  # it says so itself, at its turn
-            if isinstance(then, Change) and then.joint and then.joint.kind == kind:
+                waits.add(role)  # it says so itself, at its turn
+                continue
+            joins = isinstance(then, Change) and then.joint and then.joint.kind == kind
+            if joins and role not in waits:
                 parts.append(then.joint.part)
                 later[j] = f"{then.summary}, together with {tasks[i].role}'s"
+            elif isinstance(then, Change):
+                waits.add(role)
         if not later:
-            return plan
-        try:
-            execute(self.session, plan.joint.join(parts))
-        except TaskFailed:
-            return plan
-        made.update(later)
+            return None
         roles = ", ".join(dict.fromkeys(tasks[j].role for j in later))
-        return Change([], f"{plan.summary}, together with {roles}'s", plan.diff)
+        return Joined(plan.joint.join(parts), f"{plan.summary}, together with {roles}'s", later)
+
+    def _make(self, commands: list[Command], rest: Probe) -> dict[Fact, Any]:
+        """Run ``commands``, then read the facts the next tasks need, in one round trip."""
+        printed = execute(self.session, commands, then=rest.script)
+        return rest.read(printed) if rest.facts else {}
 
     def _prepare(self, plan: Change) -> Callable[[], None]:
         """Before a change: mask its secrets, read what its diff needs; return the printer."""

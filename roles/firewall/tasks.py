@@ -73,7 +73,9 @@ def tasks(role):
         yield systemd.units_absent(f"{UNIT}.service", [], "firewall (firewall_enabled: false)")
         return
     home = NetworkHome()
-    yield apt.packages(["nftables"], v["apt_cache_valid_time"], v["apt_install_recommends"])
+    # netbase: /etc/protocols, where nft looks up the protocol names of the rules
+    yield apt.packages(["nftables", "netbase"], v["apt_cache_valid_time"],
+                       v["apt_install_recommends"])  # fmt: skip
     yield files.directory("/etc/provision", mode=0o755)
 
     def rules_file(ports):

@@ -183,47 +183,14 @@ def status(role):
     return {**found, **{name: TimerProbe(job_unit(v, name)) for name in jobs(v)}}
 
 
-# Restarts the units given, then watches them for SETTLE seconds: each must stay active
-# with the process it started with. One that does not fails, with its log since then.
-RESTART = """
-start=$(date +%s)
-kept=""
-for unit in "$@"; do
-  if [ -e "/etc/systemd/system/$unit" ]; then kept="$kept $unit"; else
-    systemctl stop "$unit" 2>/dev/null; echo "$unit: stopped (its unit file is gone)"; fi
-done
-set -- $kept
-[ $# -eq 0 ] && exit 0
-systemctl restart "$@" || true
-up=$(date +%s)
-first=""
-for unit in "$@"; do first="$first $unit=$(systemctl show -p MainPID --value "$unit")"; done
-while :; do
-  for pair in $first; do
-    unit=${pair%=*}; pid=${pair##*=}
-    if [ "$pid" = 0 ] || [ "$(systemctl show -p MainPID --value "$unit")" != "$pid" ] \\
-        || [ "$(systemctl show -p ActiveState --value "$unit")" != active ]; then
-      state=$(systemctl show -p ActiveState -p Result "$unit" | tr '\\n' ' ')
-      echo "$unit did not stay up: $state"
-      journalctl -u "$unit" --since "@$start" -n 30 --no-pager -o cat
-      exit 1
-    fi
-  done
-  [ $(( $(date +%s) - up )) -ge SETTLE ] && break
-  sleep 0.2
-done
-for pair in $first; do echo "${pair%=*}: running, pid ${pair##*=}"; done
-"""
-
-
-def restart_step(v):
+def restart_step(v, script):
+    """The step that restarts the processes, ``script`` (files/restart.py) watching them."""
     units = [unit(v, name) for name in processes(v)]
+    settle = str(v["app_process_settle"])
 
     def commands(ctx):
-        script = RESTART.replace("SETTLE", str(int(v["app_process_settle"])))
         label = f"systemctl restart {' '.join(units)} (each must stay up)"
-        return [Command.script("sh -c {script} restart {units}", script=script,
-                               units=Command.of(*units), label=label)]  # fmt: skip
+        return [Command.of("python3", "-I", "-c", script, settle, *units, label=label)]
 
     return Step("restart processes", commands)
 
@@ -233,5 +200,5 @@ def release(role):
     v = role.vars
     if not v["app_processes"]:
         return None
-    step = restart_step(v)
+    step = restart_step(v, role.file("restart.py"))
     return Hooks({"after_verify": [step], "after_rollback": [step]})

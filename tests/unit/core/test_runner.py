@@ -95,3 +95,22 @@ def test_check_mode_joins_nothing():
     _tally, out = play(s, packages_between_a_directory(), check=True)
     assert not [c for c in s.commands if "apt-get" in c]
     assert "[web1] would-chg nginx: packages b, c  (install b, c)" in out
+
+
+def test_packages_wait_for_what_their_own_role_changes_first():
+    s = FakeSession([FRESH, ("dpkg-query", ""), ("if [ -L", "")])
+    tasks = [Task("base", apt.packages(["a"])), Task("postgres", files.directory("/etc/pg")),
+             Task("postgres", apt.packages(["b"])), Task("nginx", apt.packages(["c"]))]  # fmt: skip
+    tally, out = play(s, tasks)
+    installs = [c for c in s.commands if "apt-get install" in c]
+    assert installs == [f"{INSTALL} a c", f"{INSTALL} b"]
+    assert s.commands.index("mkdir -p /etc/pg") < s.commands.index(f"{INSTALL} b")
+    assert "[web1] changed   nginx: packages c  (install c, together with base's)" in out
+    assert (tally.changed, tally.failed) == (4, 0)
+
+
+def test_a_change_and_the_facts_after_it_share_a_round_trip():
+    s = FakeSession([("if [ -L", "")])  # every directory missing, every time
+    tally, _ = play(s, [Task("t", files.directory(f"/{n}")) for n in "abc"])
+    # one to read all three, then each change with the reading of the rest after it
+    assert s.round_trips == 4 and tally.changed == 3

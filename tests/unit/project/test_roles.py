@@ -74,7 +74,7 @@ def test_shipped_roles_render(tmp_path):
     names = [t.op.name for t in tasks]
     assert "directory /srv/hello/shared" in names
     assert "database hello" not in names  # PostgreSQL is opt-in
-    assert set(handlers) == {"reload ssh", "restart postgresql", "daemon-reload"}
+    assert set(handlers) == {"reload ssh", "apply postgresql settings", "daemon-reload"}
 
 
 def test_a_setting_of_any_role_is_accepted_by_every_play():

@@ -27,7 +27,7 @@ def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_passwo
         '@localhost:5432/my_shop"'
     )
     assert "/etc/provision/secrets/my-shop-postgres" in plan.commands[1].render()
-    assert set(handlers) == {"restart postgresql", "daemon-reload"}
+    assert set(handlers) == {"apply postgresql settings", "daemon-reload"}
 
 
 def test_dotenv_quotes_values_and_rejects_bad_names():

@@ -1,0 +1,104 @@
+"""Run on the server: restart the app's processes onto the live release, then wait until
+each has started.
+
+    python3 -I restart.py SETTLE UNIT...
+
+A unit whose file is gone is stopped instead. A process has started once it has done
+its start-up work (some CPU, as a Python program's imports take) and then stayed quiet
+(next to no CPU: waiting for work) for QUIET seconds, or once it has stayed up SETTLE
+seconds, whichever comes first. Until then each must stay active with the process it
+started with; one that does not fails the step, with its log since the restart. A
+process that fails at import or on its first connection does so during its start-up
+work, before it is quiet.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+QUIET = 0.3  # seconds of next to no CPU that count as waiting for work
+WORK = 3  # clock ticks (30 ms) of CPU: a start-up's work, seen before quiet counts
+TICK = 1  # at most this many ticks in a quiet stretch
+CGROUPS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd")
+
+
+def show(unit, *props):
+    done = subprocess.run(["systemctl", "show", unit, *(f"-p{p}" for p in props)],
+                          capture_output=True, text=True)  # fmt: skip
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+
+
+def ticks(unit):
+    """CPU time (user and system, in clock ticks) of every process of ``unit``."""
+    group = show(unit, "ControlGroup").get("ControlGroup", "")
+    for root in CGROUPS:
+        try:
+            with open(f"{root}{group}/cgroup.procs") as f:
+                pids = f.read().split()
+            break
+        except OSError:
+            continue
+    else:
+        return 0
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()  # after the command's name
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def failed(unit, since):
+    state = show(unit, "ActiveState", "Result")
+    print(f"{unit} did not stay up: Result={state.get('Result')} "
+          f"ActiveState={state.get('ActiveState')}", flush=True)  # fmt: skip
+    subprocess.run(["journalctl", "-u", unit, "--since", f"@{int(since)}", "-n", "30",
+                    "--no-pager", "-o", "cat"])  # fmt: skip
+    sys.exit(1)
+
+
+def main():
+    settle, units = float(sys.argv[1]), sys.argv[2:]
+    since = time.time()
+    kept = []
+    for unit in units:
+        if os.path.exists(f"/etc/systemd/system/{unit}"):
+            kept.append(unit)
+        else:
+            subprocess.run(["systemctl", "stop", unit], stderr=subprocess.DEVNULL)
+            print(f"{unit}: stopped (its unit file is gone)")
+    if not kept:
+        return
+    subprocess.run(["systemctl", "restart", *kept])
+    up = time.monotonic()
+    pids = {unit: show(unit, "MainPID").get("MainPID", "0") for unit in kept}
+    start = {unit: ticks(unit) for unit in kept}
+    last = dict(start)  # ticks when they last grew by more than TICK
+    grew = dict.fromkeys(kept, up)  # and when
+    started = {}
+    while True:
+        now = time.monotonic()
+        for unit in kept:
+            state = show(unit, "MainPID", "ActiveState")
+            if pids[unit] in ("0", "") or state != {"MainPID": pids[unit], "ActiveState": "active"}:
+                failed(unit, since)
+            used = ticks(unit)
+            if used - last[unit] > TICK:
+                last[unit], grew[unit] = used, now
+            if unit not in started and used - start[unit] >= WORK and now - grew[unit] >= QUIET:
+                started[unit] = f"quiet after {now - up:.1f} s"
+        if len(started) == len(kept):
+            break
+        if now - up >= settle:
+            started = {unit: started.get(unit, f"up {settle:g} s") for unit in kept}
+            break
+        time.sleep(0.1)
+    for unit in kept:
+        print(f"{unit}: running, pid {pids[unit]}, {started[unit]}")
+
+
+main()
