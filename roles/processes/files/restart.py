@@ -18,8 +18,9 @@ import sys
 import time
 
 QUIET = 0.3  # seconds of next to no CPU that count as waiting for work
-WORK = 3  # clock ticks (30 ms) of CPU: a start-up's work, seen before quiet counts
-TICK = 1  # at most this many ticks in a quiet stretch
+WORK = 0.01  # seconds of CPU, at least, that a start-up takes (Python's alone: 10-30 ms)
+IDLE = 0.005  # seconds of CPU, at most, in a quiet stretch
+TICK = os.sysconf("SC_CLK_TCK")
 CGROUPS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd")
 
 
@@ -29,8 +30,9 @@ def show(unit, *props):
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 
-def ticks(unit):
-    """CPU time (user and system, in clock ticks) of every process of ``unit``."""
+def cpu(unit):
+    """Seconds of CPU every process of ``unit`` used (schedstat's nanoseconds, else
+    stat's clock ticks)."""
     group = show(unit, "ControlGroup").get("ControlGroup", "")
     for root in CGROUPS:
         try:
@@ -40,15 +42,21 @@ def ticks(unit):
         except OSError:
             continue
     else:
-        return 0
-    total = 0
+        return 0.0
+    total = 0.0
     for pid in pids:
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                total += int(f.read().split()[0]) / 1e9
+            continue
+        except (OSError, IndexError, ValueError):
+            pass
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()  # after the command's name
-        except (OSError, IndexError):
+            total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+        except (OSError, IndexError, ValueError):
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
     return total
 
 
@@ -76,8 +84,8 @@ def main():
     subprocess.run(["systemctl", "restart", *kept])
     up = time.monotonic()
     pids = {unit: show(unit, "MainPID").get("MainPID", "0") for unit in kept}
-    start = {unit: ticks(unit) for unit in kept}
-    last = dict(start)  # ticks when they last grew by more than TICK
+    start = {unit: cpu(unit) for unit in kept}
+    last = dict(start)  # the CPU used when it last grew by more than IDLE
     grew = dict.fromkeys(kept, up)  # and when
     started = {}
     while True:
@@ -86,8 +94,8 @@ def main():
             state = show(unit, "MainPID", "ActiveState")
             if pids[unit] in ("0", "") or state != {"MainPID": pids[unit], "ActiveState": "active"}:
                 failed(unit, since)
-            used = ticks(unit)
-            if used - last[unit] > TICK:
+            used = cpu(unit)
+            if used - last[unit] > IDLE:
                 last[unit], grew[unit] = used, now
             if unit not in started and used - start[unit] >= WORK and now - grew[unit] >= QUIET:
                 started[unit] = f"quiet after {now - up:.1f} s"
