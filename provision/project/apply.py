@@ -23,6 +23,7 @@ from provision.core.runner import Task, TaskRun, gather
 from provision.core.transport import Session, Target
 from provision.core.undo import Undo
 from provision.project.build import build_tasks
+from provision.project.engine_settings import at_once
 from provision.project.hooks import Hook
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.plays import Options, Play, Project
@@ -167,25 +168,31 @@ def apply_one(
 
 
 def for_each_host(
-    targets: list[Target], one: Callable[[Target], Tally], out: Output, recap: bool = True
+    targets: list[Target],
+    one: Callable[[Target], Tally],
+    out: Output,
+    recap: bool = True,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Tally]:
-    """Run ``one`` for every target in parallel (one connection each), then print the recap.
+    """Run ``one`` for every target in parallel (one connection each, ``hosts_at_once`` at
+    a time), then print the recap.
 
     A single target runs in this thread, so that Ctrl-C stops it where it is (and its
     ``finally`` blocks release what it holds) instead of waiting for it to finish.
     """
-    tallies = dict(zip([t.name for t in targets], in_parallel(targets, one), strict=True))
+    limit = at_once(targets[0].vars if targets else {}, overrides)
+    tallies = dict(zip([t.name for t in targets], in_parallel(targets, one, limit), strict=True))
     if recap:
         out.recap(tallies)
     return tallies
 
 
-def in_parallel(items: Sequence[Any], work: Callable[[Any], Any]) -> list[Any]:
-    """``work`` on every item at once (a thread each, eight at most), results in order; a
+def in_parallel(items: Sequence[Any], work: Callable[[Any], Any], limit: int = 32) -> list[Any]:
+    """``work`` on every item, ``limit`` at a time (a thread each), results in order; a
     single item runs in this thread, where Ctrl-C reaches it."""
     if len(items) == 1:
         return [work(items[0])]
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(items)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(limit, len(items)))) as pool:
         return list(pool.map(work, items))
 
 
@@ -201,4 +208,5 @@ def apply(project: Project, name: str, targets: list[Target], options: Options, 
 def converge_all(play: Play, targets: list[Target], options: Options, out: Output,
                  config: Config | None = None) -> dict[str, Tally]:  # fmt: skip
     """Converge every target with ``play``, at once; the recap printed, one tally each."""
-    return for_each_host(targets, lambda t: apply_one(play, t, options, out, config), out)
+    one = lambda t: apply_one(play, t, options, out, config)  # noqa: E731
+    return for_each_host(targets, one, out, overrides=options.overrides)

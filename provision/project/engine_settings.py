@@ -19,6 +19,7 @@ import yaml
 from provision.project.schema import SchemaError
 from provision.project.shapes import shaped
 
+MOST_AT_ONCE = 256  # hosts a run may work on at once (see defaults.yaml)
 INSTALLERS = ("uv", "pip")  # what may build a release's virtualenv on the server
 DEFAULTS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "defaults.yaml").read_text())
 
@@ -29,8 +30,17 @@ def check(settings: dict[str, Any]) -> None:
         raise SchemaError("deploy_batch", fault)
     if settings["deploy_max_fail"] < 0:
         raise SchemaError("deploy_max_fail", "a number of servers: 0 or more")
+    if not 1 <= settings["hosts_at_once"] <= MOST_AT_ONCE:
+        raise SchemaError("hosts_at_once", f"a number of hosts: 1 to {MOST_AT_ONCE}")
     if settings["release_installer"] not in INSTALLERS:
         raise SchemaError("release_installer", f"one of: {', '.join(INSTALLERS)}")
+
+
+def at_once(settings: dict[str, Any], overrides: dict[str, Any] | None = None) -> int:
+    """How many hosts a run works on at once: ``hosts_at_once`` of ``overrides`` (--set),
+    else of ``settings`` (a host's inventory settings), else the default."""
+    found = {**settings, **(overrides or {})}.get("hosts_at_once", DEFAULTS["hosts_at_once"])
+    return found if isinstance(found, int) and 1 <= found <= MOST_AT_ONCE else 1
 
 
 def batch_sizes(total: int, spec: Sequence[int | str]) -> list[int]:

@@ -9,6 +9,7 @@ hooks the role contract lists (``provision.api.RoleModule``). ``role`` is a
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import traceback
@@ -54,14 +55,29 @@ class Role:
         return [folder / kind for folder in [*self.overlays, self.path]]
 
     def env(self) -> jinja2.Environment:
-        return jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.search("templates")),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            autoescape=False,
-        )
+        """The role's templates: compiled once, then kept (for every host of a run)."""
+        return _templates(tuple(self.search("templates")))
+
+
+@functools.lru_cache(maxsize=256)
+def _templates(folders: tuple[Path, ...]) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _expansion(text: str) -> jinja2.Template:
+    """A setting's value that refers to others, compiled once."""
+    return _EXPAND.from_string(text)
+
+
+_EXPAND = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
 def load_role(path: Path, overlays: Sequence[Path] = ()) -> Role:
@@ -108,14 +124,13 @@ def resolve_vars(
     roles = list(roles)
     check_vars(overrides, schema(roles))
     merged = {**schema(roles), **inventory_vars, **overrides}
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     for _ in range(5):
         pending = {k: v for k, v in merged.items() if isinstance(v, str) and "{{" in v}
         if not pending:
             break
         for key, value in pending.items():
             try:
-                merged[key] = env.from_string(value).render(merged)
+                merged[key] = _expansion(value).render(merged)
             except jinja2.TemplateError as e:
                 raise SchemaError(key, f"cannot expand {value!r}: {e}") from e
     return merged

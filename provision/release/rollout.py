@@ -68,6 +68,8 @@ class Rollout:
         self.action, self.play, self.options, self.out = action, play, options, out
         self.members = [Member(s) for s in sessions]
         self.shared = Shared()  # one checkout, one set of wheels, one release id
+        first = sessions[0].target.vars if sessions else {}
+        self.at_once = engine_settings.at_once(first, options.overrides)
 
     def run(self) -> dict[str, Tally]:
         try:
@@ -77,7 +79,7 @@ class Rollout:
             else:
                 self.rollback()
         finally:
-            in_parallel(self.members, self.record)
+            in_parallel(self.members, self.record, self.at_once)
             for m in self.members:
                 if m.run is not None and m.state == "failed":
                     # already reported; a lock held by a lost connection went with it
@@ -112,7 +114,7 @@ class Rollout:
             if not attempt(m.name, self.out, m.tally, lambda: work(m)):
                 m.state = "failed"
 
-        in_parallel(members, one)
+        in_parallel(members, one, self.at_once)
 
     def connect(self, m: Member) -> None:
         m.host = Host.connect(m.session, self.play, self.options.overrides)
@@ -235,7 +237,7 @@ class Rollout:
             with contextlib.suppress(ProvisionError):
                 live[m.name] = m.run.read_state().current or "nothing"  # type: ignore[union-attr]
 
-        in_parallel([m for m in apps if m.run is not None], read)
+        in_parallel([m for m in apps if m.run is not None], read, self.at_once)
         on: dict[str, list[str]] = {}
         for m in apps:
             on.setdefault(live.get(m.name, "unknown (unreachable)"), []).append(m.name)
