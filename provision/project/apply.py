@@ -187,7 +187,7 @@ def for_each_host(
     return tallies
 
 
-def in_parallel(items: Sequence[Any], work: Callable[[Any], Any], limit: int = 32) -> list[Any]:
+def in_parallel(items: Sequence[Any], work: Callable[[Any], Any], limit: int = 64) -> list[Any]:
     """``work`` on every item, ``limit`` at a time (a thread each), results in order; a
     single item runs in this thread, where Ctrl-C reaches it."""
     if len(items) == 1:

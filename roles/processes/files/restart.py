@@ -5,11 +5,11 @@ each has started.
 
 A unit whose file is gone is stopped instead. A process has started once it has done
 its start-up work (some CPU, as a Python program's imports take) and then stayed quiet
-(next to no CPU: waiting for work) for QUIET seconds, or once it has stayed up SETTLE
-seconds, whichever comes first. Until then each must stay active with the process it
-started with; one that does not fails the step, with its log since the restart. A
-process that fails at import or on its first connection does so during its start-up
-work, before it is quiet.
+(asleep, with next to no CPU: waiting for work) for QUIET seconds, or once it has
+stayed up SETTLE seconds, whichever comes first. Until then each must stay active with
+the process it started with; one that does not fails the step, with its log since the
+restart. A process that fails at import or on its first connection does so during its
+start-up work, before it is quiet.
 """
 
 import os
@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-QUIET = 0.3  # seconds of next to no CPU that count as waiting for work
+QUIET = 0.2  # seconds asleep, with next to no CPU, that count as waiting for work
 WORK = 0.01  # seconds of CPU, at least, that a start-up takes (Python's alone: 10-30 ms)
 IDLE = 0.005  # seconds of CPU, at most, in a quiet stretch
 TICK = os.sysconf("SC_CLK_TCK")
@@ -32,7 +32,8 @@ def show(unit, *props):
 
 def cpu(unit):
     """Seconds of CPU every process of ``unit`` used (schedstat's nanoseconds, else
-    stat's clock ticks)."""
+    stat's clock ticks), and whether each is asleep waiting (state S: not running, nor
+    blocked on the disk as an import from a cold cache can be)."""
     group = show(unit, "ControlGroup").get("ControlGroup", "")
     for root in CGROUPS:
         try:
@@ -42,22 +43,21 @@ def cpu(unit):
         except OSError:
             continue
     else:
-        return 0.0
-    total = 0.0
+        return 0.0, False
+    total, asleep = 0.0, bool(pids)
     for pid in pids:
-        try:
-            with open(f"/proc/{pid}/schedstat") as f:
-                total += int(f.read().split()[0]) / 1e9
-            continue
-        except (OSError, IndexError, ValueError):
-            pass
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()  # after the command's name
-            total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-        except (OSError, IndexError, ValueError):
+        except (OSError, IndexError):
             continue
-    return total
+        asleep = asleep and fields[0] == "S"
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                total += int(f.read().split()[0]) / 1e9
+        except (OSError, IndexError, ValueError):
+            total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return total, asleep
 
 
 def failed(unit, since):
@@ -84,7 +84,7 @@ def main():
     subprocess.run(["systemctl", "restart", *kept])
     up = time.monotonic()
     pids = {unit: show(unit, "MainPID").get("MainPID", "0") for unit in kept}
-    start = {unit: cpu(unit) for unit in kept}
+    start = {unit: cpu(unit)[0] for unit in kept}
     last = dict(start)  # the CPU used when it last grew by more than IDLE
     grew = dict.fromkeys(kept, up)  # and when
     started = {}
@@ -94,8 +94,8 @@ def main():
             state = show(unit, "MainPID", "ActiveState")
             if pids[unit] in ("0", "") or state != {"MainPID": pids[unit], "ActiveState": "active"}:
                 failed(unit, since)
-            used = cpu(unit)
-            if used - last[unit] > IDLE:
+            used, asleep = cpu(unit)
+            if used - last[unit] > IDLE or not asleep:
                 last[unit], grew[unit] = used, now
             if unit not in started and used - start[unit] >= WORK and now - grew[unit] >= QUIET:
                 started[unit] = f"quiet after {now - up:.1f} s"
@@ -104,7 +104,7 @@ def main():
         if now - up >= settle:
             started = {unit: started.get(unit, f"up {settle:g} s") for unit in kept}
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     for unit in kept:
         print(f"{unit}: running, pid {pids[unit]}, {started[unit]}")
 

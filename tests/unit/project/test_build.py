@@ -44,8 +44,8 @@ def test_the_servers_roles_run_once_and_each_apps_once_for_each(tmp_path):
     labels = list(dict.fromkeys(t.role for t in tasks))
     assert labels == [
         "server_apps",
-        "base",
         "postgres",
+        "base",
         "postgres_db[shop]",
         "app[hello]",
         "app[shop]",
