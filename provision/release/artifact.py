@@ -13,9 +13,7 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tarfile
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable
@@ -27,12 +25,6 @@ from provision.core.facts import HostFacts
 from provision.release.lockfiles import LOCKS, LockError
 
 CACHE = Path(os.environ.get("PROVISION_CACHE", Path.home() / ".cache" / "provision"))
-
-# The uv that builds release virtualenvs on servers: one version, tested, shipped once to
-# each server (its wheel, about 18 MB) and kept at UV_PATH.
-UV_VERSION = "0.13.9"
-UV_PATH = f"/usr/local/lib/provision/uv-{UV_VERSION}/uv"
-UV_MEMBER = f"uv-{UV_VERSION}.data/scripts/uv"  # the program, in the wheel
 
 # Never shipped: secrets, local environments, build debris, provision's own local state
 # (known hosts, the sandbox's key) when the app's source is the project's folder.
@@ -109,29 +101,6 @@ def _excluded(name: str) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in EXCLUDE)
 
 
-def target_flags(host: HostFacts) -> list[str]:
-    """pip flags selecting wheels for the server's Python, CPU and C library."""
-    version = host.python or "3.11"
-    abi = "cp" + version.replace(".", "")
-    flags = ["--only-binary=:all:", "--python-version", version, "--implementation", "cp",
-             "--abi", abi, "--abi", "abi3", "--abi", "none"]  # fmt: skip
-    major, _, minor = (host.glibc or "2.17").partition(".")
-    for m in range(int(minor or 17), 16, -1):
-        flags += ["--platform", f"manylinux_{major}_{m}_{host.arch}"]
-    for legacy in ("manylinux2014", "manylinux2010", "manylinux1"):
-        flags += ["--platform", f"{legacy}_{host.arch}"]
-    return flags
-
-
-@dataclass(frozen=True)
-class Wheels:
-    pins: list[str]  # name==version, the full resolved set
-    files: list[Path]  # one wheel per pin, in the local cache
-
-    def digest(self) -> str:
-        return hashlib.sha256("\n".join(sorted(self.pins)).encode()).hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class Dependencies:
     """What the app depends on: the file it was read from, pip's arguments for it, and
@@ -184,49 +153,6 @@ def dependencies(source: Path, requirements: str = "requirements.txt") -> Depend
         f"{source}: no dependencies found: looked for uv.lock, poetry.lock, {requirements} "
         "and [project] dependencies in pyproject.toml"
     )
-
-
-def resolve_wheels(deps: Dependencies, packages: list[str], host: HostFacts) -> Wheels:
-    """Pinned wheels for the app's dependencies plus ``packages``, cached by their inputs."""
-    flags = target_flags(host)
-    key = hashlib.sha256(json.dumps([deps.text, packages, flags]).encode()).hexdigest()[:24]
-    store = CACHE / "wheels"
-    lock = CACHE / "locks" / f"{key}.json"
-    if lock.exists():
-        saved = json.loads(lock.read_text())
-        wheels = Wheels(saved["pins"], [store / f for f in saved["files"]])
-        if all(f.exists() for f in wheels.files):
-            return wheels
-    args = [*deps.args_for(host), *packages]
-    with tempfile.TemporaryDirectory() as nowhere:  # pip wants --target with --platform
-        report = _pip(["install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
-                       "--target", nowhere, *flags, *args])  # fmt: skip
-    items = json.loads(report)["install"]
-    urls = [i["download_info"]["url"] for i in items]
-    files = [store / u.rsplit("/", 1)[-1] for u in urls]
-    missing = [u for u, f in zip(urls, files, strict=True) if not f.exists()]
-    if missing:
-        store.mkdir(parents=True, exist_ok=True)
-        _pip(["download", "--quiet", "--no-deps", "-d", str(store), *flags, *missing])
-    pins = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in items]
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.write_text(json.dumps({"pins": pins, "files": [f.name for f in files]}))
-    return Wheels(pins, files)
-
-
-def uv_wheel(host: HostFacts) -> Path:
-    """uv's wheel for the server ``host``, from the cache or the index: the program that
-    builds its release virtualenvs (``release_installer: uv``)."""
-    wanted = f"uv=={UV_VERSION}"
-    return resolve_wheels(Dependencies("uv", [wanted], wanted), [], host).files[0]
-
-
-def _pip(args: list[str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
-        raise ArtifactError(f"pip {args[0]} failed:\n{tail}")
-    return done.stdout
 
 
 def content_digest(source: Path, generated: dict[str, str]) -> str:

@@ -21,7 +21,7 @@ from provision.core.undo import ROOT as UNDO
 from provision.core.undo import Undo
 from provision.project.apply import Host, converge
 from provision.project.plays import Play
-from provision.release import artifact, golive, phases, supervised
+from provision.release import artifact, golive, phases, supervised, wheels
 from provision.release.deploy_lock import DeployLock
 from provision.release.flow import Done, Failure, HookPoint, Phase
 from provision.release.layout import CONTENT, REQUIREMENTS
@@ -43,11 +43,11 @@ def build(r: Release) -> str:
     r.source = r.shared.once(("source", plan.source, plan.ref), checkout)
     path, facts = r.source.path, r.host.facts
     deps = r.shared.once(("deps", path), lambda: artifact.dependencies(path, plan.requirements))
-    flags = tuple(artifact.target_flags(facts))
-    key = ("wheels", deps.text, *plan.packages, *flags)
-    r.wheels = r.shared.once(key, lambda: artifact.resolve_wheels(deps, plan.packages, facts))
+    flags = tuple(wheels.target_flags(facts))
+    key = ("wheels", deps.text, *plan.packages, *flags, r.uv)
+    r.wheels = r.shared.once(key, lambda: wheels.resolve(deps, plan.packages, facts, r.uv))
     if r.uv:
-        r.uv_wheel = r.shared.once(("uv", *flags), lambda: artifact.uv_wheel(facts))
+        r.uv_wheel = r.shared.once(("uv", *flags), lambda: wheels.uv_wheel(facts))
     commit = f"git {r.source.commit}, " if r.source.commit else ""
     found = "" if deps.found_in == plan.requirements else f" from {deps.found_in}"
     return f"{commit}{len(r.wheels.pins)} pinned packages{found}"
@@ -113,8 +113,8 @@ def upload(r: Release) -> str:
     if r.uv_wheel is None or r.has_uv:
         return said
     wheel = r.uv_wheel.read_bytes()
-    r.execute(phases.tool(artifact.UV_PATH, wheel, artifact.UV_MEMBER))
-    return f"{said}; uv {artifact.UV_VERSION} ({len(wheel) / 1e6:.1f} MB, once a server)"
+    r.execute(phases.tool(wheels.UV_PATH, wheel, wheels.UV_MEMBER))
+    return f"{said}; uv {wheels.UV_VERSION} ({len(wheel) / 1e6:.1f} MB, once a server)"
 
 
 def install(r: Release) -> str:
@@ -125,7 +125,7 @@ def install(r: Release) -> str:
 def venv(r: Release) -> str:
     digest = r.wheels.digest()
     built = digest in r.state.venvs
-    uv = artifact.UV_PATH if r.uv else None
+    uv = wheels.UV_PATH if r.uv else None
     r.execute(phases.venv(r.layout, r.plan.user, r.rid, digest, built, uv))
     return f"{'reused' if built else 'built'} venvs/{digest}{' with uv' * (r.uv and not built)}"
 

@@ -23,7 +23,7 @@ from provision.project.apply import Host
 from provision.project.hooks import Hook
 from provision.project.plays import Options, Play
 from provision.project.roles import Role, RoleError
-from provision.release import artifact, phases, supervised
+from provision.release import artifact, phases, supervised, wheels
 from provision.release.flow import Failure, FlowRun, StepFailed
 from provision.release.log_excerpt import log_excerpt
 from provision.release.plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
@@ -137,7 +137,7 @@ class Release(FlowRun):
         self.pid = ""  # the process serving the live release, as go_live said
         self.tried: tuple[str, str | None] | None = None  # (release, live before), gone back
         self.source: artifact.Source | None = None
-        self.wheels = artifact.Wheels([], [])
+        self.wheels = wheels.Wheels([], [])
         self.uv_wheel: Path | None = None  # to upload, when the server has no uv yet
         self.has_uv = False
         self.files: dict[str, str] = {}
@@ -153,7 +153,7 @@ class Release(FlowRun):
 
     def read_state(self) -> Releases:
         fact = ReleaseState(self.plan.root, supervised.job_log(self.plan.service))
-        has_uv = Succeeds(f"test -x {artifact.UV_PATH}")
+        has_uv = Succeeds(f"test -x {wheels.UV_PATH}")
         found = gather(self.session, [fact, has_uv] if self.uv else [fact])
         self.has_uv = found.get(has_uv, False)
         self.state = found[fact]

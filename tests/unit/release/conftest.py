@@ -2,16 +2,14 @@
 
 import pytest
 
-from provision.release import artifact
+from provision.release import wheels
 
 
 @pytest.fixture
 def no_index(tmp_path, monkeypatch):
     """Wheels resolved without the package index: one pin, no files; uv's wheel a few
     bytes (what a deploy uploads to a server without uv)."""
-    monkeypatch.setattr(
-        artifact, "resolve_wheels", lambda *a: artifact.Wheels(["fastapi==1.0"], [])
-    )
+    monkeypatch.setattr(wheels, "resolve", lambda *a: wheels.Wheels(["fastapi==1.0"], []))
     uv = tmp_path / "uv.whl"
     uv.write_bytes(b"uv's wheel")
-    monkeypatch.setattr(artifact, "uv_wheel", lambda host: uv)
+    monkeypatch.setattr(wheels, "uv_wheel", lambda host: uv)

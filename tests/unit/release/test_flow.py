@@ -12,7 +12,7 @@ import pytest
 from provision.core.output import Output
 from provision.core.transport import Result
 from provision.project.plays import Project
-from provision.release import artifact
+from provision.release import artifact, wheels
 from provision.release.deploy import DeployOptions
 from provision.release.plan import HOOK_POINTS
 from provision.release.rollout import Rollout
@@ -72,7 +72,7 @@ def test_deploy_runs_its_phases_and_hooks_in_order(play):
     order = [
         first(s, "tar -xzf"),  # upload
         first(s, f"mv -T /srv/hello/incoming/{rid}/release"),  # install
-        first(s, f"{artifact.UV_PATH} pip install"),  # venv
+        first(s, f"{wheels.UV_PATH} pip install"),  # venv
         first(s, f"touch /srv/hello/releases/{rid}/.provision-complete"),  # link
         first(s, "before_check"),
         first(s, "http://127.0.0.1:8001/health"),  # check
@@ -199,7 +199,7 @@ def test_the_release_command_runs_in_the_new_release_before_its_check(play):
     [command] = s.sent("alembic upgrade head")
     assert "setpriv --reuid app --regid app --init-groups --reset-env python3 -I -c" in command
     assert f"/srv/hello/shared/.env /srv/hello /srv/hello/releases/{rid}" in command
-    assert first(s, f"{artifact.UV_PATH} pip install") < first(s, "alembic upgrade head")
+    assert first(s, f"{wheels.UV_PATH} pip install") < first(s, "alembic upgrade head")
     assert first(s, "alembic upgrade head") < first(s, "http://127.0.0.1:8001/health")
     assert "[web1]           | INFO  Running upgrade -> 1a2b" in out
     assert "release: before_check: release command" in out
@@ -252,20 +252,20 @@ def test_a_run_cut_short_is_noted_in_the_history_by_the_next(play):
 
 
 def test_uv_goes_to_a_server_once(play):
-    s = session((f"test -x {artifact.UV_PATH}", "no\n"))
+    s = session((f"test -x {wheels.UV_PATH}", "no\n"))
     out, error = run("deploy", play, s)
     assert error is None, out
-    [extract] = s.sent(f"{artifact.UV_MEMBER} {artifact.UV_PATH}")
+    [extract] = s.sent(f"{wheels.UV_MEMBER} {wheels.UV_PATH}")
     assert first(s, "tar -xzf") < s.commands.index(extract) < first(s, "uv pip install")
-    assert f"uv {artifact.UV_VERSION} (0.0 MB, once a server)" in out
-    s = session((f"test -x {artifact.UV_PATH}", "yes\n"))
+    assert f"uv {wheels.UV_VERSION} (0.0 MB, once a server)" in out
+    s = session((f"test -x {wheels.UV_PATH}", "yes\n"))
     out, error = run("deploy", play, s)
     assert error is None, out
-    assert not s.sent(artifact.UV_MEMBER) and "once a server" not in out
+    assert not s.sent(wheels.UV_MEMBER) and "once a server" not in out
 
 
 def test_pip_builds_the_venv_when_told(play):
     s = session()
     out, error = run("deploy", play, s, overrides={"release_installer": "pip"})
     assert error is None, out
-    assert s.sent("/bin/pip install") and not s.sent(artifact.UV_PATH)
+    assert s.sent("/bin/pip install") and not s.sent(wheels.UV_PATH)
