@@ -191,7 +191,7 @@ def fleet_rows(runs, work, sizes=(1, 3, 6)):
             noop = [timed(*group, "bootstrap", "--inventory", str(inv))[0] for _ in range(runs)]
             deploys = code_only(app, runs, *group, "deploy", "--inventory", str(inv), *source)
             rollbacks = [settled(*group, "rollback", "--inventory", str(inv))[0]
-                         for _ in range(runs)]  # fmt: skip
+                         for _ in range(runs - 1)]  # fmt: skip
             status = [timed(*group, "status", "--inventory", str(inv))[0] for _ in range(runs)]
             logs = [timed(*group, "logs", "-n", "100", "--inventory", str(inv))[0]
                     for _ in range(runs)]  # fmt: skip

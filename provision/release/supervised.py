@@ -120,10 +120,12 @@ class Job:
     def start(self) -> str:
         """Start the job in a unit of its own, then follow its output until it ends
         (what the operator's process runs; killing it leaves the job running). The script
-        goes to a file: systemd would expand ``$`` in a command line it is given."""
+        goes to a file: systemd would expand ``$`` in a command line it is given. The log
+        is made empty before the job starts, so that the follower finds it even when it
+        looks before the job's shell has opened it (a busy server)."""
         name, log = unit(self.service), f"{self.files}.log"
         return sh(
-            "rm -f {log}; printf '%s' {script} > {file} && "
+            ": > {log}; printf '%s' {script} > {file} && "
             "systemd-run --unit={unit} --collect --quiet --service-type=exec "
             "-p Description={what} /bin/sh {file} || exit 1; "
             "pid=$(systemctl show -P MainPID {unit} 2>/dev/null); "

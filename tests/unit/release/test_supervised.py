@@ -93,3 +93,12 @@ def test_the_job_starts_in_a_unit_of_its_own_and_is_followed_until_it_ends():
     assert "/bin/sh" in words and "-c" not in words  # its script from a file: no $ expanded
     assert 'tail -n +1 -s 0.1 -f --pid="$pid"' in started
     assert "flock -w 90 /run/lock/provision-hello.job.lock true" in wait_for("hello", 90).render()
+
+
+def test_the_log_is_there_before_the_job_so_its_follower_never_misses_it():
+    # tail -f gives up on a file that does not exist yet: the job's shell creates it only
+    # once it runs, which a busy server may do after the follower looked
+    started = job().start()
+    log = "/run/lock/provision-hello.job.log"
+    assert started.startswith(f": > {log}; ") and f"rm -f {log}" not in started
+    assert started.index(f": > {log}") < started.index("systemd-run")
