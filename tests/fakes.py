@@ -55,6 +55,9 @@ class FakeChannel:
     def makefile(self, mode):
         return io.StringIO(self.output)
 
+    def makefile_stderr(self, mode):
+        return io.BytesIO(b"") if "b" in mode else io.StringIO("")
+
     def recv_exit_status(self):
         return self.status
 

@@ -148,7 +148,9 @@ def start(r: Release, back_to: str | None, leaving: str | None = None) -> str:
     job_ = job(r, r.rid, back_to, leaving)
     chan = r.session.start_as_root(job_.start())
     r.stack.callback(chan.close)
-    live = Live(r, Follow(iter(chan.makefile("r")), job_.labels()))
+    stderr = chan.makefile_stderr("rb")
+    said = lambda: stderr.read().decode(errors="replace")[-2000:]  # noqa: E731
+    live = Live(r, Follow(iter(chan.makefile("r")), job_.labels(), said))
     r.job = live
     live.follow.step("switch")
     return f"{r.live or 'nothing'} -> {r.rid}"

@@ -27,7 +27,8 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import secrets
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from provision.core.command import Command, Shell, sh
@@ -52,7 +53,9 @@ class Step:
 
 
 def unit(service: str) -> str:
-    return f"provision-{service}-release"
+    """A new name for a release job of ``service``'s unit: one of its own each time, as
+    systemd may keep the unit of the job before loaded a while after it ended."""
+    return f"provision-{service}-release-{secrets.token_hex(4)}"
 
 
 def job_log(service: str) -> str:
@@ -156,9 +159,13 @@ class Follow:
     ``TaskFailed`` with what it printed, as a command run directly would.
     """
 
-    def __init__(self, lines: Iterator[str], labels: dict[str, str]) -> None:
+    def __init__(
+        self, lines: Iterator[str], labels: dict[str, str], why: Callable[[], str] = str
+    ) -> None:
         self.lines = lines
         self.labels = labels
+        self.why = why  # what the job's start said on stderr, read once its output ended
+        self.said: str | None = None
         self.result = ""
 
     def step(self, name: str) -> list[str]:
@@ -180,8 +187,11 @@ class Follow:
             elif kind == "result":
                 self.result = rest
                 raise TaskFailed(f"the release job ended ({rest}) before {name}", printed)
-        raise TaskFailed(f"the release job's output ended before {name} (see: journalctl -u "
-                         "provision-*-release)")  # fmt: skip
+        if self.said is None:
+            self.said = self.why().strip()  # read once: a later step says it too
+        raise TaskFailed(f"the release job's output ended before {name}"
+                         + (f": {self.said}" if self.said else "")
+                         + " (see: journalctl -u 'provision-*-release-*')")  # fmt: skip
 
     def outcome(self) -> str:
         """The job's result, once its last step was read."""

@@ -44,6 +44,10 @@ def test_a_job_that_ended_early_or_whose_output_stopped_says_so():
         follow("@@ result back\n").step("verify")
     with pytest.raises(TaskFailed, match="the release job's output ended before switch"):
         follow("").step("switch")
+    said = "Failed to start transient service unit: Unit provision-hello-release.service was"
+    job = Follow(iter(io.StringIO("")), {}, lambda: f"{said}\n")
+    with pytest.raises(TaskFailed, match=f"ended before switch: {said} \\(see: journalctl"):
+        job.step("switch")
 
 
 def run_script(script, tmp_path):
@@ -89,7 +93,9 @@ def test_when_its_operator_is_gone_the_job_notes_the_interrupted_run(tmp_path):
 def test_the_job_starts_in_a_unit_of_its_own_and_is_followed_until_it_ends():
     started = job().start()
     words = shlex.split(started)
-    assert f"--unit={unit('hello')}" in words and "--collect" in words
+    [name] = [w.removeprefix("--unit=") for w in words if w.startswith("--unit=")]
+    assert name.startswith("provision-hello-release-") and "--collect" in words
+    assert unit("hello") != unit("hello")  # a unit of its own each time
     assert "/bin/sh" in words and "-c" not in words  # its script from a file: no $ expanded
     assert 'tail -n +1 -s 0.1 -f --pid="$pid"' in started
     assert "flock -w 90 /run/lock/provision-hello.job.lock true" in wait_for("hello", 90).render()
