@@ -3,7 +3,7 @@
 Run as root from the repository root:
 
     .venv/bin/python benchmarks/bench.py [--runs 3]       # one host (and one with PostgreSQL)
-    .venv/bin/python benchmarks/bench.py --fleet          # 1, 3 and 6 hosts at once
+    .venv/bin/python benchmarks/bench.py --fleet          # 1, 2, 3 and 6 hosts at once
     .venv/bin/python benchmarks/bench.py --simulate 10 100 1000 [--rtt 0.02]
 
 Boots fresh Debian 12 hosts with systemd-nspawn, as the tests do, and times each command
@@ -34,7 +34,7 @@ KINDS = (("bootstrap", "no-op `fab bootstrap`"), ("deploy", "code-only `fab depl
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="repeats of each timed step (median)")
-    parser.add_argument("--fleet", action="store_true", help="1, 3 and 6 hosts at once")
+    parser.add_argument("--fleet", action="store_true", help="1, 2, 3 and 6 hosts at once")
     parser.add_argument("--simulate", type=int, nargs="+", metavar="N", help="N scripted hosts")
     parser.add_argument("--rtt", type=float, default=0.02, help="simulated round trip, seconds")
     parser.add_argument("--at-once", type=int, default=0, help="hosts_at_once (default: its)")

@@ -164,8 +164,8 @@ def with_postgres(work, key):
     ]
 
 
-def fleet_rows(runs, work, sizes=(1, 3, 6)):
-    """No-op bootstrap, code-only deploy and rollback, on 1, 3 and 6 hosts at once: rows
+def fleet_rows(runs, work, sizes=(1, 2, 3, 6)):
+    """No-op bootstrap, code-only deploy and rollback, on 1, 2, 3 and 6 hosts at once: rows
     of (hosts, seconds of each)."""
     net = network.Network.create(f"provbench{os.getpid() % 10**5}", None,
                                  sandbox.CACHE / "apt-cacher-ng", work / "network")  # fmt: skip
