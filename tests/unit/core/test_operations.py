@@ -9,7 +9,6 @@ from provision.core.operations import (
     Change,
     NoChange,
     OperationError,
-    apt,
     files,
     server,
     shell,
@@ -144,44 +143,6 @@ CASES = [
         server.user("app", home="/srv/app"),
         {"state": UserState(998, "app", "/srv/app", "/usr/sbin/nologin", ("app",))},
         "user app is as wanted",
-    ),
-    (
-        "apt-installed",
-        apt.packages(["nginx", "python3-venv"]),
-        {"installed": frozenset({"nginx", "python3-venv"}), "age": None},
-        "installed: nginx, python3-venv",
-    ),
-    (
-        "apt-missing-fresh-lists",
-        apt.packages(["nginx", "python3-venv"], cache_valid_time=3600),
-        {"installed": frozenset({"nginx"}), "age": 60},
-        [
-            "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
-            "--no-install-recommends python3-venv"
-        ],
-    ),
-    (
-        "apt-missing-with-recommends",
-        apt.packages(["nginx"], cache_valid_time=3600, recommends=True),
-        {"installed": frozenset(), "age": 60},
-        [
-            "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx"
-        ],
-    ),
-    (
-        "apt-missing-stale-lists",
-        apt.packages(["nginx"], cache_valid_time=3600),
-        {"installed": frozenset(), "age": 7200},
-        [
-            "apt-get update -q",
-            "mkdir -p /var/lib/apt/periodic",
-            "touch /var/lib/apt/periodic/provision-update-stamp",
-            "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-            "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "
-            "--no-install-recommends nginx",
-        ],
     ),
     (
         "try-restart-running",
