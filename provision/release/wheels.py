@@ -103,7 +103,8 @@ def _with_pip(args: list[str], flags: list[str]) -> list[tuple[str, str, str]]:
 
 
 def _with_uv(args: list[str], host: HostFacts) -> list[tuple[str, str, str]] | None:
-    """(name, version, wheel URL) of each package uv resolves; None if it could not."""
+    """(name, version, wheel URL) of each package uv resolves; None if it could not. uv
+    reads its own configuration (``UV_INDEX_URL``, the project's ``uv.toml``), not pip's."""
     try:
         from uv import find_uv_bin
 
@@ -116,7 +117,7 @@ def _with_uv(args: list[str], host: HostFacts) -> list[tuple[str, str, str]] | N
         wanted, out = Path(tmp) / "requirements.in", Path(tmp) / "pylock.toml"
         wanted.write_text("".join(f"{line}\n" for line in _lines(args)))
         done = subprocess.run(
-            [uv, "pip", "compile", "--quiet", "--no-config", "--python-version", version,
+            [uv, "pip", "compile", "--quiet", "--python-version", version,
              "--python-platform", f"{host.arch}-manylinux_{glibc}", "--only-binary", ":all:",
              "-o", str(out), str(wanted)],
             capture_output=True, text=True,
