@@ -1,8 +1,10 @@
 """Run operations on one host: read facts in batches, apply changes, then handlers.
 
 Facts for all remaining tasks are read in one round trip; after any change they are read
-again before the next task is decided, so no decision rests on a fact older than the last
-change. A run with nothing to change therefore costs a single round trip for its checks.
+again, in the change's own round trip, before the next task is decided, so no decision
+rests on a fact older than the last change. A run with nothing to change therefore costs
+a single round trip for its checks. Changes that say how they join (``Joint``: packages)
+are made as one, at the first one's turn.
 """
 
 from __future__ import annotations

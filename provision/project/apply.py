@@ -207,6 +207,10 @@ def apply(project: Project, name: str, targets: list[Target], options: Options, 
 
 def converge_all(play: Play, targets: list[Target], options: Options, out: Output,
                  config: Config | None = None) -> dict[str, Tally]:  # fmt: skip
-    """Converge every target with ``play``, at once; the recap printed, one tally each."""
-    one = lambda t: apply_one(play, t, options, out, config)  # noqa: E731
+    """Converge every target with ``play``, ``hosts_at_once`` at a time; the recap printed,
+    one tally each."""
+
+    def one(target: Target) -> Tally:
+        return apply_one(play, target, options, out, config)
+
     return for_each_host(targets, one, out, overrides=options.overrides)

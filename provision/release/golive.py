@@ -149,7 +149,10 @@ def start(r: Release, back_to: str | None, leaving: str | None = None) -> str:
     chan = r.session.start_as_root(job_.start())
     r.stack.callback(chan.close)
     stderr = chan.makefile_stderr("rb")
-    said = lambda: stderr.read().decode(errors="replace")[-2000:]  # noqa: E731
+
+    def said() -> str:  # what the job's start printed on stderr (systemd-run's refusal)
+        return stderr.read().decode(errors="replace")[-2000:]
+
     live = Live(r, Follow(iter(chan.makefile("r")), job_.labels(), said))
     r.job = live
     live.follow.step("switch")
