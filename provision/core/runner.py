@@ -17,7 +17,7 @@ from typing import Any
 from provision.core.command import Command
 from provision.core.errors import ProvisionError
 from provision.core.facts import Fact, FileContent
-from provision.core.operations import Change, Operation, OperationError
+from provision.core.operations import Change, Operation, OperationError, Outcome
 from provision.core.output import Output, Tally
 from provision.core.transport import Session
 from provision.core.undo import Undo
@@ -178,9 +178,10 @@ class TaskRun:
                     values = gather(
                         self.session, [f for t in tasks[i:] for f in t.op.facts.values()]
                     )
-                plan = task.op.compare({k: values[f] for k, f in task.op.facts.items()})
-                if i in made:
-                    plan = Change([], made.pop(i))  # decided and made at the first's turn
+                if i in made:  # decided and made at the first one's turn
+                    plan: Outcome = Change([], made.pop(i))
+                else:
+                    plan = task.op.compare({k: values[f] for k, f in task.op.facts.items()})
                 if not isinstance(plan, Change):
                     self.tally.ok += 1
                     self.out.task(

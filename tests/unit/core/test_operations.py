@@ -230,6 +230,11 @@ CASES = [
 
 @pytest.mark.parametrize("op, facts, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_operation(op, facts, expected):
+    decides(op, facts, expected)
+
+
+def decides(op, facts, expected):
+    """``op`` given ``facts`` sends the commands ``expected``, or (a string) says that."""
     plan = op.compare(facts)
     if isinstance(expected, str):
         assert plan == NoChange(expected)
