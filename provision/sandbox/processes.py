@@ -20,7 +20,21 @@ class SandboxError(ProvisionError):
 
 def stop(pid: int, timeout: float = 30) -> None:
     """Halt the host of this systemd-nspawn pid (SIGTERM: a clean shutdown)."""
-    stop_process(pid, "systemd-nspawn", timeout)
+    stop_tree(pid, "systemd-nspawn", timeout)
+
+
+def stop_tree(pid: int, comm: str, timeout: float = 30) -> None:
+    """Stop ``comm`` at ``pid``; if it has to be killed, kill its children too.
+
+    systemd-nspawn killed by SIGKILL leaves its container's init running, with its veth;
+    so the children are noted before the first signal and killed after nspawn is.
+    """
+    children = _children(pid)
+    if stop_process(pid, comm, timeout):
+        return
+    for child, started in children:
+        if _started(child) == started:
+            os.kill(child, signal.SIGKILL)
 
 
 def is_running(pid: int) -> bool:
@@ -28,19 +42,23 @@ def is_running(pid: int) -> bool:
     return is_process(pid, "systemd-nspawn")
 
 
-def stop_process(pid: int, comm: str, timeout: float = 30) -> None:
-    """Stop the process ``comm`` at ``pid`` (SIGTERM, then SIGKILL after ``timeout``)."""
+def stop_process(pid: int, comm: str, timeout: float = 30) -> bool:
+    """Stop the process ``comm`` at ``pid`` (SIGTERM, then SIGKILL after ``timeout``).
+
+    True when it stopped on SIGTERM (or was not running), False when it had to be killed.
+    """
     if not is_process(pid, comm):
-        return
+        return True
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _reap(pid, comm):
-            return
+            return True
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
     while not _reap(pid, comm):
         time.sleep(0.1)
+    return False
 
 
 def is_process(pid: int, comm: str) -> bool:
@@ -51,6 +69,32 @@ def is_process(pid: int, comm: str) -> bool:
         return False
     name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
     return name == comm and state != "Z"
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the name: state, ppid, ..."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _started(pid: int) -> str | None:
+    """When the process at ``pid`` started (in clock ticks since boot): tells reused pids."""
+    fields = _stat(pid)
+    return fields[19] if fields else None
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """The children of ``pid``, each with its start time."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields and fields[1] == str(pid):
+                found.append((int(entry.name), fields[19]))
+    return found
 
 
 def _reap(pid: int, comm: str) -> bool:
