@@ -26,6 +26,8 @@ from provision.commands.actions import Action
 from provision.commands.doctor import Finding, SourceCheck
 from provision.commands.init import AppSource, Detected
 from provision.commands.logs import LogSource
+from provision.containers import kube
+from provision.containers.parts import Containers, Image, Secret
 from provision.core.command import Command, Shell, quote, sh
 from provision.core.facts import (
     Fact,
@@ -69,6 +71,7 @@ from provision.core.probes import (
 from provision.project.peers import Peer, Peers
 from provision.project.roles import RoleContext, RoleError
 from provision.project.schema import SchemaError, closest
+from provision.project.secret_sources import secret_value
 from provision.project.shapes import Shape, shaped, shaped_each
 from provision.release.artifact import ArtifactError, dependencies, is_git_url
 from provision.release.layout import Layout, inside
@@ -136,6 +139,12 @@ class RoleModule(Protocol):
         only with ``data``. Asked of the roles that run for each app (plays.yaml's
         ``per_app``), with the app's settings."""
 
+    def containers(self, role: RoleContext) -> Containers:
+        """The role's part of the container road (`provision image`, `compose`, `kube`):
+        how the app's image is built, services, Kubernetes objects, the app's secrets.
+        ``role.facts`` are the image's system; ``role.vars["container_image_ref"]`` names
+        the app's image (empty while its tag is not known yet)."""
+
     def detect(self, source: AppSource) -> Detected | None:
         """What `provision init` writes into a new inventory for the app at
         ``source.path``: the settings the role can tell from the source, without running
@@ -152,6 +161,7 @@ __all__ = [
     "CertificateProbe",
     "Change",
     "Command",
+    "Containers",
     "Detected",
     "DiskProbe",
     "Fact",
@@ -161,6 +171,7 @@ __all__ = [
     "HookContext",
     "Hooks",
     "HostFacts",
+    "Image",
     "Layout",
     "LogSource",
     "NetworkHome",
@@ -176,6 +187,7 @@ __all__ = [
     "RoleError",
     "RoleModule",
     "SchemaError",
+    "Secret",
     "ServiceProbe",
     "Shape",
     "Shell",
@@ -195,11 +207,13 @@ __all__ = [
     "is_git_url",
     "is_number",
     "iso_time",
+    "kube",
     "made_from",
     "only_if",
     "pairs",
     "quote",
     "secret",
+    "secret_value",
     "server",
     "sh",
     "shaped",

@@ -19,16 +19,14 @@ provision remove -H web1 --app shop  take an app the inventory no longer names o
 provision maintenance on -H web1   nginx answers 503 and a page for the app (off: the app again)
 provision sandbox [--deploy]       a local Debian test server (root); --deploy: the app too
 provision sandbox --hosts 3        a fleet of three, on a private network of their own
+provision image | compose | kube   the container road, from the same inventory
 
 The project is the folder that holds the inventory: the current one, or the nearest above
 it that has ``inventory.yaml``. Relative paths in settings are read from there, and so
 are its own ``roles/`` and ``hooks/``; its state is in ``.provision/`` there.
 """
 
-import os
 import sys
-from pathlib import Path
-from types import SimpleNamespace
 
 from fabric import task
 from fabric.executor import Executor
@@ -36,31 +34,16 @@ from fabric.main import program as fab_program
 from invoke.exceptions import Exit
 
 from provision.commands import cli
-from provision.commands import init as scaffold
 from provision.commands.logs import LogQuery
 from provision.commands.oneoff import command_line
-from provision.project.inventory import KNOWN_HOSTS, STATE
+from provision.commands.run import INVENTORY, project_root
+from provision.local_tasks import compose, image, init, kube, sandbox
 from provision.project.plays import Options
 from provision.release.deploy import DeployOptions
-from provision.sandbox import fleet
-from provision.sandbox import machines as sb
 
-__all__ = ["backup", "bootstrap", "deploy", "doctor", "exec_", "init", "logs",
-           "maintenance", "releases", "remove", "rollback", "sandbox", "status"]  # fmt: skip
-
-INVENTORY = "inventory.yaml"
-
-
-def project_root(inventory: str = INVENTORY) -> Path:
-    """The project's folder: the current one, or the nearest above it that holds
-    ``inventory`` (a relative path); the current one for an absolute path."""
-    here = Path.cwd()
-    if not Path(inventory).is_absolute():
-        for folder in (here, *here.parents):
-            if (folder / inventory).is_file():
-                return folder
-    return here
-
+__all__ = ["backup", "bootstrap", "compose", "deploy", "doctor", "exec_", "image", "init",
+           "kube", "logs", "maintenance", "releases", "remove", "rollback", "sandbox",
+           "status"]  # fmt: skip
 
 COMMON = {
     "set": "override a setting, NAME=VALUE (repeatable); wins over the inventory",
@@ -262,33 +245,3 @@ def backup(c, set=None, app="", inventory=INVENTORY, verbose=False, strict_host_
             verbose=verbose,
         )
     )
-
-
-@task(help={"stop": "halt the sandbox host(s) and remove their files",
-            "port": "SSH port on 127.0.0.1",
-            "deploy": "then bootstrap it and deploy the example app",
-            "hosts": "boot this many hosts on a private network instead (a fleet)"})  # fmt: skip
-def sandbox(c, stop=False, port=2222, deploy=False, hosts=0):
-    """Boot (or --stop) a local Debian 12 server to rehearse on: `bootstrap -H sandbox`."""
-    root = project_root()
-    state = Path(os.environ.get("PROVISION_SANDBOX_DIR", root / STATE / "sandbox"))
-    try:
-        if stop:
-            print(fleet.stop_all(state))
-            return
-        print(fleet.start_fleet(state, int(hosts)) if hosts
-              else sb.start_sandbox(state, root / KNOWN_HOSTS, port))  # fmt: skip
-    except sb.SandboxError as e:
-        raise Exit(f"error: {e}", code=2) from e
-    if deploy and not hosts:
-        on_sandbox = SimpleNamespace(original_host="sandbox", config=c.config)
-        _exit(cli.bootstrap(on_sandbox, root, Options()))
-        _exit(cli.deploy(on_sandbox, root, DeployOptions()))
-        print("\nthe app is live: open http://127.0.0.1/ (its health: /health)")
-
-
-@task
-def init(c):
-    """Write an inventory for the app in this folder (and a fabfile), read from its source;
-    never overwrites a file."""
-    _exit(scaffold.init(Path.cwd()))

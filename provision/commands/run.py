@@ -17,6 +17,19 @@ from provision.project.inventory import InventoryError
 from provision.project.plays import Options, Play, Project, parse_overrides
 from provision.project.roles import RoleError
 
+INVENTORY = "inventory.yaml"
+
+
+def project_root(inventory: str = INVENTORY) -> Path:
+    """The project's folder: the current one, or the nearest above it that holds
+    ``inventory`` (a relative path); the current one for an absolute path."""
+    here = Path.cwd()
+    if not Path(inventory).is_absolute():
+        for folder in (here, *here.parents):
+            if (folder / inventory).is_file():
+                return folder
+    return here
+
 
 def target_pattern(c: Any, project: Project) -> str:
     """The ``-H`` value as the inventory sees it: a name, or ``user@host:port``."""

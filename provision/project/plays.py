@@ -33,7 +33,8 @@ from provision.project.schema import SchemaError, check_vars, closest
 KIND_BY = "kind"  # in plays.yaml: the setting that gives a host's kind
 APP_BY = "app"  # in plays.yaml: the setting an app's name (its key under apps:) fills
 PER_APP = "per_app"  # in plays.yaml: the roles that run once for each app of a server
-SETTINGS = (KIND_BY, APP_BY, PER_APP)  # plays.yaml's keys that are not plays
+ROAD = "containers"  # in plays.yaml: the roles that give the container road its parts
+SETTINGS = (KIND_BY, APP_BY, PER_APP, ROAD)  # plays.yaml's keys that are not plays
 # app_defaults(name): settings a role gives each app of the inventory's apps: by its name
 APP_DEFAULTS: Hook[dict[str, Any]] = Hook("app_defaults")
 
@@ -210,6 +211,10 @@ class Project:
         except SchemaError as e:
             raise InventoryError(f"--set {e.key}: {e.message}") from e
 
+    def road(self) -> list[Role]:
+        """The roles of the container road (plays.yaml's ``containers``), in order."""
+        return self.pick(self.plays.get(ROAD, []))
+
     def pick(self, names: list[str]) -> list[Role]:
         missing = [n for n in names if n not in self.roles]
         if missing:
@@ -250,9 +255,10 @@ def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:
     except (OSError, yaml.YAMLError) as e:
         raise RoleError(f"{path}: {e}") from e
     kind_by = plays.get(KIND_BY, "")
-    for role in plays.get(PER_APP, []):
-        if role not in roles:
-            raise RoleError(f"{path}: {PER_APP}: no role named {role!r}{closest(role, roles)}")
+    for key in (PER_APP, ROAD):
+        for role in plays.get(key, []):
+            if role not in roles:
+                raise RoleError(f"{path}: {key}: no role named {role!r}{closest(role, roles)}")
     for name, play in plays.items():
         if name in SETTINGS:
             continue

@@ -29,10 +29,10 @@ def stop_tree(pid: int, comm: str, timeout: float = 30) -> None:
     systemd-nspawn killed by SIGKILL leaves its container's init running, with its veth;
     so the children are noted before the first signal and killed after nspawn is.
     """
-    children = _children(pid)
+    kin = children(pid)
     if stop_process(pid, comm, timeout):
         return
-    for child, started in children:
+    for child, started in kin:
         if _started(child) == started:
             os.kill(child, signal.SIGKILL)
 
@@ -86,7 +86,7 @@ def _started(pid: int) -> str | None:
     return fields[19] if fields else None
 
 
-def _children(pid: int) -> list[tuple[int, str]]:
+def children(pid: int) -> list[tuple[int, str]]:
     """The children of ``pid``, each with its start time."""
     found = []
     for entry in Path("/proc").iterdir():

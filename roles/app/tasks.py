@@ -1,11 +1,8 @@
 """The app's system user, its settings, the directory layout releases use, and the
 command each release runs before it goes live (migrations)."""
 
-import functools
 import json
-import os
 import re
-import subprocess
 
 from provision.api import (
     Change,
@@ -27,8 +24,11 @@ from provision.api import (
     inside,
     quote,
     secret,
+    secret_value,
     server,
 )
+
+from . import containers as road
 
 NOTES = "/var/lib/provision/apps"  # a file per app the server holds: "<app_root> <app_user>"
 OLD_NOTE = "/var/lib/provision/app"  # "<app_name> <app_root>": the one app, before 0.3
@@ -44,36 +44,7 @@ def env_values(v):
     """app_env, each value read from where it says: as written; ``{env: NAME}``, from the
     environment of this machine; ``{command: CMD}``, what CMD prints here (a password
     manager's CLI, `sops -d`), its final newline dropped."""
-    return {key: secret_value(key, value) for key, value in v["app_env"].items()}
-
-
-def secret_value(key, value):
-    if not isinstance(value, dict):
-        return str(value)
-    if set(value) == {"env"}:
-        if str(value["env"]) not in os.environ:
-            raise SchemaError("app_env", f"{key}: the environment variable {value['env']} is "
-                              "not set here")  # fmt: skip
-        return os.environ[str(value["env"])]
-    if set(value) == {"command"}:
-        rc, out, err = _run(str(value["command"]))
-        if rc != 0 or not out:
-            why = f"exited {rc}: {err.strip().splitlines()[-1] if err.strip() else 'no message'}"
-            raise SchemaError("app_env", f"{key}: `{value['command']}` "
-                              f"{why if rc else 'printed nothing'}")  # fmt: skip
-        return out.removesuffix("\n")
-    raise SchemaError("app_env", f"{key}: a value, {{env: NAME}} or {{command: CMD}}; got "
-                      f"keys {sorted(value)}")  # fmt: skip
-
-
-@functools.cache
-def _run(command):
-    """A secret's command, run once per run however many hosts and roles ask."""
-    try:
-        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return 124, "", "did not finish within 120 s"
-    return done.returncode, done.stdout, done.stderr
+    return {key: secret_value("app_env", key, value) for key, value in v["app_env"].items()}
 
 
 def app_defaults(name):
@@ -163,13 +134,23 @@ def env_file(v, path):
     server puts in (see roles/postgres)."""
     user = v["app_user"]
     if not v["postgres_enabled"]:
-        return files.file(path, dotenv(env_values(v)), owner=user, group=user, mode=0o600,
-                          sensitive=True)  # fmt: skip
+        env = {**settings(v), **env_values(v)}
+        return files.file(path, dotenv(env), owner=user, group=user, mode=0o600, sensitive=True)
     url = (f"{v['postgres_url_scheme']}://{v['postgres_user']}:{PASSWORD}"
            f"@localhost:5432/{v['postgres_database']}")  # fmt: skip
-    env = {v["postgres_url_variable"]: url, **env_values(v)}
+    env = {**settings(v), v["postgres_url_variable"]: url, **env_values(v)}
     return secret.template(path, dotenv(env), {PASSWORD: v["postgres_password_file"]},
                            owner=user, group=user, mode=0o600)  # fmt: skip
+
+
+def settings(v):
+    """app_settings, each value as text."""
+    return {str(key): str(value) for key, value in v["app_settings"].items()}
+
+
+def containers(role):
+    """The app's settings and secrets on the container road (see containers.py)."""
+    return road.parts(role.vars, settings(role.vars))
 
 
 def shared_paths(v):

@@ -21,11 +21,12 @@ from provision.api import (
 )
 
 from . import appcheck
+from . import containers as road
 from .detect import detect as detect_app
 from .port import port_free
 
-WORKLOADS = {"io": lambda cpus: cpus + 1, "mixed": lambda cpus: 2 * cpus + 1,
-             "cpu": lambda cpus: 2 * cpus + 1}  # fmt: skip
+# app_workload -> (a, b): a * cores + b workers
+WORKLOADS = {"io": (1, 1), "mixed": (2, 1), "cpu": (2, 1)}
 
 
 def workload_fault(v):
@@ -123,13 +124,22 @@ def top_level_names(body):
     return names
 
 
-def workers(role):
+def workers(role, cores=None):
+    """The worker count: app_workers, else app_workload's formula of the server's cores;
+    with ``cores``, the formula of that Python expression (where cores are known only at
+    start: an image)."""
     v = role.vars
     if v["app_workers"]:
         return v["app_workers"]
     if fault := workload_fault(v):
         raise RoleError(f"app_workload: {fault}")
-    return WORKLOADS[v["app_workload"]](role.facts.cpus)
+    a, b = WORKLOADS[v["app_workload"]]
+    return f"{a} * {cores} + {b}" if cores else a * role.facts.cpus + b
+
+
+def containers(role):
+    """The app's image, service and Deployment on the container road (containers.py)."""
+    return road.parts(role, workers(role, cores="_cores()"))
 
 
 def tasks(role):
@@ -271,7 +281,11 @@ def release(role):
         check_command=check_command,
         files={
             "gunicorn.conf.py": role.template(
-                "gunicorn.conf.py.j2", workers=workers(role), bind=bind, trusted=trusted
+                "gunicorn.conf.py.j2",
+                workers=workers(role),
+                bind=bind,
+                trusted=trusted,
+                container=False,
             ),
             "provision_gunicorn.py": addons,
         },

@@ -24,6 +24,7 @@ from provision.api import (
 )
 
 from . import maintenance
+from .containers import containers  # noqa: F401  (the role's answer to that hook)
 
 WEBROOT = "/var/www/letsencrypt"  # the nginx role's, where the challenges are served from
 SITES = "/etc/nginx/conf.d"  # a site per app: <app_name>.conf

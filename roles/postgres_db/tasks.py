@@ -24,6 +24,8 @@ from provision.api import (
     when,
 )
 
+from .containers import containers  # noqa: F401  (the role's answer to that hook)
+
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # The postgres role's: Debian's PostgreSQL major version on each release (its cluster).

@@ -23,6 +23,8 @@ from provision.api import (
     systemd,
 )
 
+from . import containers as road
+
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SIGNAL = re.compile(r"^SIG[A-Z0-9+]+$")
 TAKEN = ("web", "nginx-access", "nginx-error", "postgres", "backup")  # other logs' names
@@ -50,6 +52,7 @@ class Job(Shape):
     command: str
     on_calendar: str = ""
     timeout: float = 0  # 0: no limit
+    cron: str = ""  # its schedule on Kubernetes, where on_calendar has no cron form
 
     def __post_init__(self):
         one_line(self.command)
@@ -89,6 +92,11 @@ def processes(v):
 def jobs(v):
     """name -> its Job."""
     return shaped_each("app_schedule", v["app_schedule"], Job)
+
+
+def containers(role):
+    """The processes and jobs on the container road (see containers.py)."""
+    return road.parts(role.vars, processes(role.vars), jobs(role.vars))
 
 
 def unit(v, name):

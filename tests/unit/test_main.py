@@ -27,9 +27,9 @@ def listed(cmd, cwd):
 
 def test_the_same_tasks_as_fab(tmp_path):
     tasks = listed([sys.executable, "-m", "provision.main"], tmp_path)
-    assert sorted(tasks) == ["backup", "bootstrap", "deploy", "doctor", "exec", "init", "logs",
-                             "maintenance", "releases", "remove", "rollback", "sandbox",
-                             "status"]  # fmt: skip
+    assert sorted(tasks) == ["backup", "bootstrap", "compose", "deploy", "doctor", "exec",
+                             "image", "init", "kube", "logs", "maintenance", "releases",
+                             "remove", "rollback", "sandbox", "status"]  # fmt: skip
     assert listed([sys.executable, "-m", "fabric"], ROOT) == tasks
 
 
