@@ -77,7 +77,7 @@ class Road:
         for name, text in self.parts.files.items():
             self._write(folder / name, text)
         path = folder / "compose.yaml"
-        self._write(path, HEADER.format(command="compose") + dump(self.parts.compose))
+        self._write(path, HEADER.format(command="compose") + dump(ordered(self.parts.compose)))
         return path
 
     def write_kube(self) -> list[Path]:
@@ -109,6 +109,23 @@ class Road:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         self.written.append(path)
+
+
+# compose's keys in the order people write them; others follow, as the roles gave them
+TOP = ("name", "services", "volumes")
+SERVICE = ("image", "command", "restart", "depends_on", "environment", "expose", "ports",
+           "volumes", "healthcheck", "stop_signal", "stop_grace_period")  # fmt: skip
+
+
+def ordered(compose: dict[str, Any]) -> dict[str, Any]:
+    """The compose file with its keys, and each service's, in the order people write them."""
+
+    def by(order: tuple[str, ...], data: dict[str, Any]) -> dict[str, Any]:
+        first = {key: data[key] for key in order if key in data}
+        return {**first, **{key: value for key, value in data.items() if key not in first}}
+
+    services = {name: by(SERVICE, spec) for name, spec in compose.get("services", {}).items()}
+    return by(TOP, {**compose, "services": services})
 
 
 def dump(data: Any) -> str:

@@ -33,7 +33,8 @@ def environment(v, settings):
 
 def parts(v, settings):
     """The role's part; ``settings``: app_settings, as text."""
-    each = {"environment": environment(v, settings)}
+    env = environment(v, settings)
+    each = {"environment": env} if env else {}
     if v["postgres_enabled"]:
         each["depends_on"] = {"db": {"condition": "service_healthy"}}
     found = {name: each for name in services(v)}

@@ -20,9 +20,7 @@ def containers(role):
         "ports": [f"{v['nginx_container_port']}:80"],
         "volumes": ["./nginx.conf:/etc/nginx/conf.d/default.conf:ro"],
         "depends_on": {"app": {"condition": "service_healthy"}},
-        "healthcheck": {"test": ["CMD", "nginx", "-t", "-q"], "interval": "30s",
-                        "timeout": "5s", "retries": 3},
-    }  # fmt: skip
+    }
     return Containers(compose={"services": {"nginx": nginx}}, files={"nginx.conf": site},
                       kube=[ingress(v)])  # fmt: skip
 

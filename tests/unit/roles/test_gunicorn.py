@@ -146,3 +146,50 @@ def test_the_apps_port_is_checked_free_of_other_programs(fleet):
         check.compare({"listeners": theirs})
     assert str(taken.value) == ("port 8000 is taken on this server by python3 (pid 90): set "
                                 "app_port (and app_check_port) to free ones for hello")  # fmt: skip
+
+
+def image_part(fleet, **settings):
+    from roles.gunicorn import tasks
+
+    ctx = context(fleet, "gunicorn", "solo", **settings)
+    ctx.vars["container_image_ref"] = "hello:1a2b"  # what the engine gives the road's roles
+    return tasks.containers(ctx)
+
+
+def test_the_image_runs_gunicorn_as_the_servers_do_with_the_worker_formula_of_its_cores(fleet):
+    part = image_part(fleet, app_workload="io")
+    conf = part.image.files["gunicorn.conf.py"]
+    assert 'workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or 1 * _cores() + 1' in conf
+    assert 'bind = ["0.0.0.0:8000"]' in conf
+    assert 'worker_class = "provision_gunicorn.DrainingUvicornWorker"' in conf
+    scope = {}
+    exec(compile(conf, "gunicorn.conf.py", "exec"), scope)  # it is Python gunicorn can read
+    assert scope["workers"] >= 2 and scope["chdir"] == "/app/current"
+    assert (
+        "_cores"
+        not in context(fleet, "gunicorn", "solo")
+        .role.module.release(context(fleet, "gunicorn", "solo"))
+        .files["gunicorn.conf.py"]
+    )  # the servers' own is as before
+    fixed = image_part(fleet, app_workers=4).image.files["gunicorn.conf.py"]
+    assert 'workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or 4' in fixed
+
+
+def test_the_containerfile_builds_offline_as_a_non_root_user_with_the_health_check(fleet):
+    part = image_part(fleet, app_health_path="/ping")
+    text = part.image.containerfile
+    assert "ARG BASE=docker.io/library/debian:bookworm-slim\n\nFROM ${BASE} AS runtime" in text
+    assert "--offline --no-index --find-links /wheels" in text
+    assert "\nUSER app\n" in text
+    assert "HEALTHCHECK" in text and "http://127.0.0.1:8000/ping" in text
+    assert text.rstrip().endswith('CMD ["web"]')
+    assert part.compose["services"]["app"]["image"] == "hello:1a2b"
+
+
+def test_the_release_command_is_a_one_off_of_the_image_never_run_at_its_start(fleet):
+    entry = image_part(fleet, app_release_command="alembic upgrade head").image.files
+    script = entry["entrypoint.sh"]
+    assert "migrate)\n    exec sh -c 'alembic upgrade head' ;;" in script
+    assert "web)\n    exec gunicorn -c /app/current/gunicorn.conf.py ;;" in script
+    none = image_part(fleet).image.files["entrypoint.sh"]
+    assert "no release command (app_release_command is empty)" in none

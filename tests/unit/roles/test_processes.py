@@ -4,6 +4,7 @@ restart a deploy runs, and the settings refused before any connection."""
 import pytest
 
 from provision.project.inventory import InventoryError
+from provision.project.schema import SchemaError
 from provision.release.layout import Layout
 from provision.release.plan import HookContext
 from tests.fleet import context, on_server, preflight
@@ -132,3 +133,37 @@ def test_a_process_starts_only_once_a_release_is_live_whatever_the_apps_path(fle
                   app_root="/srv/my app")  # fmt: skip
     [guard] = [op.facts["_when"] for op in ctx.tasks() if "_when" in op.facts]
     assert guard.test == "test -e '/srv/my app/current'"
+
+
+@pytest.mark.parametrize(
+    "calendar, cron",
+    [
+        ("daily", "0 0 * * *"),
+        ("hourly", "0 * * * *"),
+        ("weekly", "0 0 * * 1"),
+        ("*-*-* 03:15:00", "15 3 * * *"),
+        ("04:00", "0 4 * * *"),
+        ("*:0/15", "*/15 * * * *"),
+        ("Mon *-*-* 04:00", "0 4 * * 1"),
+        ("Mon..Fri 08:30", "30 8 * * 1-5"),
+        ("Sat,Sun *-*-* 12:00:00", "0 12 * * 6,0"),
+    ],
+)
+def test_a_calendar_s_cron_form_for_kubernetes(calendar, cron):
+    from roles.processes.calendar import cron as cron_of
+
+    assert cron_of(calendar) == cron
+
+
+def test_a_calendar_without_a_cron_form_asks_for_the_job_s_cron(fleet):
+    from roles.processes import tasks
+
+    job = {"command": "x", "on_calendar": "*-*-01 04:00"}
+    ctx = context(fleet, "processes", "solo", app_schedule={"monthly-report": job})
+    ctx.vars["container_image_ref"] = "a:1"
+    with pytest.raises(SchemaError, match=r"monthly-report: on_calendar '\*-\*-01 04:00' has "
+                       "no cron form here: give the job's cron too"):  # fmt: skip
+        tasks.containers(ctx)
+    ctx.vars["app_schedule"] = {"monthly-report": {**job, "cron": "0 4 1 * *"}}
+    [cronjob] = tasks.containers(ctx).kube
+    assert cronjob["spec"]["schedule"] == "0 4 1 * *"
