@@ -5,8 +5,9 @@ Each sample in README.md and docs/*.md between ``<!-- sample NAME -->`` and
 ``<!-- /sample -->`` is the output of a real command, run here on the sandbox
 (`provision sandbox`, the repository's own inventory, or docs/worker.yaml for the worker
 app), on a fleet of sandbox hosts (docs/web.yaml), with two apps on the sandbox
-(docs/apps.yaml), and from a sample app's repository of
-its own (the README's quickstart), shortened only where the page elides lines (``...``).
+(docs/apps.yaml), from a sample app's repository of its own (the README's quickstart),
+and the container road's files (`python docs/samples.py containers` makes those alone),
+shortened only where the page elides lines (``...``).
 The script boots the hosts itself (and stops them at the end): no sandbox may be running
 before.
 
@@ -37,6 +38,7 @@ from sample_kit import (
     write,
 )
 from samples_apps import apps
+from samples_containers import containers
 from samples_fleet import fleet, rolling
 from samples_worker import lock, logs, worker
 
@@ -242,10 +244,14 @@ def own_app(run: Run) -> None:
 
 def main() -> int:
     run = Run()
-    try:
-        on_sandbox(run)
-    finally:
-        provision("sandbox", "--stop")
+    if sys.argv[1:] == ["containers"]:  # the container road's samples alone: no sandbox
+        containers(run)
+    else:
+        try:
+            on_sandbox(run)
+        finally:
+            provision("sandbox", "--stop")
+        containers(run)
     left = write(run.made)
     print(f"wrote {len(run.made)} samples into the documentation" +
           (f"; not made here: {', '.join(left)}" if left else ""))  # fmt: skip

@@ -1,0 +1,70 @@
+"""The samples of docs/containers.md: the container road for the example app, from the
+repository's inventory. The image is built on Debian 12's root filesystem (the
+sandbox's, committed as an image), since no registry need be reached; a person's build
+takes debian:bookworm-slim from Docker Hub."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from sample_kit import ROOT, Run, provision
+
+from provision.sandbox import machines
+
+BASE = "localhost/debian:bookworm-sandbox"
+
+
+def buildah(*args: str) -> str:
+    return subprocess.run(["buildah", *args], capture_output=True, text=True, check=True).stdout
+
+
+def base_image() -> None:
+    """The sandbox's Debian 12 root filesystem as the image ``BASE``."""
+    container = buildah("from", "scratch").strip()
+    try:
+        root = buildah("mount", container).strip()
+        subprocess.run(["cp", "-a", f"{machines.base_rootfs()}/.", root], check=True)
+        buildah("umount", container)
+        buildah("commit", "-q", container, BASE)
+    finally:
+        buildah("rm", container)
+
+
+def show(run: Run, name: str, path: str) -> None:
+    run.add(name, f"cat {path}", (ROOT / path).read_text())
+
+
+def image_ids() -> set[str]:
+    return set(buildah("images", "--all", "--quiet", "--no-trunc").split())
+
+
+def containers(run: Run) -> None:
+    os.environ["BUILDAH_ISOLATION"] = "chroot"  # crun cannot run here: cgroups in hybrid mode
+    before = image_ids()
+    try:
+        base_image()
+        run.add("image", f"provision image --base {BASE}", provision("image", "--base", BASE))
+    finally:  # every image this made, the build's cached layers too, by id
+        for image in image_ids() - before:
+            subprocess.run(["buildah", "rmi", "-f", image], capture_output=True)
+    run.add("image-no-build", "provision image --no-build", provision("image", "--no-build"))
+    show(run, "containerfile", "example-app/Containerfile")
+    run.add("compose", "provision compose", provision("compose"))
+    show(run, "compose-file", "containers/hello/compose.yaml")
+    token = "app_env={API_TOKEN: {env: API_TOKEN}}"
+    os.environ["API_TOKEN"] = "demo-token-not-a-real-one"
+    said = f"API_TOKEN=demo-token-not-a-real-one provision COMMAND --set '{token}'"
+    run.add(
+        "compose-env",
+        said.replace("COMMAND", "compose --env"),
+        provision("compose", "--env", "--set", token),
+    )
+    run.add("kube", "provision kube", provision("kube"))
+    show(run, "kube-deployment", "containers/hello/kube/deployment-hello.yaml")
+    show(run, "kube-ingress", "containers/hello/kube/ingress-hello.yaml")
+    run.add(
+        "kube-secret",
+        said.replace("COMMAND", "kube --secret"),
+        provision("kube", "--secret", "--set", token),
+    )
