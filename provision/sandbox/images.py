@@ -53,9 +53,12 @@ def nspawn_command(root: str, name: str, conf: dict[str, Any], args: list[str],
     image says: its entry point, user, working directory and environment."""
     argv = [*(conf.get("Entrypoint") or []), *(args or conf.get("Cmd") or [])]
     network = [f"--network-bridge={bridge}"] if bridge else ["--private-network"]
+    # as a runtime runs a container: its output as is, SIGTERM to stop it, a read-only
+    # root with a fresh /tmp (Kubernetes' readOnlyRootFilesystem and emptyDir)
+    runtime = ["--console=pipe", "--kill-signal=SIGTERM", "--read-only", "--tmpfs=/tmp:mode=1777"]
     return [
         "systemd-nspawn", "-q", "-D", root, f"--machine={name}", "--register=no",
-        "--keep-unit", "--kill-signal=SIGTERM", "--read-only", "--tmpfs=/tmp:mode=1777", *network,
+        "--keep-unit", *runtime, *network,
         f"--user={conf.get('User') or 'root'}", f"--chdir={conf.get('WorkingDir') or '/'}",
         *(f"--setenv={e}" for e in conf.get("Env") or []), "--", *argv,
     ]  # fmt: skip

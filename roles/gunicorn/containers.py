@@ -2,7 +2,7 @@
 compose file's app service, and on Kubernetes a Deployment of one uvicorn process per
 container, its Service and its autoscaler."""
 
-from provision.api import Containers, Image, kube, quote
+from provision.api import Containers, Image, SchemaError, kube, quote
 
 PORT = 8000  # where the app listens in its container
 PROBE = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=2)"
@@ -76,9 +76,21 @@ def workload(v, image_ref, part, args, health=False):
     )
 
 
+def check_numbers(v):
+    """The cluster's numbers, before anything is written."""
+    low, high, target = v["kube_replicas"], v["kube_max_replicas"], v["kube_cpu_target"]
+    if not (isinstance(low, int) and low >= 1):
+        raise SchemaError("kube_replicas", f"a number of pods, 1 or more; got {low!r}")
+    if not (isinstance(high, int) and high >= low):
+        raise SchemaError("kube_max_replicas", f"at least kube_replicas ({low}); got {high!r}")
+    if not (isinstance(target, int) and 1 <= target <= 100):
+        raise SchemaError("kube_cpu_target", f"a percentage, 1 to 100; got {target!r}")
+
+
 def manifests(v, image_ref):
     """The web app's Deployment (one uvicorn process per pod), its Service and autoscaler,
     and the release command as a Job of the image's own (Jobs cannot be changed)."""
+    check_numbers(v)
     web = workload(v, image_ref, "web", ["one"], health=True)
     name = v["app_name"]
     service = {

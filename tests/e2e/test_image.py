@@ -82,6 +82,12 @@ def built(project, base, net):
         buildah("rmi", "-f", ref, check=False)
 
 
+@pytest.fixture(scope="module")
+def hello(built):
+    """The example app's image, as the inventory gives it: (its reference, what was said)."""
+    return built()
+
+
 def get(url, deadline):
     while True:
         try:
@@ -94,8 +100,8 @@ def get(url, deadline):
             time.sleep(0.1)
 
 
-def test_the_image_serves_its_health_route_as_its_command_runs_it(built, project, net, tmp_path):
-    ref, said = built()
+def test_the_image_serves_its_health_route_as_its_command_runs_it(hello, project, net, tmp_path):
+    ref, said = hello
     assert "wrote app/Containerfile" in said and f"built {ref} with buildah" in said
     assert (project / "app/Containerfile").read_text().startswith("# Written by `provision image`")
     conf = images.config(ref)
@@ -126,3 +132,18 @@ def test_the_app_s_user_cannot_write_its_code_and_the_release_command_is_a_one_o
     assert status == 1 and "Read-only file system" in out
     status, out = images.run_once(ref, f"one{os.getpid() % 10**6}", ["migrate"])
     assert (status, out.splitlines()[0]) == (0, "migrated")
+
+
+def test_one_uvicorn_process_serves_it_as_kubernetes_runs_it(hello, net, tmp_path):
+    ref, _ = hello
+    address = net.address(201)
+    running = images.run_image(ref, f"one{os.getpid() % 10**6}", net, address, tmp_path / "log",
+                               args=["one"])  # fmt: skip
+    try:
+        status, _, body = get(f"http://{address}:8000/health", time.monotonic() + 60)
+    finally:
+        running.stop()
+    assert status == 200 and '"status":"ok"' in body
+    log = (tmp_path / "log").read_text()
+    assert "Uvicorn running on http://0.0.0.0:8000" in log
+    assert "gunicorn" not in log.lower()

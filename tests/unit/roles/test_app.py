@@ -30,6 +30,18 @@ def test_postgres_when_enabled_puts_its_url_into_the_env_file_without_the_passwo
     assert set(handlers) == {"apply postgresql settings", "daemon-reload"}
 
 
+def test_settings_that_are_not_secret_join_the_env_file_and_app_env_wins():
+    project = Project.load(ROOT)
+    every = project.play("bootstrap").every_role
+    given = {"app_settings": {"LOG_LEVEL": "info", "MODE": "a"}, "app_env": {"MODE": "b"}}
+    settings = resolve_vars(every, given, {})
+    ctx = RoleContext(project.roles["app"], settings, HOST)
+    [env] = [op for op in ctx.tasks() if op.name == "file /srv/hello/shared/.env"]
+    text = env.compare({"state": None}).commands[0].stdin.decode()
+    assert text.splitlines()[1:] == ['LOG_LEVEL="info"', 'MODE="b"']
+    assert ctx.secrets() == ["b"]  # app_settings are shown; app_env's values never
+
+
 def test_dotenv_quotes_values_and_rejects_bad_names():
     from provision.project.plays import Project
 

@@ -193,3 +193,20 @@ def test_the_release_command_is_a_one_off_of_the_image_never_run_at_its_start(fl
     assert "web)\n    exec gunicorn -c /app/current/gunicorn.conf.py ;;" in script
     none = image_part(fleet).image.files["entrypoint.sh"]
     assert "no release command (app_release_command is empty)" in none
+
+
+@pytest.mark.parametrize(
+    "settings, why",
+    [
+        ({"kube_replicas": 0}, "kube_replicas: a number of pods, 1 or more; got 0"),
+        ({"kube_replicas": 3, "kube_max_replicas": 2},
+         "kube_max_replicas: at least kube_replicas \\(3\\); got 2"),
+        ({"kube_cpu_target": 150}, "kube_cpu_target: a percentage, 1 to 100; got 150"),
+    ],
+)  # fmt: skip
+def test_the_cluster_s_numbers_are_checked_before_anything_is_written(fleet, settings, why):
+    from provision.project.schema import SchemaError
+
+    with pytest.raises(SchemaError) as raised:
+        image_part(fleet, **settings)
+    assert re.fullmatch(why, f"{raised.value.key}: {raised.value.message}")
