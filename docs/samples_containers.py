@@ -6,48 +6,26 @@ takes debian:bookworm-slim from Docker Hub."""
 from __future__ import annotations
 
 import os
-import subprocess
 
 from sample_kit import ROOT, Run, provision
 
-from provision.sandbox import machines
+from provision.sandbox import images, machines
 
 BASE = "localhost/debian:bookworm-sandbox"
-
-
-def buildah(*args: str) -> str:
-    return subprocess.run(["buildah", *args], capture_output=True, text=True, check=True).stdout
-
-
-def base_image() -> None:
-    """The sandbox's Debian 12 root filesystem as the image ``BASE``."""
-    container = buildah("from", "scratch").strip()
-    try:
-        root = buildah("mount", container).strip()
-        subprocess.run(["cp", "-a", f"{machines.base_rootfs()}/.", root], check=True)
-        buildah("umount", container)
-        buildah("commit", "-q", container, BASE)
-    finally:
-        buildah("rm", container)
 
 
 def show(run: Run, name: str, path: str) -> None:
     run.add(name, f"cat {path}", (ROOT / path).read_text())
 
 
-def image_ids() -> set[str]:
-    return set(buildah("images", "--all", "--quiet", "--no-trunc").split())
-
-
 def containers(run: Run) -> None:
     os.environ["BUILDAH_ISOLATION"] = "chroot"  # crun cannot run here: cgroups in hybrid mode
-    before = image_ids()
+    before = images.image_ids()
     try:
-        base_image()
+        images.base_image(machines.base_rootfs(), BASE)
         run.add("image", f"provision image --base {BASE}", provision("image", "--base", BASE))
     finally:  # every image this made, the build's cached layers too, by id
-        for image in image_ids() - before:
-            subprocess.run(["buildah", "rmi", "-f", image], capture_output=True)
+        images.remove_images(images.image_ids() - before)
     run.add("image-no-build", "provision image --no-build", provision("image", "--no-build"))
     show(run, "containerfile", "example-app/Containerfile")
     run.add("compose", "provision compose", provision("compose"))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from provision.sandbox.network import Network
-from provision.sandbox.processes import SandboxError, children, is_running, stop
+from provision.sandbox.processes import SandboxError, children, is_running, stop, tool
 
 
 @dataclass
@@ -124,8 +124,29 @@ def _leader(proc: subprocess.Popen, timeout: float) -> int:
     raise SandboxError(f"the container did not start within {timeout:.0f} s")
 
 
+def base_image(rootfs: Path, name: str) -> str:
+    """A Debian root filesystem (a test host's) as the image ``name``: a base to build on
+    where no registry is reached."""
+    container = _buildah("from", "scratch").strip()
+    try:
+        root = _buildah("mount", container).strip()
+        subprocess.run(["cp", "-a", f"{rootfs}/.", root], check=True)
+        _buildah("umount", container)
+        _buildah("commit", "-q", container, name)
+    finally:
+        _buildah("rm", container, check=False)
+    return name
+
+
+def image_ids() -> set[str]:
+    """Every image buildah has, cached layers too: what to compare to remove one's own."""
+    return set(_buildah("images", "--all", "--quiet", "--no-trunc").split())
+
+
+def remove_images(ids: set[str]) -> None:
+    for image in ids:
+        _buildah("rmi", "-f", image, check=False)
+
+
 def _buildah(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["buildah", *args], capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise SandboxError(f"buildah {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
+    return tool("buildah", *args, check=check)

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from provision.sandbox.processes import SandboxError, is_process, stop_process
+from provision.sandbox.processes import SandboxError, is_process, stop_process, tool
 
 CACHE_PORT = 3149  # not 3142: a system apt-cacher-ng, if one runs, keeps its port
 PREFIX = "10.231"  # 10.231.N.0/24, one N per network
@@ -60,9 +60,9 @@ class Network:
         """Make the bridge and start its package cache (``cache``: kept across runs)."""
         if os.geteuid() != 0:
             raise SandboxError("a private network for test hosts needs root")
-        for tool, package in (("ip", "iproute2"), ("apt-cacher-ng", "apt-cacher-ng")):
-            if shutil.which(tool) is None:
-                raise SandboxError(f"{tool} not found: apt-get install -y {package}")
+        for program, package in (("ip", "iproute2"), ("apt-cacher-ng", "apt-cacher-ng")):
+            if shutil.which(program) is None:
+                raise SandboxError(f"{program} not found: apt-get install -y {package}")
         subnet = subnet or free_subnet()
         _ip("link", "add", name, "type", "bridge")
         try:
@@ -114,10 +114,7 @@ def _start_cache(address: str, cache: Path, workdir: Path, timeout: float = 20) 
 
 
 def _ip(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise SandboxError(f"ip {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
+    return tool("ip", *args, check=check)
 
 
 def is_cache_running(network: Network) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,6 +17,15 @@ from provision.core.errors import ProvisionError
 
 class SandboxError(ProvisionError):
     pass
+
+
+def tool(*args: str, check: bool = True) -> str:
+    """What the command ``args`` printed; ``SandboxError`` with its message if it failed
+    (unless not ``check``)."""
+    done = subprocess.run(list(args), capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise SandboxError(f"{' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
 
 
 def stop(pid: int, timeout: float = 30) -> None:

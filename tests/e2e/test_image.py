@@ -21,33 +21,17 @@ from tests.helpers import ROOT
 BASE = f"localhost/provision-test-base:{os.getpid()}"
 
 
-def buildah(*args, check=True):
-    return subprocess.run(["buildah", *args], capture_output=True, text=True, check=check).stdout
-
-
-def image_ids():
-    return set(buildah("images", "--all", "--quiet", "--no-trunc").split())
-
-
 @pytest.fixture(scope="module")
 def base(module_rootfs):
     """The base image; once the module is done, every image it made is removed (the
     build's cached layers too), by id."""
     if shutil.which("buildah") is None:
         pytest.fail("buildah is not installed (see the README's install command)")
-    before = image_ids()
-    container = buildah("from", "scratch").strip()
+    before = images.image_ids()
     try:
-        root = buildah("mount", container).strip()
-        subprocess.run(["cp", "-a", f"{module_rootfs}/.", root], check=True)
-        buildah("umount", container)
-        buildah("commit", "-q", container, BASE)
+        yield images.base_image(module_rootfs, BASE)
     finally:
-        buildah("rm", container, check=False)
-    yield BASE
-    buildah("rmi", "-f", BASE, check=False)
-    for made in image_ids() - before:
-        buildah("rmi", "-f", made, check=False)
+        images.remove_images(images.image_ids() - before)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +47,8 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def built(project, base, net):
-    """Build the image, as a person would: `provision image`; its reference."""
-    made = []
+    """Build the image, as a person would: `provision image`; its reference (removed with
+    the base's fixture)."""
 
     def build(*sets):
         env = {**os.environ, "BUILDAH_ISOLATION": "chroot", "http_proxy": net.apt_proxy}
@@ -73,13 +57,9 @@ def built(project, base, net):
         done = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True,
                               timeout=600)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
-        ref = done.stdout.splitlines()[0].removeprefix("-- hello: image ")
-        made.append(ref)
-        return ref, done.stdout
+        return done.stdout.splitlines()[0].removeprefix("-- hello: image "), done.stdout
 
-    yield build
-    for ref in made:
-        buildah("rmi", "-f", ref, check=False)
+    return build
 
 
 @pytest.fixture(scope="module")
