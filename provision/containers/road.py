@@ -19,7 +19,8 @@ import yaml
 from provision.containers import image as images
 from provision.containers.parts import Containers, Image, Secret, gather
 from provision.project.roles import Role, RoleError
-from provision.release.artifact import is_git_url
+from provision.release.artifact import Source, is_git_url
+from provision.release.wheels import Wheels
 
 STATE = Path(".provision/containers")  # the build contexts, under the project
 OUT = Path("containers")  # the compose files and manifests, under the project
@@ -46,13 +47,13 @@ class Road:
     @property
     def image(self) -> Image:
         if self.parts.image is None:
-            raise RoleError("no role of the containers play says how the app's image is "
-                            "built (Containers.image)")  # fmt: skip
+            raise RoleError("no role of the container road (roles/plays.yaml: containers) "
+                            "says how the app's image is built (Containers.image)")  # fmt: skip
         return self.parts.image
 
-    def resolve(self, work: Path) -> images.Context | None:
-        """Read the parts, resolve the wheels and give the image its tag; with ``work``,
-        a folder, also write the build context (else only its tag is known)."""
+    def resolve(self, work: Path) -> tuple[Source, Wheels]:
+        """Read the parts with the image named: its source (checked out in ``work`` from a
+        git URL) and wheels, resolved, give it its tag."""
         self.parts = gather(self.roles, self.settings, "")
         found = images.prepare(self.image, self.root, work)
         self.tag = images.tag_of(self.image, *found)

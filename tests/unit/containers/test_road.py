@@ -38,6 +38,10 @@ vars:
 hosts:
   web1: {address: 127.0.0.1}
 """
+# the compose specification's schema, as check-jsonschema vendors it
+COMPOSE_SCHEMA = json.loads(
+    (resources.files("check_jsonschema") / "builtin_schemas/vendor/compose-spec.json").read_text()
+)
 HELLO = "vars: {app_name: hello, app_source: app}\nhosts:\n  web1: {address: 127.0.0.1}\n"
 
 
@@ -77,8 +81,7 @@ def test_the_compose_file_is_valid_against_the_compose_specification(project, ca
     asked = project(SHOP)
     assert containers.compose(asked) == 0
     compose = loaded(asked.root / "containers/shop/compose.yaml")
-    schema = resources.files("check_jsonschema") / "builtin_schemas/vendor/compose-spec.json"
-    jsonschema.validate(compose, json.loads(schema.read_text()))
+    jsonschema.validate(compose, COMPOSE_SCHEMA)
     services = compose["services"]
     assert sorted(services) == ["app", "db", "migrate", "nginx", "worker"]
     # the release command once, before the app; the database healthy first
@@ -199,6 +202,7 @@ def test_an_app_without_database_or_release_command_has_neither(project):
     containers.compose(asked)
     containers.kube(asked)
     compose = loaded(asked.root / "containers/hello/compose.yaml")
+    jsonschema.validate(compose, COMPOSE_SCHEMA)
     assert sorted(compose["services"]) == ["app", "nginx"]
     assert "volumes" not in compose and "depends_on" not in compose["services"]["app"]
     found = manifests(asked.root, "hello")
