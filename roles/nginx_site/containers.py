@@ -21,8 +21,13 @@ def containers(role):
         "volumes": ["./nginx.conf:/etc/nginx/conf.d/default.conf:ro"],
         "depends_on": {"app": {"condition": "service_healthy"}},
     }
+    notes = []
+    if v["app_static_dir"]:
+        url, folder = v["app_static_url"], v["app_static_dir"]
+        notes.append(f"compose: nginx holds none of the app's files: {url} goes to the app, "
+                     f"which serves {folder}/ itself or not at all")  # fmt: skip
     return Containers(compose={"services": {"nginx": nginx}}, files={"nginx.conf": site},
-                      kube=[ingress(v)])  # fmt: skip
+                      kube=[ingress(v)], notes=notes)  # fmt: skip
 
 
 def ingress(v):

@@ -105,6 +105,8 @@ def test_the_compose_file_is_valid_against_the_compose_specification(project, ca
     assert "server app:8000;" in site and "proxy_set_header X-Forwarded-Proto" in site
     said = capsys.readouterr().out
     assert "secrets, by name only: LITERAL, FROM_ENV, FROM_COMMAND, POSTGRES_PASSWORD" in said
+    assert "note: runs no schedule: cleanup left out" in said
+    assert "note: nginx holds none of the app's files: /static/ goes to the app" in said
 
 
 def test_the_manifests_are_valid_against_the_kubernetes_api(project, capsys):
