@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from provision.project import yaml_text
 from provision.project.schema import SchemaError
 from provision.project.shapes import shaped
 
 MOST_AT_ONCE = 256  # hosts a run may work on at once (see defaults.yaml)
 INSTALLERS = ("uv", "pip")  # what may build a release's virtualenv on the server
-DEFAULTS: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "defaults.yaml").read_text())
+DEFAULTS: dict[str, Any] = yaml_text.load((Path(__file__).parent / "defaults.yaml").read_text())
 
 
 def check(settings: dict[str, Any]) -> None:

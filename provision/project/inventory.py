@@ -24,6 +24,7 @@ from provision.core.errors import ProvisionError
 from provision.core.hostkeys import CHECKING, STRICT, HostKeyCheck
 from provision.core.numbers import is_number
 from provision.core.transport import Target
+from provision.project import yaml_text
 from provision.project.schema import SchemaError, check_vars, closest, type_name
 
 HOST_KEYS = {"address": str, "user": str, "port": int, "key": str, "vars": dict, "apps": list}
@@ -68,8 +69,8 @@ class Inventory:
         except OSError as e:
             raise InventoryError(f"{path}: cannot read the inventory: {e.strerror}") from e
         try:
-            lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
-            data = yaml.safe_load(text)
+            lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))  # its own messages
+            data = yaml_text.load(text)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             where = f"{path}:{mark.line + 1}" if mark else str(path)

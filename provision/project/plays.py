@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from provision.core.transport import Target
+from provision.project import yaml_text
 from provision.project.hooks import Hook
 from provision.project.inventory import Inventory, InventoryError
 from provision.project.peers import NO_PEERS, Peers
@@ -251,7 +252,7 @@ def _check_apps_settings(inventory: Inventory, roles: dict[str, Role], per_app: 
 
 def _load_plays(path: Path, roles: dict[str, Role]) -> dict[str, Any]:
     try:
-        plays = yaml.safe_load(path.read_text()) or {}
+        plays = yaml_text.load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e:
         raise RoleError(f"{path}: {e}") from e
     kind_by = plays.get(KIND_BY, "")

@@ -25,7 +25,7 @@ import yaml
 from provision.core.errors import ProvisionError
 from provision.core.facts import HostFacts
 from provision.core.operations import Operation
-from provision.project import engine_settings
+from provision.project import engine_settings, yaml_text
 from provision.project.hooks import Hook
 from provision.project.peers import NO_PEERS, Peers
 from provision.project.schema import SchemaError, check_vars
@@ -88,7 +88,7 @@ def load_role(path: Path, overlays: Sequence[Path] = ()) -> Role:
         raise RoleError(f"{tasks}: no such role tasks file")
     defaults_file = path / "defaults.yaml"
     try:
-        defaults = yaml.safe_load(defaults_file.read_text()) if defaults_file.exists() else {}
+        defaults = yaml_text.load(defaults_file.read_text()) if defaults_file.exists() else {}
     except yaml.YAMLError as e:
         raise RoleError(f"{defaults_file}: YAML syntax error: {e}") from e
     package = f"provision_role_{name}"

@@ -194,9 +194,14 @@ class Follow:
                          + " (see: journalctl -u 'provision-*-release-*')")  # fmt: skip
 
     def outcome(self) -> str:
-        """The job's result, once its last step was read."""
+        """The job's result, once its last step was read: its last line says it, so it is
+        taken there, not once the follower on the server sees the job gone (up to its
+        0.1 s poll later)."""
+        if self.result:
+            return self.result
         for raw in self.lines:
             line = raw.rstrip("\n")
             if line.startswith(f"{EVENT}result "):
                 self.result = line.split(" ", 2)[2]
+                break
         return self.result

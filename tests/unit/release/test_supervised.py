@@ -30,6 +30,18 @@ def test_steps_are_followed_to_their_end_and_their_output_returned():
     assert f.outcome() == "kept"
 
 
+def test_the_outcome_is_taken_at_its_line_without_waiting_for_the_output_to_end():
+    def lines():
+        yield "@@ end verify\n"
+        yield "@@ result kept\n"
+        raise AssertionError("read past the result: waited for the job's output to end")
+
+    f = Follow(lines(), {})
+    f.step("verify")
+    assert f.outcome() == "kept"
+    assert f.outcome() == "kept"  # asked again, from what was read
+
+
 def test_a_failed_step_fails_as_a_command_run_directly_would():
     f = follow("@@ begin verify\nHTTP 500 from r2\n@@ fail verify 1\n@@ begin rollback\n",
                {"verify": "wait until http://127.0.0.1:8000/health answers from r2"})  # fmt: skip
