@@ -30,20 +30,28 @@ def show(unit, *props):
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 
-def cpu(unit):
-    """Seconds of CPU every process of ``unit`` used (schedstat's nanoseconds, else
-    stat's clock ticks), and whether each is asleep waiting (state S: not running, nor
-    blocked on the disk as an import from a cold cache can be)."""
+def procs_file(unit):
+    """The file that lists the processes of ``unit`` (its cgroup's), or None."""
     group = show(unit, "ControlGroup").get("ControlGroup", "")
     for root in CGROUPS:
-        try:
-            with open(f"{root}{group}/cgroup.procs") as f:
-                pids = f.read().split()
-            break
-        except OSError:
-            continue
-    else:
-        return 0.0, False
+        if group and os.path.exists(f"{root}{group}/cgroup.procs"):
+            return f"{root}{group}/cgroup.procs"
+    return None
+
+
+def members(path):
+    """The pids of the unit's processes, or None once its cgroup is gone."""
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except (OSError, TypeError):
+        return None
+
+
+def cpu(pids):
+    """Seconds of CPU the processes ``pids`` used (schedstat's nanoseconds, else stat's
+    clock ticks), and whether each is asleep waiting (state S: not running, nor blocked
+    on the disk as an import from a cold cache can be)."""
     total, asleep = 0.0, bool(pids)
     for pid in pids:
         try:
@@ -58,6 +66,20 @@ def cpu(unit):
         except (OSError, IndexError, ValueError):
             total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
     return total, asleep
+
+
+def up_still(unit, pid, pids):
+    """Whether ``unit`` still runs the process ``pid`` it started with: read from its
+    cgroup while all looks well (no process started per look), asked of systemd when
+    not."""
+    if pids is not None and pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    return True
+        except (OSError, IndexError):
+            pass
+    return show(unit, "MainPID", "ActiveState") == {"MainPID": pid, "ActiveState": "active"}
 
 
 def failed(unit, since):
@@ -84,17 +106,18 @@ def main():
     subprocess.run(["systemctl", "restart", *kept])
     up = time.monotonic()
     pids = {unit: show(unit, "MainPID").get("MainPID", "0") for unit in kept}
-    start = {unit: cpu(unit)[0] for unit in kept}
+    groups = {unit: procs_file(unit) for unit in kept}
+    start = {unit: cpu(members(groups[unit]) or [])[0] for unit in kept}
     last = dict(start)  # the CPU used when it last grew by more than IDLE
     grew = dict.fromkeys(kept, up)  # and when
     started = {}
     while True:
         now = time.monotonic()
         for unit in kept:
-            state = show(unit, "MainPID", "ActiveState")
-            if pids[unit] in ("0", "") or state != {"MainPID": pids[unit], "ActiveState": "active"}:
+            found = members(groups[unit])
+            if pids[unit] in ("0", "") or not up_still(unit, pids[unit], found):
                 failed(unit, since)
-            used, asleep = cpu(unit)
+            used, asleep = cpu(found or [])
             if used - last[unit] > IDLE or not asleep:
                 last[unit], grew[unit] = used, now
             if unit not in started and used - start[unit] >= WORK and now - grew[unit] >= QUIET:
@@ -104,7 +127,10 @@ def main():
         if now - up >= settle:
             started = {unit: started.get(unit, f"up {settle:g} s") for unit in kept}
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
+    for unit in kept:  # systemd's own word, once, on each: still up with its first process
+        if show(unit, "MainPID", "ActiveState") != {"MainPID": pids[unit], "ActiveState": "active"}:
+            failed(unit, since)
     for unit in kept:
         print(f"{unit}: running, pid {pids[unit]}, {started[unit]}")
 
