@@ -20,6 +20,8 @@ from provision.release import artifact, wheels
 from provision.release.artifact import ArtifactError
 
 REQUIREMENTS = "requirements.lock"  # the resolved pins, in the image's release/
+# provision writes it into the app's source: not the app's own content, nor the image's
+CONTAINERFILE = "Containerfile"
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,8 @@ def prepare(image: Image, root: Path, work: Path) -> tuple[artifact.Source, whee
 def tag_of(image: Image, source: artifact.Source, found: wheels.Wheels) -> str:
     """What the image's content gives it as a tag: the same content, the same tag."""
     pins = "".join(f"{p}\n" for p in found.pins)
-    made = {**image.files, REQUIREMENTS: pins, "Containerfile": image.containerfile}
-    return artifact.content_digest(source.path, made)
+    made = {**image.files, REQUIREMENTS: pins, CONTAINERFILE: image.containerfile}
+    return artifact.content_digest(source.path, made, leave_out=[CONTAINERFILE])
 
 
 def write_context(image: Image, source: artifact.Source, found: wheels.Wheels, path: Path,
@@ -52,7 +54,7 @@ def write_context(image: Image, source: artifact.Source, found: wheels.Wheels, p
     """The build context at ``path``, made afresh."""
     shutil.rmtree(path, ignore_errors=True)
     release = path / "release"
-    for rel in artifact.files_of(source.path):
+    for rel in artifact.files_of(source.path, leave_out=[CONTAINERFILE]):
         target = release / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source.path / rel, target, follow_symlinks=False)
@@ -67,7 +69,7 @@ def write_context(image: Image, source: artifact.Source, found: wheels.Wheels, p
     with zipfile.ZipFile(wheels.uv_wheel(IMAGE_FACTS)) as uv:
         (path / "uv").write_bytes(uv.read(wheels.UV_MEMBER))
     (path / "uv").chmod(0o755)
-    (path / "Containerfile").write_text(image.containerfile)
+    (path / CONTAINERFILE).write_text(image.containerfile)
     return Context(path, tag, len(found.pins), source)
 
 

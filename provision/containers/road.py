@@ -68,7 +68,7 @@ class Road:
             context = images.write_context(self.image, source, found,
                                            self.root / STATE / self.name, self.tag)  # fmt: skip
             if not is_git_url(self.image.source):
-                self._write(source.path / "Containerfile", self.image.containerfile)
+                self._write(source.path / images.CONTAINERFILE, self.image.containerfile)
         return context
 
     def write_compose(self) -> Path:

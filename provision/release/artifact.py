@@ -16,7 +16,7 @@ import subprocess
 import tarfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +87,15 @@ def release_id(commit: str | None, now: float | None = None, dirty: str = "") ->
     return f"{stamp}-{commit}-dirty-{dirty[:7]}" if dirty else f"{stamp}-{commit}"
 
 
-def files_of(path: Path) -> list[Path]:
-    """The app's files, relative to ``path``, without anything matching ``EXCLUDE``."""
+def files_of(path: Path, leave_out: Collection[str] = ()) -> list[Path]:
+    """The app's files, relative to ``path``, without anything matching ``EXCLUDE`` nor
+    the paths ``leave_out`` (relative to ``path``: files written there by provision)."""
     found = []
     for folder, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not _excluded(d))
         rel = Path(folder).relative_to(path)
-        found += [rel / n for n in sorted(names) if not _excluded(n)]
+        found += [rel / n for n in sorted(names)
+                  if not _excluded(n) and str(rel / n) not in leave_out]  # fmt: skip
     return found
 
 
@@ -155,10 +157,11 @@ def dependencies(source: Path, requirements: str = "requirements.txt") -> Depend
     )
 
 
-def content_digest(source: Path, generated: dict[str, str]) -> str:
+def content_digest(source: Path, generated: dict[str, str], leave_out: Collection[str] = ()
+                   ) -> str:  # fmt: skip
     """What a release is made of: its files' paths, modes and bytes, and generated files."""
     h = hashlib.sha256()
-    for rel in files_of(source):
+    for rel in files_of(source, leave_out):
         path = source / rel
         h.update(f"{rel}\0{path.stat().st_mode & 0o111:o}\0".encode())
         h.update(path.read_bytes() if path.is_file() else os.readlink(path).encode())

@@ -219,6 +219,13 @@ def test_the_same_content_gives_the_same_tag(project, capsys):
     asked = project(HELLO)
     containers.compose(asked)
     first = loaded(asked.root / "containers/hello/compose.yaml")["services"]["app"]["image"]
+    capsys.readouterr()
+    assert containers.image(asked, build=False) == 0  # writes app/Containerfile: not content
+    assert capsys.readouterr().out.startswith(f"-- hello: image {first}\n")
+    assert (asked.root / "app/Containerfile").is_file()
+    assert not (asked.root / ".provision/containers/hello/release/Containerfile").exists()
+    containers.compose(asked)
+    assert loaded(asked.root / "containers/hello/compose.yaml")["services"]["app"]["image"] == first
     containers.kube(asked)
     again = manifests(asked.root, "hello")["deployment-hello"]
     assert again["spec"]["template"]["spec"]["containers"][0]["image"] == first
