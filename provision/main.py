@@ -10,6 +10,9 @@ Example::
 
 from __future__ import annotations
 
+import os
+import sys
+
 from fabric import Config
 from fabric.main import Fab
 from invoke import Collection
@@ -31,7 +34,11 @@ def program() -> Provision:
 
 def run() -> None:
     Program.name = "provision"  # the commands messages suggest are this program's
-    program().run()
+    try:
+        program().run()
+    except BrokenPipeError:  # the reader went away (`provision logs | head`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # as a shell says a command ended by SIGPIPE
 
 
 if __name__ == "__main__":

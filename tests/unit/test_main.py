@@ -1,6 +1,7 @@
 """The `provision` command: Fabric's options and provision's tasks, from any folder."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -55,3 +56,14 @@ def test_the_commands_messages_suggest_are_the_programs_own(tmp_path):
     by_fab = subprocess.run([sys.executable, "-m", "fabric", "-H", "web1", "exec"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert "as in `fab exec -H web1 -- alembic current`" in by_fab.stderr
+
+
+def test_a_reader_that_went_away_ends_it_quietly():
+    read, write = os.pipe()
+    os.close(read)  # as `provision logs | head` once head has its lines
+    try:
+        done = subprocess.run([sys.executable, "-u", "-m", "provision.main", "--version"],
+                              stdout=write, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
