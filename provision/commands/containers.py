@@ -9,7 +9,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 from provision.containers import image as images
 from provision.containers.parts import Containers
 from provision.containers.road import Road
+from provision.core.output import shown
 from provision.project.inventory import InventoryError
 from provision.project.plays import Project, parse_overrides
 from provision.project.roles import RoleError, resolve_vars
@@ -66,14 +66,6 @@ def guarded(work: Any) -> int:
     except (InventoryError, RoleError, ArtifactError) as e:
         print(f"error: {e}", file=sys.stderr)
     return 2
-
-
-def shown(path: Path) -> str:
-    """``path`` as the person at ``root`` would type it."""
-    try:
-        return os.path.relpath(path, Path.cwd())
-    except ValueError:
-        return str(path)
 
 
 def _notes(parts: Containers, road: str) -> None:

@@ -101,20 +101,22 @@ class Workload:
             },
         }
 
-    def job(self, name: str) -> dict[str, Any]:
-        """Run once to its end; a failure is not retried (a migration is not run twice)."""
-        return {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {"name": name, "labels": self.labels},
-            "spec": {"backoffLimit": 0, "template": self.pod("Never")},
-        }
-
-    def cron_job(self, schedule: str, timeout: float = 0) -> dict[str, Any]:
-        """Run at each time of ``schedule`` (cron's five fields), never twice at once."""
+    def run_once(self, timeout: float = 0) -> dict[str, Any]:
+        """A Job's spec: run to its end, a failure not retried (a migration is not run
+        twice), stopped after ``timeout`` seconds (0: no limit)."""
         spec: dict[str, Any] = {"backoffLimit": 0, "template": self.pod("Never")}
         if timeout:
             spec["activeDeadlineSeconds"] = int(timeout)
+        return spec
+
+    def job(self, name: str) -> dict[str, Any]:
+        metadata = {"name": name, "labels": self.labels}
+        return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata,
+                "spec": self.run_once()}  # fmt: skip
+
+    def cron_job(self, schedule: str, timeout: float = 0) -> dict[str, Any]:
+        """Run at each time of ``schedule`` (cron's five fields), never twice at once."""
+        spec = self.run_once(timeout)
         return {
             "apiVersion": "batch/v1",
             "kind": "CronJob",

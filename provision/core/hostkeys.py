@@ -26,6 +26,7 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry, HostKeys
 
 from provision.core.errors import ProvisionError
+from provision.core.output import shown
 
 USER_FILE = Path("~/.ssh/known_hosts")
 ACCEPT_NEW = "accept-new"
@@ -123,12 +124,6 @@ class _Unknown(paramiko.MissingHostKeyPolicy):
             file=sys.stderr,
             flush=True,
         )
-
-
-def shown(path: Path) -> str:
-    """A file as the operator finds it: relative to where they run, when it is below."""
-    here = Path.cwd()
-    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def host_name(address: str, port: int) -> str:

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from provision.core.command import Masker
@@ -22,6 +23,12 @@ class Program:
 def suggested(words: str) -> str:
     """``words`` as a command to type: ``suggested("releases")`` -> ``fab releases``."""
     return f"{Program.name} {words}"
+
+
+def shown(path: Path) -> str:
+    """A file as the operator finds it: relative to where they run, when it is below."""
+    here = Path.cwd()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 @dataclass

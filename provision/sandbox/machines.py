@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provision.core import hostkeys
-from provision.core.output import suggested
+from provision.core.output import shown, suggested
 from provision.core.transport import ConnectError, Session, Target
 from provision.project.inventory import KNOWN_HOSTS
 from provision.sandbox.processes import SandboxError, is_running, stop
@@ -205,7 +205,7 @@ def start_sandbox(state: Path, known_hosts: Path, port: int = 2222) -> str:
     (state / "recorded").write_text(f"{recorded}\n{known_hosts.resolve()}\n")
     return (
         f"sandbox up: Debian 12 with systemd, ssh root@127.0.0.1 -p {port} -i "
-        f"{hostkeys.shown(key.resolve())}\n"
+        f"{shown(key.resolve())}\n"
         f"next: {suggested('bootstrap -H sandbox')}    "
         f"(stop it with: {suggested('sandbox --stop')})"
     )
