@@ -3,8 +3,8 @@ the inventory's settings for each app, with no connection.
 
 Example::
 
-    image(root, ImageOptions(build=True))   # the Containerfile, its context, the image
-    compose(root, env=True)                 # KEY=value lines of the app's secrets
+    image(Asked(root), build=True)   # the Containerfile, its context, the image
+    compose(Asked(root), env=True)   # KEY='value' lines of the app's secrets
 """
 
 from __future__ import annotations
@@ -138,8 +138,8 @@ def kube(asked: Asked, secret: bool = False) -> int:
 
 
 def secrets_text(road: Road, dotenv: bool) -> str:
-    """The app's secrets, read from where the inventory says: ``KEY="value"`` lines, or
-    its Secret for ``kubectl apply -f -``."""
+    """The app's secrets, read from where the inventory says: ``KEY='value'`` lines (for
+    ``--env-file``), or its Secret for ``kubectl apply -f -``."""
     values = {name: secret_value(s.setting, name, s.source)
               for name, s in road.gather_secrets().items()}  # fmt: skip
     if dotenv:
@@ -148,7 +148,8 @@ def secrets_text(road: Road, dotenv: bool) -> str:
 
 
 def _quoted(value: str) -> str:
-    """A value as compose's env files read it: single-quoted, taken as it is."""
+    """A value as compose's env files read it: single-quoted, taken as it is; one with a
+    quote or a newline, double-quoted with those escaped."""
     if "'" not in value and "\n" not in value:
         return f"'{value}'"
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

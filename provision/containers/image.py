@@ -26,12 +26,10 @@ CONTAINERFILE = "Containerfile"
 
 @dataclass(frozen=True)
 class Context:
-    """A build context on disk, and the tag its content gives the image."""
+    """A build context on disk, and how many pinned packages it holds as wheels."""
 
     path: Path
-    tag: str
     pins: int
-    source: artifact.Source
 
 
 def prepare(image: Image, root: Path, work: Path) -> tuple[artifact.Source, wheels.Wheels]:
@@ -70,7 +68,7 @@ def write_context(image: Image, source: artifact.Source, found: wheels.Wheels, p
         (path / "uv").write_bytes(uv.read(wheels.UV_MEMBER))
     (path / "uv").chmod(0o755)
     (path / CONTAINERFILE).write_text(image.containerfile)
-    return Context(path, tag, len(found.pins), source)
+    return Context(path, len(found.pins))
 
 
 def build_command(context: Path, name: str, base: str = "") -> list[str]:
