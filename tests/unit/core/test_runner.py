@@ -5,7 +5,7 @@ import io
 
 from provision.core.operations import apt, files, systemd
 from provision.core.output import Output
-from provision.core.runner import Task, TaskRun
+from provision.core.runner import AFTER_CHANGE, Task, TaskRun
 from provision.core.transport import Result
 from tests.fakes import FakeSession
 
@@ -27,6 +27,49 @@ def test_facts_are_read_again_after_a_change():
     assert sent == ["/a", "/b", "mkdir -p /a", "chown root:root /a", "chmod 0755 /a", "/b"]
     assert "mkdir -p /b" not in s.commands
     assert (tally.changed, tally.ok, tally.failed) == (1, 1, 0)
+
+
+def probed(commands):
+    """The paths of the directory probes sent, in order."""
+    return [c.split()[3] for c in commands if c.startswith("if [ -L")]
+
+
+def test_a_change_reads_again_only_the_facts_of_the_next_tasks():
+    # every directory missing, every time: each change reads the next AFTER_CHANGE tasks'
+    n = AFTER_CHANGE + 3
+    s = FakeSession([("if [ -L", "")])
+    tally, _ = play(s, [Task("t", files.directory(f"/d{k}")) for k in range(n)])
+    sent = [c for c in s.commands if c.startswith(("if [ -L", "mkdir"))]
+    first_change = sent.index("mkdir -p /d0")
+    assert probed(sent[:first_change]) == [f"/d{k}" for k in range(n)]
+    after_it = sent[first_change + 1 : sent.index("mkdir -p /d1")]
+    assert probed(after_it) == [f"/d{k}" for k in range(1, 1 + AFTER_CHANGE)]
+    assert s.round_trips == 1 + n and tally.changed == n
+
+
+def test_a_later_task_is_read_at_its_turn_after_a_change():
+    # /a changes; the tasks after it are there (ok) except the last, which a stale
+    # reading would call missing: it is read again at its turn, with nothing after it.
+    far = f"/d{AFTER_CHANGE + 1}"
+    s = FakeSession([("if [ -L /a", "", 1), (f"if [ -L {far} ]", "", 1), ("if [ -L", DIRECTORY)])
+    tasks = [Task("t", files.directory("/a"))]
+    tasks += [Task("t", files.directory(f"/d{k}")) for k in range(1, AFTER_CHANGE + 2)]
+    tally, _ = play(s, tasks)
+    assert probed(s.commands)[-1] == far and f"mkdir -p {far}" not in s.commands
+    assert s.round_trips == 3 and (tally.changed, tally.ok) == (1, AFTER_CHANGE + 1)
+
+
+def test_packages_join_when_the_later_ones_are_past_the_facts_read():
+    # a change before the packages reads only the next tasks' facts; the joint change
+    # reads the rest before it is decided, so nginx's packages still join base's
+    s = FakeSession([FRESH, ("dpkg-query", ""), ("if [ -L /x ]", "", 1), ("if [ -L", DIRECTORY)])
+    tasks = [Task("app", files.directory("/x")), Task("base", apt.packages(["a"]))]
+    tasks += [Task("app", files.directory(f"/d{k}")) for k in range(AFTER_CHANGE)]
+    tasks += [Task("nginx", apt.packages(["b"]))]
+    tally, out = play(s, tasks)
+    assert [c for c in s.commands if "apt-get install" in c] == [f"{INSTALL} a b"]
+    assert "[web1] changed   nginx: packages b  (install b, together with base's)" in out
+    assert (tally.changed, tally.failed) == (3, 0)
 
 
 def test_nothing_to_change_costs_one_round_trip():
