@@ -14,14 +14,11 @@ from types import SimpleNamespace
 from fabric import task
 from invoke.exceptions import Exit
 
-from provision.commands import cli, containers
-from provision.commands import init as scaffold
+from provision.commands import cli
 from provision.commands.run import INVENTORY, project_root
 from provision.project.inventory import KNOWN_HOSTS, STATE
 from provision.project.plays import Options
 from provision.release.deploy import DeployOptions
-from provision.sandbox import fleet
-from provision.sandbox import machines as sb
 
 __all__ = ["compose", "image", "init", "kube", "sandbox"]
 
@@ -37,8 +34,15 @@ def _exit(code):
         raise Exit(code=code)
 
 
+def _road():
+    """The container road's commands, imported when one runs (no other command needs them)."""
+    from provision.commands import containers
+
+    return containers
+
+
 def _asked(inventory, app, set):
-    return containers.Asked(project_root(inventory), inventory, app, list(set or []))
+    return _road().Asked(project_root(inventory), inventory, app, list(set or []))
 
 
 @task(iterable=["set"], auto_shortflags=False, help={
@@ -48,7 +52,7 @@ def _asked(inventory, app, set):
 })  # fmt: skip
 def image(c, build=True, base="", set=None, app="", inventory=INVENTORY):
     """The app's image, from a release's inputs: Containerfile, build context, buildah."""
-    _exit(containers.image(_asked(inventory, app, set), build=build, base=base))
+    _exit(_road().image(_asked(inventory, app, set), build=build, base=base))
 
 
 @task(iterable=["set"], auto_shortflags=False, help={
@@ -57,7 +61,7 @@ def image(c, build=True, base="", set=None, app="", inventory=INVENTORY):
 })  # fmt: skip
 def compose(c, env=False, set=None, app="", inventory=INVENTORY):
     """A compose file: the app, its release command, PostgreSQL, nginx in front."""
-    _exit(containers.compose(_asked(inventory, app, set), env=env))
+    _exit(_road().compose(_asked(inventory, app, set), env=env))
 
 
 @task(iterable=["set"], auto_shortflags=False, help={
@@ -66,7 +70,7 @@ def compose(c, env=False, set=None, app="", inventory=INVENTORY):
 })  # fmt: skip
 def kube(c, secret=False, set=None, app="", inventory=INVENTORY):
     """Kubernetes manifests: Deployments, Service, Ingress, autoscaler, Jobs, CronJobs."""
-    _exit(containers.kube(_asked(inventory, app, set), secret=secret))
+    _exit(_road().kube(_asked(inventory, app, set), secret=secret))
 
 
 @task(help={"stop": "halt the sandbox host(s) and remove their files",
@@ -75,6 +79,9 @@ def kube(c, secret=False, set=None, app="", inventory=INVENTORY):
             "hosts": "boot this many hosts on a private network instead (a fleet)"})  # fmt: skip
 def sandbox(c, stop=False, port=2222, deploy=False, hosts=0):
     """Boot (or --stop) a local Debian 12 server to rehearse on: `bootstrap -H sandbox`."""
+    from provision.sandbox import fleet
+    from provision.sandbox import machines as sb
+
     root = project_root()
     state = Path(os.environ.get("PROVISION_SANDBOX_DIR", root / STATE / "sandbox"))
     try:
@@ -96,4 +103,6 @@ def sandbox(c, stop=False, port=2222, deploy=False, hosts=0):
 def init(c):
     """Write an inventory for the app in this folder (and a fabfile), read from its source;
     never overwrites a file."""
+    from provision.commands import init as scaffold
+
     _exit(scaffold.init(Path.cwd()))

@@ -34,8 +34,6 @@ from fabric.main import program as fab_program
 from invoke.exceptions import Exit
 
 from provision.commands import cli
-from provision.commands.logs import LogQuery
-from provision.commands.oneoff import command_line
 from provision.commands.run import INVENTORY, project_root
 from provision.local_tasks import compose, image, init, kube, sandbox
 from provision.project.plays import Options
@@ -128,6 +126,8 @@ def releases(c, set=None, app="", inventory=INVENTORY, verbose=False, strict_hos
 def logs(c, n=100, since="", grep="", follow=False, process="web", set=None,
          app="", inventory=INVENTORY, verbose=False, strict_host_keys=False):  # fmt: skip
     """The app's log (or nginx's) from the server(s), each line marked with its host."""
+    from provision.commands.logs import LogQuery
+
     query = LogQuery(source=process, lines=int(n), since=since, grep=grep, follow=follow)
     options = Options(strict_host_keys=strict_host_keys)
     root = project_root(inventory)
@@ -162,6 +162,8 @@ class ArgvExecutor(Executor):
 
     def expand_calls(self, calls, apply_hosts=True):
         if any(call.task.name == "exec" for call in calls) and self.core.remainder:
+            from provision.commands.oneoff import command_line
+
             # Invoke joined the words after `--` with spaces; the command line as typed
             # has them one by one.
             words = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []

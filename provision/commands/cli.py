@@ -1,4 +1,8 @@
-"""What the Fabric tasks call: turn options into engine calls and an exit status."""
+"""What the Fabric tasks call: turn options into engine calls and an exit status.
+
+A command's own modules are imported when it runs (doctor's, status', logs'...): every
+run of `fab` imports this module, and a deploy or rollback starts sooner without them.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,10 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provision.commands.actions import run_action
-from provision.commands.doctor import Finding, server_work, show, source_checks, source_findings
-from provision.commands.local_hooks import HookError, LocalHooks
-from provision.commands.logs import LogQuery, follow_each, show_logs
-from provision.commands.oneoff import oneoff_fault, run_oneoff
-from provision.commands.remove import check_gone, remove_work
 from provision.commands.run import EACH, SERVER, Hosts, each_host, run
-from provision.commands.status import show_status
 from provision.core.output import Output, Tally
 from provision.core.transport import Session, Target
 from provision.project.apply import converge_all, for_each_host, guarded
@@ -26,6 +24,10 @@ from provision.project.schema import SchemaError
 from provision.release import deploy as releases
 from provision.release.artifact import ArtifactError
 from provision.release.rollout import Rollout
+
+if TYPE_CHECKING:
+    from provision.commands.doctor import Finding
+    from provision.commands.logs import LogQuery
 
 
 def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
@@ -39,6 +41,8 @@ def bootstrap(c: Any, root: Path, options: Options, **kw: Any) -> int:
 
 def _rollout(c: Any, root: Path, action: str, options: releases.DeployOptions, **kw: Any) -> int:
     """A deploy or rollback, between the project's own before and after hooks."""
+    from provision.commands.local_hooks import HookError, LocalHooks
+
     config = getattr(c, "config", None)
     options.project_root = root
     try:
@@ -83,6 +87,8 @@ def _each_release_host(work: Callable, options: releases.DeployOptions, config: 
 
 def remove(c: Any, root: Path, app: str, data: bool, options: Options, **kw: Any) -> int:
     """Take ``app`` off the ``-H`` hosts (its data too with ``data``), the others untouched."""
+    from provision.commands.remove import check_gone, remove_work
+
     config = getattr(c, "config", None)
     if not app:
         print("error: remove: name the app with --app NAME", file=sys.stderr)
@@ -103,6 +109,8 @@ def remove(c: Any, root: Path, app: str, data: bool, options: Options, **kw: Any
 
 def logs(c: Any, root: Path, query: LogQuery, options: Options, **kw: Any) -> int:
     """Print the log ``query`` asks for from every target, each line marked by its host."""
+    from provision.commands.logs import follow_each, show_logs
+
     config = getattr(c, "config", None)
     if fault := query.fault():
         print(f"error: {fault}", file=sys.stderr)
@@ -141,6 +149,8 @@ def action(c: Any, root: Path, name: str, options: Options, **kw: Any) -> int:
 
 def status(c: Any, root: Path, options: Options, as_json: bool = False, **kw: Any) -> int:
     """How the app is doing on every target; ``as_json``: one JSON object by host."""
+    from provision.commands.status import show_status
+
     config = getattr(c, "config", None)
     report: dict[str, Any] | None = {} if as_json else None
 
@@ -160,6 +170,8 @@ def oneoff(c: Any, root: Path, command: str, options: Options, one: bool = False
            tty: bool = False, **kw: Any) -> int:  # fmt: skip
     """`fab exec`: ``command`` in the live release on each target in turn (``one``: the
     first); exits with the command's status."""
+    from provision.commands.oneoff import oneoff_fault, run_oneoff
+
     config = getattr(c, "config", None)
     status = 0
     if not command.strip():
@@ -184,6 +196,8 @@ def oneoff(c: Any, root: Path, command: str, options: Options, one: bool = False
 def doctor(c: Any, root: Path, options: Options, **kw: Any) -> int:
     """The app's source, read for common production mistakes; with -H, its servers too.
     1 when an error was found, 0 with warnings only."""
+    from provision.commands.doctor import Finding, server_work, show, source_checks, source_findings
+
     config = getattr(c, "config", None)
     found: list[Finding] = []
 

@@ -5,8 +5,8 @@ before it stale: the facts of the next few tasks (``AFTER_CHANGE``) are read aga
 change's own round trip, and those of any later task when its turn comes, with every
 task's after it, in one round trip. No decision rests on a fact older than the last
 change, a run with nothing to change costs a single round trip for its checks, and a
-run of many changes re-reads only what its next tasks need. Changes that say how they join (``Joint``: packages)
-are made as one, at the first one's turn.
+run of many changes re-reads only what its next tasks need. Changes that say how they
+join (``Joint``: packages) are made as one, at the first one's turn.
 """
 
 from __future__ import annotations
