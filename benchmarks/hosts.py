@@ -75,7 +75,8 @@ def one_host(runs, work):
     key = sandbox.keypair(work / "id_ed25519")
     rows = []
     with fresh_host(work, key, "bench") as (boot, inv, line):
-        inv.write_text(f"hosts:\n{line}")
+        # each rollback goes one release further back: keep enough for every run
+        inv.write_text(f"hosts:\n{line}vars:\n  app_keep_releases: {max(5, runs + 2)}\n")
         rows.append(("boot a test host (systemd-nspawn, until SSH answers)", boot, ""))
         base = ("-H", "bench", "bootstrap", "--inventory", str(inv))
         cold, cold_recap = timed(*base)
