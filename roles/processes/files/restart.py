@@ -107,8 +107,10 @@ def main():
     up = time.monotonic()
     pids = {unit: show(unit, "MainPID").get("MainPID", "0") for unit in kept}
     groups = {unit: procs_file(unit) for unit in kept}
-    start = {unit: cpu(members(groups[unit]) or [])[0] for unit in kept}
-    last = dict(start)  # the CPU used when it last grew by more than IDLE
+    # The unit's processes are all new: the CPU they used is all their start-up work's.
+    # (Counting it from a first look instead made a start-up that was done before that
+    # look, a light one on a busy server, never count as started before SETTLE.)
+    last = dict.fromkeys(kept, 0.0)  # the CPU used when it last grew by more than IDLE
     grew = dict.fromkeys(kept, up)  # and when
     started = {}
     while True:
@@ -120,7 +122,7 @@ def main():
             used, asleep = cpu(found or [])
             if used - last[unit] > IDLE or not asleep:
                 last[unit], grew[unit] = used, now
-            if unit not in started and used - start[unit] >= WORK and now - grew[unit] >= QUIET:
+            if unit not in started and used >= WORK and now - grew[unit] >= QUIET:
                 started[unit] = f"quiet after {now - up:.1f} s"
         if len(started) == len(kept):
             break
