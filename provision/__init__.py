@@ -12,4 +12,19 @@ The engine, in layers, each importing only those below it:
 and nothing else of the engine.
 """
 
+import sys
+
 __version__ = "0.2.0"
+
+
+def keep_bytecode_cache() -> None:
+    """Let Python cache its compiled modules as it would (``-B`` and
+    ``PYTHONDONTWRITEBYTECODE`` still turn that off). Invoke, which runs `fab` and
+    `provision`, turns the cache off (its ``--write-pyc``) before the tasks are loaded, so
+    that every run compiled provision's modules, and its libraries' imported after, again:
+    50 ms and more a command where nothing had compiled them (an editable install, or
+    ``uv tool install``, which does not)."""
+    sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)
+
+
+keep_bytecode_cache()  # `fab` imports the fabfile, so provision, after Invoke's setting

@@ -17,13 +17,17 @@ from fabric import Config
 from fabric.main import Fab
 from invoke import Collection
 
-from provision import __version__, tasks
+from provision import __version__, keep_bytecode_cache, tasks
 from provision.core.output import Program
 
 
 class Provision(Fab):
     def print_version(self) -> None:
         print(f"provision {__version__}")
+
+    def parse_core(self, argv: list[str] | None) -> None:
+        super().parse_core(argv)
+        keep_bytecode_cache()  # for the modules a command imports when it runs
 
 
 def program() -> Provision:

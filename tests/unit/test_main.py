@@ -67,3 +67,23 @@ def test_a_reader_that_went_away_ends_it_quietly():
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def cached(cmd, cwd, prefix):
+    """The modules of provision's package that running ``cmd`` left compiled in Python's
+    bytecode cache (kept under ``prefix``, not beside the sources)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(cmd, cwd=cwd, env={**env, "PYTHONPYCACHEPREFIX": str(prefix)},
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    package = prefix / (ROOT / "provision").relative_to("/")
+    return {p.relative_to(package).as_posix().split(".")[0] for p in package.rglob("*.pyc")}
+
+
+def test_both_programs_keep_pythons_bytecode_cache(tmp_path):
+    # Invoke turns the cache off before it loads the tasks; provision turns it back on.
+    by_fab = cached([sys.executable, "-m", "fabric", "--list"], ROOT, tmp_path / "fab")
+    assert {"tasks", "commands/cli", "core/transport"} <= by_fab
+    # the `provision` command imports a command's own modules when it runs, after Invoke
+    done = cached([sys.executable, "-m", "provision.main", "init"], tmp_path, tmp_path / "p")
+    assert "commands/init" in done
