@@ -86,7 +86,7 @@ class PathInfo(Fact[PathState | None]):
             "if [ -L {p} ]; then echo link; stat -c '%U %G %a' {p}; readlink {p}; "
             "elif [ -d {p} ]; then echo directory; stat -c '%U %G %a' {p}; "
             "elif [ -f {p} ]; then echo file; stat -c '%U %G %a' {p}; "
-            "sha256sum {p} | cut -d' ' -f1; "
+            "sha256sum {p}; "
             "elif [ -e {p} ]; then echo other; stat -c '%U %G %a' {p}; fi",
             p=self.path,
         )
@@ -104,7 +104,9 @@ class PathInfo(Fact[PathState | None]):
             owner=owner,
             group=group,
             mode=int(mode or "0", 8),
-            sha256=extra if kind == "file" else "",
+            # sha256sum's line: the digest, then the name (a backslash first when the name
+            # holds one, or a newline)
+            sha256=extra.split(" ", 1)[0].removeprefix("\\") if kind == "file" else "",
             target=extra if kind == "link" else "",
         )
 

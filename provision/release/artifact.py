@@ -22,7 +22,6 @@ from pathlib import Path
 
 from provision.core.errors import ProvisionError
 from provision.core.facts import HostFacts
-from provision.release.lockfiles import LOCKS, LockError
 
 CACHE = Path(os.environ.get("PROVISION_CACHE", Path.home() / ".cache" / "provision"))
 
@@ -117,6 +116,8 @@ class Dependencies:
         """pip's arguments for the server ``host``: a lock's exact pins for its platform."""
         if self.pins is None:
             return self.args
+        from provision.release.lockfiles import LockError  # see ``dependencies``
+
         try:
             return self.pins(host)
         except LockError as e:
@@ -131,6 +132,9 @@ def dependencies(source: Path, requirements: str = "requirements.txt") -> Depend
     """The app's dependencies: exact pins from its uv.lock or poetry.lock when it has one,
     else its requirements file, else ``[project] dependencies`` of its pyproject.toml; an
     error saying what was looked for when it has none of them."""
+    # imported here: a lock is read with packaging, which no other command needs
+    from provision.release.lockfiles import LOCKS
+
     for name, pins in LOCKS.items():
         lock = source / name
         if lock.is_file():

@@ -17,12 +17,13 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-from packaging.tags import Tag, compatible_tags, cpython_tags
-from packaging.utils import parse_wheel_filename
+from typing import TYPE_CHECKING
 
 from provision.core.facts import HostFacts
 from provision.release.artifact import CACHE, ArtifactError, Dependencies
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 # The uv that builds release virtualenvs on servers: one version, tested, shipped once to
 # each server (its wheel, about 18 MB) and kept at UV_PATH.
@@ -151,6 +152,9 @@ def _lines(args: list[str]) -> list[str]:
 
 def _ranking(host: HostFacts) -> dict[Tag, int]:
     """The server's wheel tags, by preference (as pip ranks them)."""
+    # packaging is imported where a release's wheels are picked: no other command needs it
+    from packaging.tags import compatible_tags, cpython_tags
+
     version = tuple(int(n) for n in (host.python or "3.11").split("."))
     tags = [*cpython_tags(version, platforms=platforms(host)),
             *compatible_tags(version, platforms=platforms(host))]  # fmt: skip
@@ -158,6 +162,8 @@ def _ranking(host: HostFacts) -> dict[Tag, int]:
 
 
 def _rank(url: str, best: dict[Tag, int]) -> int | None:
+    from packaging.utils import parse_wheel_filename
+
     try:
         tags = parse_wheel_filename(url.rsplit("/", 1)[-1].split("#", 1)[0])[3]
     except ValueError:

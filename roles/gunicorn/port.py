@@ -14,16 +14,17 @@ class Listeners(Fact[tuple[tuple[str, str, str], ...]]):
     port: int
 
     def command(self):
+        # each process's name and group read by the shell itself: this runs at every
+        # deploy, and a program for each of gunicorn's processes took 10 ms
         return sh(
-            "for p in $(ss -Hltnp {where} | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); "
-            'do echo "$p $(cat /proc/$p/comm) $(head -n1 /proc/$p/cgroup)"; done',
+            "for x in $(ss -Hltnp {where} | grep -o 'pid=[0-9]*'); do p=${{x#pid=}}; c=; g=; "
+            'read -r c < /proc/$p/comm; read -r g < /proc/$p/cgroup; echo "$p $c $g"; done',
             where=f"sport = :{self.port}",
         )
 
     def parse(self, output):
-        return tuple(
-            tuple(line.split(" ", 2)) for line in output.splitlines() if line.count(" ") >= 2
-        )
+        lines = dict.fromkeys(line for line in output.splitlines() if line.count(" ") >= 2)
+        return tuple(tuple(line.split(" ", 2)) for line in lines)  # once a process
 
 
 def port_free(app, port):

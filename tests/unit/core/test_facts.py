@@ -36,6 +36,10 @@ CASES = [
     ("path-file", PathInfo("/srv/hello/shared/.env"),
      PathState("file", "app", "app", 0o600,
                "ba4ee3a651098a4c2eb180e08d813d1751e9cd955bd5b36e1132dc15a6c5d8fc")),
+    # sha256sum marks a name that holds a backslash (or a newline) with one before its digest
+    ("path-file-backslash", PathInfo("/root/a\\b"),
+     PathState("file", "root", "root", 0o644,
+               "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac")),
     ("path-directory", PathInfo("/srv/hello/releases"),
      PathState("directory", "app", "app", 0o755)),
     ("path-link", PathInfo("/srv/hello/current"),
