@@ -22,7 +22,7 @@ from tests.helpers import ROOT
 OLD = "20200101-000000"
 HOST = "2\n2048\ndebian\n12\nbookworm\nx86_64\nweb1\n3.11\n2.36\n"
 STATE = f"current {OLD}\ncontent c0\nrelease {OLD} 0 0 0 v0\nvenv v0\n"
-GO_LIVE = "mark s=cursor\ndid systemctl reload hello\npid 4242\n"
+GO_LIVE = "mark s=cursor\ndid systemctl kill -s HUP --kill-whom=main hello\npid 4242\n"
 
 
 @pytest.fixture
