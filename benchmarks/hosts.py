@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -58,7 +59,7 @@ def code_only(folder, runs, *args, file="main.py"):
 
 @contextmanager
 def fresh_host(work, key, name):
-    """A freshly booted host, its boot time, and an inventory file naming it."""
+    """A freshly booted host, its boot time, an inventory file naming it, and its line."""
     start = time.perf_counter()
     machine = sandbox.boot(name, sandbox.base_rootfs(), work, key, port=free_port())
     try:
@@ -70,6 +71,29 @@ def fresh_host(work, key, name):
         machine.stop()
 
 
+def references(key, line, runs):
+    """Rows that say how fast the machine is at the time of a run (it drifts over a day):
+    the two costs every command has before its own work."""
+    port = line.split("port: ", 1)[1].split(",", 1)[0]
+    ssh = ["ssh", "-q", "-i", str(key), "-p", port, "-o", "BatchMode=yes",
+           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+           "root@127.0.0.1", "true"]  # fmt: skip
+    bare = [_seconds(ssh) for _ in range(max(5, runs))]
+    listed = [_seconds([sys.executable, "-m", "fabric", "--list"]) for _ in range(max(5, runs))]
+    return [
+        ("for reference: OpenSSH's own `ssh HOST true` (connect, log in, run nothing; median "
+         f"of {len(bare)})", median(bare), ""),
+        (f"for reference: `fab --list` (Python started, Fabric and provision's tasks imported; "
+         f"median of {len(listed)})", median(listed), ""),
+    ]  # fmt: skip
+
+
+def _seconds(cmd):
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, timeout=60)
+    return time.perf_counter() - start
+
+
 def one_host(runs, work):
     """Every figure of one host: rows of (what, seconds, goal)."""
     key = sandbox.keypair(work / "id_ed25519")
@@ -78,6 +102,7 @@ def one_host(runs, work):
         # each rollback goes one release further back: keep enough for every run
         inv.write_text(f"hosts:\n{line}vars:\n  app_keep_releases: {max(5, runs + 2)}\n")
         rows.append(("boot a test host (systemd-nspawn, until SSH answers)", boot, ""))
+        rows += references(key, line, runs)
         base = ("-H", "bench", "bootstrap", "--inventory", str(inv))
         cold, cold_recap = timed(*base)
         rows.append((f"`fab bootstrap`, fresh host (changed={cold_recap['bench']['changed']})",
