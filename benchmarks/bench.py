@@ -86,7 +86,7 @@ def simulated(args, work):
     key = sandbox.keypair(work / "id_ed25519")
     app = work / "app"
     shutil.copytree(ROOT / "example-app", app)
-    with fresh_host(work, key, "recorded") as (_boot, inv, line):
+    with fresh_host(work, key, "recorded") as (_boot, inv, line, _port):
         inv.write_text(f"hosts:\n{line}vars:\n  app_source: {app}\n")
         timed("-H", "recorded", "bootstrap", "--inventory", str(inv))
         timed("-H", "recorded", "deploy", "--inventory", str(inv))

@@ -59,23 +59,23 @@ def code_only(folder, runs, *args, file="main.py"):
 
 @contextmanager
 def fresh_host(work, key, name):
-    """A freshly booted host, its boot time, an inventory file naming it, and its line."""
+    """A freshly booted host: its boot time, an inventory file to name it in, the host's
+    line for that file, and its SSH port."""
     start = time.perf_counter()
     machine = sandbox.boot(name, sandbox.base_rootfs(), work, key, port=free_port())
     try:
         boot = time.perf_counter() - start
         inventory = work / f"{name}.yaml"
         line = f"  {name}: {{address: 127.0.0.1, port: {machine.port}, key: {key}}}\n"
-        yield boot, inventory, line
+        yield boot, inventory, line, machine.port
     finally:
         machine.stop()
 
 
-def references(key, line, runs):
+def references(key, port, runs):
     """Rows that say how fast the machine is at the time of a run (it drifts over a day):
     the two costs every command has before its own work."""
-    port = line.split("port: ", 1)[1].split(",", 1)[0]
-    ssh = ["ssh", "-q", "-i", str(key), "-p", port, "-o", "BatchMode=yes",
+    ssh = ["ssh", "-q", "-i", str(key), "-p", str(port), "-o", "BatchMode=yes",
            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
            "root@127.0.0.1", "true"]  # fmt: skip
     bare = [_seconds(ssh) for _ in range(max(5, runs))]
@@ -98,11 +98,11 @@ def one_host(runs, work):
     """Every figure of one host: rows of (what, seconds, goal)."""
     key = sandbox.keypair(work / "id_ed25519")
     rows = []
-    with fresh_host(work, key, "bench") as (boot, inv, line):
+    with fresh_host(work, key, "bench") as (boot, inv, line, port):
         # each rollback goes one release further back: keep enough for every run
         inv.write_text(f"hosts:\n{line}vars:\n  app_keep_releases: {max(5, runs + 2)}\n")
         rows.append(("boot a test host (systemd-nspawn, until SSH answers)", boot, ""))
-        rows += references(key, line, runs)
+        rows += references(key, port, runs)
         base = ("-H", "bench", "bootstrap", "--inventory", str(inv))
         cold, cold_recap = timed(*base)
         rows.append((f"`fab bootstrap`, fresh host (changed={cold_recap['bench']['changed']})",
@@ -173,7 +173,7 @@ def added(app, runs, deploy):
 def with_postgres(work, key):
     """A fresh host's bootstrap and first deploy of the app with PostgreSQL, its
     migrations and a worker."""
-    with fresh_host(work, key, "benchdb") as (_boot, inv, line):
+    with fresh_host(work, key, "benchdb") as (_boot, inv, line, _port):
         app = work / "db-app"
         shutil.copytree(ROOT / "example-db-app", app)
         inv.write_text(

@@ -21,9 +21,9 @@ def keep_bytecode_cache() -> None:
     """Let Python cache its compiled modules as it would (``-B`` and
     ``PYTHONDONTWRITEBYTECODE`` still turn that off). Invoke, which runs `fab` and
     `provision`, turns the cache off (its ``--write-pyc``) before the tasks are loaded, so
-    that every run compiled provision's modules, and its libraries' imported after, again:
-    50 ms and more a command where nothing had compiled them (an editable install, or
-    ``uv tool install``, which does not)."""
+    that every run compiled provision's modules, and its libraries' imported after, again
+    wherever nothing had compiled them (an editable install, or ``uv tool install``, which
+    does not): 40 to 90 ms of every command on a test machine."""
     sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)
 
 
