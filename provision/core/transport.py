@@ -102,8 +102,11 @@ class Session:
         t = self.target
         where = str(t)
         t.host_keys.prepare(self._conn.client, t.address, t.port)
+        conn = self._conn
         try:
-            self._conn.open()
+            if not conn.gateway:  # a ProxyJump or ProxyCommand of ~/.ssh/config makes its own
+                conn.connect_kwargs["sock"] = dial(conn.host, conn.port, conn.connect_timeout)
+            conn.open()
         except HostKeyError as e:
             raise HostKeyRefused(f"{t.name}: {e}") from e
         except paramiko.BadHostKeyException as e:
@@ -118,10 +121,10 @@ class Session:
             raise ConnectError(f"{t.name}: {where} did not answer in time") from e
         except (OSError, paramiko.SSHException, EOFError) as e:
             raise ConnectError(f"{t.name}: cannot connect to {where}: {_reason(e)}") from e
-        # Small request/answer packets: without this, delayed ACKs cost ~40 ms a round trip.
-        sock = self._conn.client.get_transport().sock
-        if isinstance(sock, socket.socket):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        finally:
+            dialled = conn.connect_kwargs.pop("sock", None)
+            if dialled is not None and not conn.is_connected:
+                dialled.close()
 
     def close(self) -> None:
         self._conn.close()
@@ -176,6 +179,38 @@ class Session:
         return chan
 
 
+QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+
+
+class Prompt(socket.socket):
+    """A TCP socket for SSH's small requests and answers, each sent and acknowledged at once.
+
+    A request waits on no acknowledgement (``TCP_NODELAY``): without it, the handshake
+    stalls 40 ms, the peer's delayed ACK, once or twice. And each of its sends turns
+    delayed acknowledgements off again (Linux's ``TCP_QUICKACK``, which the kernel turns
+    back on when this side answers what it received): a server sends its first packets
+    after logging in (OpenSSH: its host keys, a debug line, then the answer to the first
+    channel) before it turns its own ``TCP_NODELAY`` on, so each waited for this side's
+    delayed ACK, and the first command of every connection took 40 ms more.
+    """
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        sent = super().send(data, flags)
+        if QUICKACK is not None:
+            self.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
+        return sent
+
+
+def dial(host: str, port: int, timeout: float | None) -> Prompt:
+    """A TCP connection to ``host``, for paramiko to speak SSH over."""
+    timeout = timeout or CONNECT_TIMEOUT
+    raw = socket.create_connection((host, port), timeout)
+    sock = Prompt(fileno=raw.detach())
+    sock.settimeout(timeout)  # as the socket it was (paramiko sets its own)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 def _drain(chan: paramiko.Channel) -> tuple[str, str]:
     out: list[bytes] = []
     err: list[bytes] = []
@@ -192,7 +227,7 @@ def _drain(chan: paramiko.Channel) -> tuple[str, str]:
 
 
 def _reason(e: BaseException) -> str:
-    if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
+    if isinstance(e, (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError)):
         return "connection refused"
     if "banner" in str(e):
         return f"no SSH answer within {HANDSHAKE_TIMEOUT:.0f} s"
