@@ -64,7 +64,7 @@ def test_check_on_a_fresh_host_lists_changes_and_changes_nothing(pristine):
     host.check_output("touch /tmp/before-check")
     done = pristine.fab("bootstrap", "--check")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "[target] would-chg base: packages python3-venv, procps" in done.stdout
+    assert "[target] would-chg base: packages procps, logrotate, unattended-upgrades" in done.stdout
     assert "[target] would-chg nginx: packages nginx" in done.stdout
     assert "[target] would-chg app: user app  (create)" in done.stdout
     assert recap(done.stdout)["target"]["changed"] > 5
@@ -115,8 +115,9 @@ def test_app_user_is_a_non_root_system_account(host):
 
 
 def test_packages_installed_and_nginx_running(host):
-    for name in ("nginx", "python3-venv"):
+    for name in ("nginx", "logrotate", "unattended-upgrades"):
         assert host.package(name).is_installed
+    assert not host.package("python3-venv").is_installed  # only pip needs it (uv builds)
     nginx = host.service("nginx")
     assert nginx.is_running and nginx.is_enabled
 

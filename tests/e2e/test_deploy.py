@@ -130,6 +130,19 @@ def test_new_code_and_new_dependency(deploy, app):
     assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.9.0"}')
 
 
+def test_pip_builds_the_venv_where_uv_is_not_wanted(deploy, app, host):
+    # bootstrapped with uv as the installer: python3-venv, which only pip needs, is not here
+    assert not host.package("python3-venv").is_installed
+    with_humanize(app, "4.8.0")  # pins no other test deploys: a venv of its own to build
+    done = deploy("--set", "release_installer=pip")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ("base: packages python3-venv, procps, logrotate, unattended-upgrades  "
+            "(install python3-venv)") in done.stdout  # fmt: skip
+    assert re.search(r"release: venv  \(built venvs/[0-9a-f]+, ", done.stdout), done.stdout
+    assert host.file("/srv/hello/current/venv/bin/pip").exists  # python3 -m venv's own pip
+    assert get("/size") == (200, '{"size":"123.5 MB","humanize":"4.8.0"}')
+
+
 def test_master_preloads_the_libraries_and_not_the_app(deploy, app, host):
     with_humanize(app, "4.9.0")
     deployed(deploy)
