@@ -23,8 +23,6 @@ from typing import Any, TextIO
 
 import jinja2
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from provision.core.errors import ProvisionError
 from provision.project.hooks import Hook
@@ -93,6 +91,11 @@ def read_source(path: Path) -> AppSource:
 
 
 def _names(lines: list[str]) -> list[str]:
+    # imported here: only `provision init` reads requirements with it, and every command
+    # imports this module (its types are in the role contract): 10 ms of each one's start
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     found = []
     for line in lines:
         line = line.split("#", 1)[0].strip()

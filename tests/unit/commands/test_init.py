@@ -2,6 +2,8 @@
 
 import io
 import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -169,3 +171,11 @@ def test_a_second_run_changes_nothing_and_never_overwrites(tmp_path):
         "kept fabfile.py: it is there already (init never overwrites a file)",
         "kept .gitignore: it ignores .provision/ already",
     ]
+
+
+def test_the_role_contract_leaves_packaging_to_the_commands_that_read_requirements():
+    # every command imports the contract (init's types are in it); packaging is 10 ms
+    code = "import sys, provision.api, provision.tasks; print('packaging' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, check=True)  # fmt: skip
+    assert done.stdout.strip() == "False"
