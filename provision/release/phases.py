@@ -6,12 +6,16 @@ a unit test states exactly what a phase sends.
 
 from __future__ import annotations
 
+import io
 import json
 import posixpath
+import struct
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from provision.core.command import Command, Shell
+from provision.core.runner import TaskFailed
 from provision.release.layout import BAD, DONE, REQUIREMENTS, ROLLED_BACK, UNVERIFIED, Layout
 from provision.release.releases import Releases
 
@@ -112,12 +116,28 @@ def venv(
 
 def tool(path: str, wheel: bytes, member: str) -> list[Command]:
     """Put ``member`` of a wheel (a program such as uv) at ``path`` on the server, root's
-    and executable by all. The wheel comes on stdin; the file is renamed in when whole,
-    so two deploys at once (two apps) never see half of it."""
-    return [
-        Command.of("mkdir", "-p", posixpath.dirname(path)),
-        Command.of("python3", "-I", "-c", EXTRACT, member, path, stdin=wheel),
-    ]
+    and executable by all. The member alone comes on stdin, as the wheel stores it, and is
+    inflated as it arrives (see ``extract.py``); the file is renamed in when whole, so two
+    deploys at once (two apps) never see half of it."""
+    data, method, crc, size = stored(wheel, member)
+    args = ("-I", "-c", EXTRACT, f"{method}", f"{crc}", f"{size}", path)
+    return [Command.of("mkdir", "-p", posixpath.dirname(path)),
+            Command.of("python3", *args, stdin=data)]  # fmt: skip
+
+
+def stored(archive: bytes, member: str) -> tuple[bytes, int, int, int]:
+    """``member`` of a zip ``archive`` as the archive stores it: (its bytes, compression
+    method, CRC-32, size once inflated)."""
+    try:
+        info = zipfile.ZipFile(io.BytesIO(archive)).getinfo(member)
+    except (KeyError, zipfile.BadZipFile) as e:
+        raise TaskFailed(f"cannot read {member} of the wheel: {e}") from e
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise TaskFailed(f"{member}: compression method {info.compress_type}, not deflate")
+    # its data follows its local header: 30 bytes, then its name and extra field
+    name, extra = struct.unpack_from("<HH", archive, info.header_offset + 26)
+    start = info.header_offset + 30 + name + extra
+    return archive[start : start + info.compress_size], info.compress_type, info.CRC, info.file_size
 
 
 def handed_over(path: str) -> list[Command]:

@@ -1,5 +1,7 @@
 """Fixtures of the release tests."""
 
+import zipfile
+
 import pytest
 
 from provision.release import wheels
@@ -11,5 +13,6 @@ def no_index(tmp_path, monkeypatch):
     bytes (what a deploy uploads to a server without uv)."""
     monkeypatch.setattr(wheels, "resolve", lambda *a: wheels.Wheels(["fastapi==1.0"], []))
     uv = tmp_path / "uv.whl"
-    uv.write_bytes(b"uv's wheel")
+    with zipfile.ZipFile(uv, "w") as z:
+        z.writestr(wheels.UV_MEMBER, "uv")
     monkeypatch.setattr(wheels, "uv_wheel", lambda host: uv)

@@ -1,5 +1,9 @@
 """Each release phase, given settings and facts, sends exactly these commands."""
 
+import io
+import zipfile
+import zlib
+
 import pytest
 
 from provision.release import phases
@@ -8,6 +12,17 @@ from provision.release.releases import ReleaseInfo, Releases
 
 L = Layout("/srv/my app")
 APP = "setpriv --reuid app --regid app --init-groups --reset-env"
+
+
+def wheel(**members):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+UV_WHEEL = wheel(**{"uv/__init__.py": "", "uv-1.data/scripts/uv": b"ELF" * 9})
 
 
 def rendered(commands):
@@ -65,9 +80,9 @@ CASES = [
         "chmod -R u+w,go-w,a+rX '/srv/my app/venvs/abc'",
         f"{APP} ln -sfn ../../venvs/abc '/srv/my app/releases/r2/venv'",
     ]),
-    ("tool", phases.tool("/usr/local/lib/provision/uv-1/uv", b"zip", "uv-1.data/scripts/uv"), [
+    ("tool", phases.tool("/usr/local/lib/provision/uv-1/uv", UV_WHEEL, "uv-1.data/scripts/uv"), [
         "mkdir -p /usr/local/lib/provision/uv-1",
-        f"python3 -I -c {phases.Command.of(phases.EXTRACT).render()} uv-1.data/scripts/uv "
+        f"python3 -I -c {phases.Command.of(phases.EXTRACT).render()} 8 {zlib.crc32(b'ELF' * 9)} 27 "
         "/usr/local/lib/provision/uv-1/uv",
     ]),
     ("link", phases.link_shared(L, "app", "r2", {".env": "shared/.env",
