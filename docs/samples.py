@@ -11,7 +11,7 @@ shortened only where the page elides lines (``...``).
 The script boots the hosts itself (and stops them at the end): no sandbox may be running
 before.
 
-tests/unit/test_readme.py checks the samples against what the code produces.
+tests/unit/test_docs.py checks the samples against what the code produces.
 """
 
 from __future__ import annotations
