@@ -6,7 +6,7 @@ from provision.api import DiskProbe, UpdatesProbe, apt, files
 def tasks(role):
     v = role.vars
     # pip builds a virtualenv with python3-venv's pip; uv (the default) needs none of it,
-    # and leaving it out spares a fresh server six packages (1 to 1.5 s of apt)
+    # and leaving it out spares a fresh server six packages (about 1 s of apt)
     pip = any(app["release_installer"] == "pip" for app in role.apps)
     packages = [*(["python3-venv"] if pip else []), *v["base_packages"],
                 *(["unattended-upgrades"] if v["security_updates"] else [])]  # fmt: skip

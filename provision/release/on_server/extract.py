@@ -4,10 +4,11 @@
 
 stdin is the one member of the archive, as the archive stores it (METHOD 8: deflated, 0:
 stored), sent alone and inflated as it comes in: the server's work overlaps the
-transfer (for uv's 38 MB program, half of the time the whole wheel read first, then
-unzipped, took). What comes out must have the archive's CRC-32 and SIZE. PATH is written
-under a temporary name beside it, made executable by all, then renamed in: a reader
-never sees half of it, whoever else writes it at the same time.
+transfer (uv's 38 MB program: 0.48 to 0.56 s on a test host, where reading the whole
+wheel, then unzipping it, took 0.64 to 0.79 s). What comes out must have the archive's
+CRC-32 and SIZE. PATH is written under a temporary name beside it, made executable by
+all, then renamed in: a reader never sees half of it, whoever else writes it at the same
+time.
 """
 
 import os
