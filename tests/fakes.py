@@ -187,3 +187,30 @@ def captured(name):
 def parsed(fact, name):
     """``fact`` parsing what its command printed on a real host (``facts/<name>.txt``)."""
     return fact.parse(captured(name))
+
+
+# the command of ``ReleaseState``: a rule's pattern for it
+RELEASE_STATE = "find current releases venvs wheels"
+
+
+def release_state(text):
+    """What ``ReleaseState``'s command prints on a server described by ``text``: lines of
+    ``current ID``, ``release ID BAD BACK NEW VENV`` (flags 0 or 1), ``venv ID``, and
+    others as the command prints them (``content``, ``intent``, ``job``)."""
+    marks = (".provision-bad", ".provision-rolled-back", ".provision-unverified")
+    printed = []
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "current":
+            printed.append(f"current releases/{rest}")
+        elif kind == "release":
+            rid, *flags, venv = rest.split()
+            printed += [f"mark releases/{rid} .provision-complete ",
+                        f"mark releases/{rid} venv ../../venvs/{venv}"]  # fmt: skip
+            printed += [f"mark releases/{rid} {m} " for m, on in zip(marks, flags, strict=True)
+                        if on == "1"]  # fmt: skip
+        elif kind == "venv":
+            printed.append(f"venv venvs/{rest}")
+        else:
+            printed.append(line)
+    return "".join(f"{line}\n" for line in printed)

@@ -75,21 +75,22 @@ class ReleaseState(Fact[Releases]):
     history: int = 0  # how many of the deploy history's last lines to read
 
     def command(self) -> str:
+        """A handful of processes however many releases there are (one ``find`` lists
+        every release's marks, the venvs and the wheels): the state is read on every
+        deploy, twice."""
+        last = f"/^{EVENT}result /h; ${{x;s/^{EVENT}result /job /p;}}"  # the last verdict
+        history = "tail -n {n} {history} 2>/dev/null | sed 's/^/history /'; " * (self.history > 0)
         return sh(
             "cd {root} 2>/dev/null || exit 0; "
-            "echo current $(readlink current 2>/dev/null | sed 's|^releases/||'); "
-            "echo content $(cat current/{content} 2>/dev/null); "
+            "find current releases venvs wheels -maxdepth 2 "
+            "\\( -path current -printf 'current %l\\n' \\) -o "
+            "\\( -path 'releases/*/*' \\( -name {done} -type f -o -name {bad} -o -name {back} "
+            "-o -name {new} -o -name venv \\) -printf 'mark %h %f %l\\n' \\) -o "
+            "\\( -path 'venvs/*/*' -name {done} -type f -printf 'venv %h\\n' \\) -o "
+            "\\( -path 'wheels/*.whl' -type f -printf 'wheel %f\\n' \\) 2>/dev/null; "
+            "sed 's/^/content /' current/{content} 2>/dev/null; "
             "[ -f {intent} ] && sed 's/^/intent /' {intent}; "
-            "echo job $(sed -n 's/^{result}//p' {log} 2>/dev/null | tail -n 1); "
-            'for d in releases/*/; do [ -d "$d" ] || continue; d=${{d%/}}; '
-            '[ -f "$d/{done}" ] || continue; '
-            'bad=0; [ -e "$d/{bad}" ] && bad=1; back=0; [ -e "$d/{back}" ] && back=1; '
-            'new=0; [ -e "$d/{new}" ] && new=1; '
-            'echo release ${{d#releases/}} $bad $back $new $(readlink "$d/venv" | sed "s|.*/||"); '
-            "done; "
-            'for v in venvs/*/; do [ -f "$v{done}" ] && echo venv $(basename $v); done; '
-            'for w in wheels/*.whl; do [ -f "$w" ] && echo wheel ${{w#wheels/}}; done; '
-            "tail -n {n} {history} 2>/dev/null | sed 's/^/history /'; true",
+            "sed -n {last} {log} 2>/dev/null; " + history + "true",
             root=self.root,
             content=CONTENT,
             done=DONE,
@@ -97,22 +98,23 @@ class ReleaseState(Fact[Releases]):
             back=ROLLED_BACK,
             new=UNVERIFIED,
             intent=INTENT,
-            result=f"{EVENT}result ",
+            last=last,
             log=self.job_log or "/dev/null",
             n=self.history,
             history=Layout(self.root).history,
         )
 
     def parse(self, output: str) -> Releases:
-        current, releases, venvs, wheels, content = None, [], set(), set(), ""
+        current, marks, venvs, wheels, content = None, {}, set(), set(), ""
         intent, noted, job, history = None, False, "", []
         for line in output.splitlines():
             kind, _, rest = line.partition(" ")
             if kind == "current":
-                current = rest.strip() or None
-            elif kind == "release":
-                rid, bad, back, new, venv = [*rest.split(), "", "", "", "", ""][:5]
-                releases.append(ReleaseInfo(rid, bad == "1", venv, back == "1", new == "1"))
+                current = rest.strip().removeprefix("releases/") or None
+            elif kind == "mark":  # releases/<id> <mark> [where the venv link points]
+                where, mark, target = [*rest.split(), ""][:3]
+                found = marks.setdefault(where.removeprefix("releases/"), {})
+                found[mark] = target.rsplit("/", 1)[-1]
             elif kind == "intent" and rest.strip() == "noted":
                 noted = True
             elif kind == "intent":
@@ -122,11 +124,13 @@ class ReleaseState(Fact[Releases]):
             elif kind == "content":
                 content = rest.strip()
             elif kind == "venv":
-                venvs.add(rest.strip())
+                venvs.add(rest.strip().removeprefix("venvs/"))
             elif kind == "wheel":
                 wheels.add(rest.strip())
             elif kind == "history" and (entry := _json_or_none(rest)) is not None:
                 history.append(entry)  # a line cut short by a full disk is left out
+        releases = [ReleaseInfo(rid, BAD in m, m.get("venv", ""), ROLLED_BACK in m, UNVERIFIED in m)
+                    for rid, m in marks.items() if DONE in m]  # fmt: skip
         ordered = tuple(sorted(releases, key=lambda r: r.id))
         return Releases(current, ordered, frozenset(venvs), frozenset(wheels), content, intent,
                         noted, job, tuple(history))  # fmt: skip

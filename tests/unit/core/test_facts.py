@@ -92,20 +92,22 @@ def test_fact_parses_real_output(name, fact, expected):
 
 
 def test_release_state_parses_real_output():
+    # two releases (one rolled back from, the live one never verified); besides them a
+    # release and a venv left half made, which do not count
     state = ReleaseState("/srv/hello").parse((FIXTURES / "release-state.txt").read_text())
-    venv = "f12366946d2f727c"
-    assert state.current == "20261125-223352"
-    assert state.content == "85ea3ad72969621d"
+    venv = "5446a48087863b79"
+    assert state.current == "20261201-233741"
+    assert state.content == "db72ebbeeccc2361"
     assert state.releases == (
-        ReleaseInfo("20261125-223344", False, venv, rolled_back=True),
-        ReleaseInfo("20261125-223352", False, venv, unverified=True),
+        ReleaseInfo("20261201-233738", False, venv, rolled_back=True),
+        ReleaseInfo("20261201-233741", False, venv, unverified=True),
     )
     assert state.intent == {
         "action": "deploy",
-        "at": "2026-11-25T22:33:53Z",
+        "at": "2026-12-01T23:37:42Z",
         "by": "root@vm",
-        "from": "20261125-223344",
-        "release": "20261125-223352",
+        "from": "20261201-233738",
+        "release": "20261201-233741",
     }
     assert not state.intent_noted and state.job_result == "kept"
     assert state.venvs == {venv}

@@ -16,7 +16,7 @@ from provision.release import artifact, wheels
 from provision.release.deploy import DeployOptions
 from provision.release.plan import HOOK_POINTS
 from provision.release.rollout import Rollout
-from tests.fakes import FakeSession
+from tests.fakes import RELEASE_STATE, FakeSession, release_state
 from tests.helpers import ROOT
 
 OLD = "20200101-000000"
@@ -42,7 +42,7 @@ def session(*rules):
         *rules,
         ("nproc", HOST),
         ("/var/lib/provision/played/bootstrap", "file\nroot root 644\nx\n"),
-        ("echo current", STATE),
+        (RELEASE_STATE, release_state(STATE)),
         ("journalctl -u hello -n 0", GO_LIVE),
     ])  # fmt: skip
 
@@ -145,7 +145,7 @@ def test_a_check_that_fails_says_why_then_what_the_release_printed(play):
 def test_unchanged_content_stops_before_uploading(play):
     files = {**_plan_files(play), ".provision/requirements.txt": "fastapi==1.0\n"}
     digest = artifact.content_digest(ROOT / "example-app", files)
-    s = session(("echo current", STATE.replace("c0", digest)))
+    s = session((RELEASE_STATE, release_state(STATE.replace("c0", digest))))
     out, error = run("deploy", play, s)
     assert error is None
     assert f"release: unchanged  ({OLD} is live with this very content" in out
@@ -171,7 +171,7 @@ def test_deploy_on_a_server_never_bootstrapped_is_refused(play):
 
 def test_rollback_marks_the_release_it_leaves_and_skips_it_later(play):
     state = "current r3\ncontent c\nrelease r1 0 0 0 v\nrelease r2 0 1 0 v\nrelease r3 0 0 0 v\n"
-    s = session(("echo current", state))
+    s = session((RELEASE_STATE, release_state(state)))
     out, error = run("rollback", play, s)
     assert error is None, out
     assert s.sent("touch /srv/hello/releases/r3/.provision-rolled-back")
@@ -181,7 +181,7 @@ def test_rollback_marks_the_release_it_leaves_and_skips_it_later(play):
 
 @pytest.mark.parametrize("point", HOOK_POINTS)
 def test_every_hook_point_is_reached(play, point):
-    s = session(("echo current", f"{STATE}release 20190101-000000 0 0 0 v0\n"))
+    s = session((RELEASE_STATE, release_state(f"{STATE}release 20190101-000000 0 0 0 v0\n")))
     out, error = run("rollback" if point == "after_rollback" else "deploy", play, s)
     assert error is None, out
     assert [c for c in s.sent(point) if "/var/log/provision-hooklog" in c]
@@ -218,7 +218,7 @@ def test_a_live_release_that_never_passed_verify_is_verified_before_anything_els
     # OLD is live but unverified (its job was cut short); R0 served before it
     state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
              f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
-    s = session(("echo current", state))
+    s = session((RELEASE_STATE, release_state(state)))
     out, error = run("deploy", play, s)
     assert error is None, out
     verify = first(s, f"http://127.0.0.1:8000/health {OLD}")
@@ -230,7 +230,7 @@ def test_a_live_release_that_never_passed_verify_is_verified_before_anything_els
 def test_a_live_release_that_never_passed_verify_and_fails_it_is_rolled_back(play):
     state = (f"current {OLD}\ncontent c0\nrelease 20190101-000000 0 0 0 v0\n"
              f"release {OLD} 0 0 1 v0\nvenv v0\n")  # fmt: skip
-    s = session(("echo current", state), (f":8000/health {OLD}", 1))
+    s = session((RELEASE_STATE, release_state(state)), (f":8000/health {OLD}", 1))
     out, error = run("deploy", play, s)
     assert f"the live release {OLD} never passed verify and fails it: rolled back to " \
            "20190101-000000" in error, out  # fmt: skip
@@ -241,8 +241,8 @@ def test_a_live_release_that_never_passed_verify_and_fails_it_is_rolled_back(pla
 
 def test_a_run_cut_short_is_noted_in_the_history_by_the_next(play):
     intent = '{"action": "deploy", "at": "t", "by": "me", "from": "r0", "release": "' + OLD + '"}'
-    s = session(("echo current", STATE.replace("content c0\n", f"content c0\nintent {intent}\n"
-                                               "job back\n")))  # fmt: skip
+    state = STATE.replace("content c0\n", f"content c0\nintent {intent}\njob back\n")
+    s = session((RELEASE_STATE, release_state(state)))
     out, error = run("deploy", play, s)
     assert error is None, out
     [noted] = s.sent('"result": "interrupted"')

@@ -1,8 +1,11 @@
 """The releases a server has: the rollback target, and what cleaning keeps."""
 
+import subprocess
+
 import pytest
 
-from provision.release.releases import ReleaseInfo, Releases
+from provision.release.layout import BAD, DONE, ROLLED_BACK
+from provision.release.releases import ReleaseInfo, Releases, ReleaseState
 
 
 def releases(current, *ids, bad=(), back=(), new=()):
@@ -38,3 +41,38 @@ def test_cleaning_removes_a_release_that_never_served_like_any_old_one():
     state = releases("r4", "r1", "r2", "r3", "r4", new={"r3"})
     assert state.previous() == "r2"
     assert state.removable(keep=1) == ["r1", "r3"]
+
+
+def test_the_state_command_reads_a_layout_as_the_server_has_it(tmp_path):
+    """The command itself, run under sh on a layout made here (``find``, ``sed``)."""
+    root, log = tmp_path / "srv", tmp_path / "job.log"
+    for rid, marks in (
+        ("r1", [DONE, ROLLED_BACK]),
+        ("r2", [DONE, BAD]),
+        ("r3", [DONE]),
+        ("r4", []),
+    ):  # r4: an upload cut short, never complete
+        (root / "releases" / rid).mkdir(parents=True)
+        for mark in marks:
+            (root / "releases" / rid / mark).touch()
+        (root / "releases" / rid / "venv").symlink_to(f"../../venvs/v-{rid}")
+    (root / "venvs" / "v-r3").mkdir(parents=True)
+    (root / "venvs" / "v-r3" / DONE).touch()
+    (root / "venvs" / ".v-building").mkdir()
+    (root / "wheels").mkdir()
+    (root / "wheels" / "a-1.0-py3-none-any.whl").touch()
+    (root / "current").symlink_to("releases/r3")
+    (root / "deploys.log").write_text('{"release": "r2"}\n{"release": "r3"}\n')
+    log.write_text("@@ result back\n@@ begin verify\n@@ result kept\nnoted\n")  # fmt: skip
+    command = ReleaseState(str(root), str(log), history=1).command()
+    state = ReleaseState(str(root)).parse(
+        subprocess.run(["sh", "-c", command], check=True, capture_output=True, text=True).stdout
+    )
+    assert state.current == "r3" and state.job_result == "kept"
+    assert state.releases == (
+        ReleaseInfo("r1", False, "v-r1", rolled_back=True),
+        ReleaseInfo("r2", True, "v-r2"),
+        ReleaseInfo("r3", False, "v-r3"),
+    )
+    assert state.venvs == {"v-r3"} and state.wheels == {"a-1.0-py3-none-any.whl"}
+    assert state.history == ({"release": "r3"},)

@@ -16,7 +16,7 @@ from provision.release import artifact, phases
 from provision.release.deploy import DEPLOY, DeployOptions
 from provision.release.flow import stages
 from provision.release.rollout import Rollout
-from tests.fakes import FakeSession
+from tests.fakes import RELEASE_STATE, FakeSession, release_state
 from tests.helpers import ROOT
 from tests.unit.release.test_flow import GO_LIVE, HOST, OLD, STATE
 
@@ -84,7 +84,7 @@ def fleet(sent, *failing):
         s = FakeSession([*rules,
                          ("nproc", HOST),
                          ("/var/lib/provision/played/bootstrap", "file\nroot root 644\nx\n"),
-                         ("echo current", STATE),
+                         (RELEASE_STATE, release_state(STATE)),
                          ("journalctl -u hello -n 0", GO_LIVE)], name=name)  # fmt: skip
         answer = s.answer
         s.answer = lambda command: (sent.append((name, command)), answer(command))[1]
