@@ -26,7 +26,7 @@ from provision.release.supervised import EVENT  # the release job's event lines
 STEP = re.compile(rf"^echo {runner.STEP} (\d+) >&2\n", re.MULTILINE)
 FACT = re.compile(rf"^echo ({runner.FACT}-\w+)\n", re.MULTILINE)
 BODY = re.compile(r"^s(\d+)\(\) \{ (.*?); \}\n(?=s\d+\(\) \{ |if run )", re.M | re.S)
-RUN = re.compile(r"run s(\d+) ('[^']*'|[^ ;]+)")
+RUN = re.compile(r"(run|beside) s(\d+) ('[^']*'|[^ ;]+)")
 
 
 @dataclass
@@ -143,17 +143,31 @@ class FakeSession:
         main = next(line for line in script.splitlines() if line.startswith("if run "))
         steps, rest = main[3:].split("; then ", 1)
         done, rest = rest.split("; result=kept; else ", 1)
-        chain = lambda part: [(i, shlex.split(n)[0]) for i, n in RUN.findall(part)]  # noqa: E731
         printed = []
 
-        def step(i, name):
-            result = self.answer(bodies[i])
+        def shown(name, result):
             printed.extend([f"{EVENT}begin {name}", result.stdout.rstrip("\n"),
                             result.stderr.rstrip("\n")])  # fmt: skip
             printed.append(f"{EVENT}end {name}" if result.ok else f"{EVENT}fail {name} {result.rc}")
             return result.ok
 
-        if all(step(i, name) for i, name in chain(steps)):
+        def chain(part):
+            """Each step of ``part`` in order, as ``&&`` would: one started beside the next
+            is sent first, and shown once that next one ended."""
+            beside = []
+            for kind, i, name in RUN.findall(part):
+                result = self.answer(bodies[i])
+                if kind == "beside":
+                    beside.append((shlex.split(name)[0], result))
+                    continue
+                ok = shown(shlex.split(name)[0], result)
+                ok = all([shown(*b) for b in beside]) and ok
+                beside = []
+                if not ok:
+                    return False
+            return True
+
+        if chain(steps):
             self.answer(done)
             outcome = "kept"
         else:
@@ -162,7 +176,7 @@ class FakeSession:
             if not back:
                 outcome = "stays"
             else:
-                went = all(step(i, name) for i, name in chain(back.split("; then ")[0]))
+                went = chain(back.split("; then ")[0])
                 outcome = "back" if went else "failed"
         printed.append(f"{EVENT}result {outcome}")
         return "".join(f"{line}\n" for line in printed if line)

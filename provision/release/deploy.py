@@ -244,6 +244,7 @@ DEPLOY = [
     Phase("reload", Release.reload, failure=Failure.ROLL_BACK),
     HookPoint("after_switch", Failure.ROLL_BACK),
     Phase("verify", Release.verify, changes=False, failure=Failure.ROLL_BACK),
+    HookPoint("with_verify", Failure.ROLL_BACK),  # run beside the verify, followed after it
     HookPoint("after_verify", Failure.ROLL_BACK),
     Phase("clean", clean),
 ]

@@ -22,6 +22,7 @@ from provision.core.runner import PhaseFailed
 from provision.release import phases
 from provision.release.flow import Failure, StepFailed
 from provision.release.layout import UNVERIFIED, Layout
+from provision.release.plan import HookContext
 from provision.release.releases import Releases
 from provision.release.supervised import PID, Follow, Job, Step
 
@@ -32,10 +33,11 @@ BACK = "verify-back"  # the event name of the verify of the release gone back to
 
 
 def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) -> Job:
-    """Make ``to`` live and verify it (with the steps roles add at ``after_switch`` in
-    between); when that fails, mark it bad and make ``back_to`` live again (or, with no
-    ``back_to``, leave it live, marked bad). ``leaving``: the release a rollback leaves,
-    marked rolled back from."""
+    """Make ``to`` live and verify it (a deploy's job runs the steps roles add at
+    ``after_switch`` before the verify, and those at ``with_verify`` beside it); when that
+    fails, mark it bad and make ``back_to`` live again (or, with no ``back_to``, leave it
+    live, marked bad). ``leaving``: the release a rollback leaves, marked rolled back
+    from."""
     p, layout, user = r.plan, r.layout, r.plan.user
     if leaving:
         switch = phases.roll_back(layout, user, leaving, to)
@@ -43,13 +45,11 @@ def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) ->
         switch = phases.switch(layout, user, to)
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     intent = {"action": r.action, "release": to, "from": back_to or "", "by": r.by, "at": at}
-    context = r.hook_context()
-    hooks = [Step(f"after_switch: {s.name}", tuple(s.commands(context)))
-             for s in p.hooks.get("after_switch", []) if r.action == "deploy"]  # fmt: skip
     steps = [
         Step("switch", (write_intent(layout, intent), *switch)),
         Step("reload", (p.go_live,), says_pid=True),
-        *hooks,
+        *hooked(r, "after_switch", r.hook_context()),
+        *hooked(r, "with_verify", r.hook_context()),
         Step("verify", (phases.poll(p.url(p.port), to, p.health_timeout, PID),)),
     ]
     back = []
@@ -67,7 +67,20 @@ def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) ->
         done=(Command.of("rm", "-f", layout.release(to, UNVERIFIED)),),
         holder=f"/run/lock/provision-{p.service}.lock.info",
         gone={k: noted(layout, intent, interrupted(intent, k)) for k in OUTCOMES if k},
+        # gone back, and nobody follows: what the operator's process would run then (the
+        # processes restarted beside the verify go back too)
+        gone_back=hooked(r, "after_rollback", HookContext(layout, back_to, to)) if back_to else (),
     )
+
+
+def hooked(r: Release, point: str, context: HookContext) -> list[Step]:
+    """The steps roles add at ``point`` that a deploy's job runs (those meant to run once
+    on the first host only), made for ``context``; ``with_verify`` ones run beside the
+    verify."""
+    if r.action != "deploy":
+        return []
+    return [Step(f"{point}: {s.name}", tuple(s.commands(context)), beside=point == "with_verify")
+            for s in r.hooks.get(point, []) if r.first or not s.once]  # fmt: skip
 
 
 def write_intent(layout: Layout, intent: dict[str, str]) -> Command:
@@ -171,7 +184,12 @@ class Live:
 
     def verify(self) -> None:
         self.follow.step("verify")
-        self.ended()
+        if not self.named("with_verify"):  # else they end it: see ``steps``
+            self.ended()
+
+    def named(self, point: str) -> list[str]:
+        """The names of the job's steps at hook ``point``, in order."""
+        return [name for name in self.follow.labels if name.startswith(f"{point}: ")]
 
     def ended(self) -> str:
         self.r.job = None
@@ -190,10 +208,10 @@ class Live:
         r.restore()
 
     def steps(self, point: str, failure: Failure) -> None:
-        """The steps roles add at ``point``, run in the job: each shown as a phase."""
+        """The steps roles add at ``point``, run in the job: each shown as a phase. Those
+        beside the verify came to their end with it: the job's verdict follows them."""
         r, follow = self.r, self.follow
-        for step in r.hooks.get(point, []):
-            name = f"{point}: {step.name}"
+        for name in self.named(point):
 
             def shown(name: str = name) -> None:
                 for line in follow.step(name):
@@ -203,3 +221,5 @@ class Live:
                 r.phase(name, shown)
             except PhaseFailed as e:
                 r.fail(failure, StepFailed(str(e)))
+        if point == "with_verify":
+            self.ended()

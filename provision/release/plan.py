@@ -16,7 +16,13 @@ from provision.release.layout import Layout
 
 # Where roles may add steps, in the order a deploy reaches them. A failure before the
 # switch leaves the live release serving; from the switch on it rolls the release back.
-HOOK_POINTS = ("before_check", "before_switch", "after_switch", "after_verify", "after_rollback")
+# ``with_verify`` steps run at the same time as the verify (a restart of the app's
+# background processes onto the release): the release is kept once both have passed.
+HOOK_POINTS = ("before_check", "before_switch", "after_switch", "with_verify", "after_verify",
+               "after_rollback")  # fmt: skip
+# The points whose steps a deploy's release job runs on the server (see ``golive``): they
+# go on, and end in a rollback or not, even if the operator's process dies.
+JOB_POINTS = ("after_switch", "with_verify")
 
 
 @dataclass(frozen=True)

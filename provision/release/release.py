@@ -26,7 +26,7 @@ from provision.project.roles import Role, RoleError
 from provision.release import artifact, phases, supervised, wheels
 from provision.release.flow import Failure, FlowRun, StepFailed
 from provision.release.log_excerpt import log_excerpt
-from provision.release.plan import HOOK_POINTS, HookContext, Hooks, ReleasePlan
+from provision.release.plan import HOOK_POINTS, JOB_POINTS, HookContext, Hooks, ReleasePlan
 from provision.release.releases import Releases, ReleaseState
 
 BY = f"{getpass.getuser()}@{socket.gethostname()}"  # who deploys, in the deploy history
@@ -229,8 +229,8 @@ class Release(FlowRun):
         return self.job.reload()
 
     def hook(self, point: str, failure: Failure) -> None:
-        """The steps of ``after_switch`` run in the release job: follow them."""
-        if point == "after_switch" and self.job is not None and self.action == "deploy":
+        """The steps of ``after_switch`` and ``with_verify`` run in the release job: follow."""
+        if point in JOB_POINTS and self.job is not None and self.action == "deploy":
             self.job.steps(point, failure)
         else:
             super().hook(point, failure)

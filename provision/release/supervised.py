@@ -9,8 +9,10 @@ a file the deploy reads as it grows). When nobody follows any more, the job stil
 on its own, and notes in the deploy history that its run was interrupted, with what it
 decided.
 
-The job is a shell script made of the phases' own ``Command``s. What it prints is the
-steps' output between event lines::
+The job is a shell script made of the phases' own ``Command``s. A step may run beside the
+next one (the workers' restart beside the verify): started in the background, waited
+for once that step ended, its output then printed in one piece. What the job prints is
+the steps' output between event lines::
 
     @@ begin switch
     @@ end switch
@@ -47,6 +49,7 @@ class Step:
     name: str
     commands: tuple[Command, ...]
     says_pid: bool = False  # prints ``pid N``: later steps read it as ``PID``
+    beside: bool = False  # runs in the background beside the next step, which waits for it
 
     def label(self) -> str:
         return "; ".join(c.display() for c in self.commands)
@@ -69,7 +72,8 @@ class Job:
     any) and ``failed`` (marking the new one bad). ``done``: once every step passed.
     ``gone``: when the job ends and the operator's process is no longer there (its lock
     holder, ``holder``, gone): commands by result (``kept``, ``back``, ``stays``) that
-    note the interrupted run."""
+    note the interrupted run; and, when it went back, ``gone_back`` first: the steps the
+    operator's process would have run after going back."""
 
     service: str
     steps: Sequence[Step]
@@ -78,6 +82,7 @@ class Job:
     done: Sequence[Command] = ()
     holder: str = ""  # the deploy lock's info file: its third line is the holder's pid
     gone: dict[str, Command] | None = None
+    gone_back: Sequence[Step] = ()
 
     @property
     def files(self) -> str:
@@ -88,11 +93,20 @@ class Job:
         log, lock = f"{self.files}.log", f"{self.files}.lock"
         lines = [
             sh("exec >>{log} 2>&1 9>>{lock}; flock 9 || exit 1", log=log, lock=lock),
-            "pid=''",
+            "pid=''; waits=''",
             'run() { echo "@@ begin $2"; "$1"; rc=$?; if [ $rc -eq 0 ]; then echo "@@ end $2"; '
             'return 0; fi; echo "@@ fail $2 $rc"; return 1; }',
         ]
-        steps = [*self.steps, *self.back]
+        steps = [*self.steps, *self.back, *self.gone_back]
+        if any(step.beside for step in steps):
+            out = f"{self.files}.out"  # a step's output while it runs beside another
+            lines += [
+                sh('beside() {{ (run "$1" "$2") > {out}."$1" 2>&1 & waits="$waits $!:$1"; }}',
+                   out=out),
+                sh('joined() {{ rc=$1; for w in $waits; do wait "${{w%%:*}}" || rc=1; '
+                   'cat {out}."${{w#*:}}"; rm -f {out}."${{w#*:}}"; done; waits=""; '
+                   "return $rc; }}", out=out),
+            ]  # fmt: skip
         for i, step in enumerate(steps):
             body = " && ".join(c.render() for c in step.commands) or "true"
             if step.says_pid:
@@ -101,8 +115,13 @@ class Job:
             lines.append(f"s{i}() {{ {body}; }}")
 
         def chain(first: int, part: Sequence[Step]) -> str:
-            return " && ".join(sh("run s{i} {name}", i=first + n, name=s.name)
-                               for n, s in enumerate(part))  # fmt: skip
+            calls, waiting = [], False  # waiting: for steps started beside this one
+            for n, s in enumerate(part):
+                call = sh("beside s{i} {name}" if s.beside else "run s{i} {name}", i=first + n,
+                          name=s.name)  # fmt: skip
+                calls.append(f"{{ {call}; joined $?; }}" if waiting and not s.beside else call)
+                waiting = s.beside
+            return " && ".join(calls + ["joined 0"] * waiting)
 
         done = " && ".join(c.render() for c in self.done) or "true"
         failed = "; ".join(c.render() for c in self.failed) or "true"
@@ -114,7 +133,10 @@ class Job:
         lines.append(f"if {chain(0, self.steps)}; then {done}; result=kept; else {after}; fi")
         if self.gone:
             holder = sh("$(sed -n 3p {info} 2>/dev/null)", info=self.holder)
-            cases = " ".join(f"{k}) {c.render()} ;;" for k, c in self.gone.items())
+            back = len(self.steps) + len(self.back)
+            first = {"back": f"{chain(back, self.gone_back)}; "} if self.gone_back else {}
+            cases = " ".join(f"{k}) {first.get(k, '')}{c.render()} ;;"
+                             for k, c in self.gone.items())  # fmt: skip
             lines.append(f'h={holder}; if [ -z "$h" ] || ! kill -0 "$h" 2>/dev/null; then '
                          f'case $result in {cases} esac; fi')  # fmt: skip
         lines.append('echo "@@ result $result"')

@@ -204,9 +204,10 @@ def restart_step(v, script):
 
 
 def release(role):
-    """Processes restart onto the release that went live (or was gone back to)."""
+    """Processes restart onto the release that goes live, at the same time as its verify
+    (the release is kept once both passed), and onto the release gone back to."""
     v = role.vars
     if not v["app_processes"]:
         return None
     step = restart_step(v, role.file("restart.py"))
-    return Hooks({"after_verify": [step], "after_rollback": [step]})
+    return Hooks({"with_verify": [step], "after_rollback": [step]})

@@ -8,6 +8,7 @@ health route for less than a second, until the verify saw it).
 Every test deploys the release it starts from, so each passes when run alone.
 """
 
+import json
 import os
 import re
 import signal
@@ -177,3 +178,37 @@ def test_a_rollback_to_a_release_that_fails_goes_back_where_it_started(
     assert honest(bootstrapped_host, host)[0] == start
     assert loads[0].failed > 0  # it did serve its errors, for as long as its verify took
     failed_only_while_live(loads, breaks=True)
+
+
+WORKER = "python -c 'import main, time; time.sleep(10**9)'"  # as most are: imports, waits
+
+
+def test_a_worker_restarted_beside_a_verify_that_fails_goes_back_with_no_one_following(
+    bootstrapped_host, deploy, app, host
+):
+    """The worker restarts onto the new release beside its verify, which fails; the job
+    goes back with the operator's process dead: it restarts the worker onto the release it
+    went back to as well, as that process would have."""
+    worker = ["--set", "app_processes=" + json.dumps({"worker": WORKER})]
+    main, source = app / "main.py", (app / "main.py").read_text()
+
+    def serves():  # the release the worker's process runs
+        pid = host.check_output("systemctl show -P MainPID hello-process-worker")
+        return host.check_output(f"readlink /proc/{pid}/cwd").rsplit("/", 1)[1]
+
+    try:
+        assert deploy(*worker).returncode == 0
+        start = live_release()
+        assert serves() == start
+        main.write_text(KINDS["breaks-once-live"](source))
+        out = killed_at(bootstrapped_host, "release: reload", "deploy", *settings(app), *worker)
+        [new] = re.findall(r"release: switch  \(\S+ -> (\S+),", out)
+        job_lock = "/run/lock/provision-hello.job.lock"
+        assert host.run(f"flock -w 60 {job_lock} true").rc == 0  # the job ended
+        assert live_release() == start
+        assert serves() == start, f"the worker runs {serves()}, not {start} (the bad one: {new})"
+        history = bootstrapped_host.fab("status").stdout
+        assert f"{new} failed its verify; its release job went back to {start}" in history
+    finally:
+        main.write_text(source)
+        assert deploy().returncode == 0  # and the worker's units go with it

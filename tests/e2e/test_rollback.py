@@ -162,7 +162,7 @@ def test_a_release_rolled_back_from_is_not_rolled_back_to(deploy, bootstrapped_h
     assert "rolled back" not in listed(bootstrapped_host.fab("releases").stdout)[r2]
 
 
-def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
+def test_hooks_run_in_order_a_failing_one_before_the_switch_changes_nothing_and_after_goes_back(
     bootstrapped_host, app, host
 ):
     """The engine as a library, with the test role `hooklog` added to the deploy play."""
@@ -189,7 +189,8 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
     new = live_release()
     assert host.file(log).content_string.splitlines() == [
         f"before_check {new} {before}", f"before_switch {new} {before}",
-        f"after_switch {new} {before}", f"after_verify {new} {before}",
+        f"after_switch {new} {before}", f"with_verify {new} {before}",
+        f"after_verify {new} {before}",
     ]  # fmt: skip
 
     host.run(f"rm -f {log}")
@@ -200,6 +201,21 @@ def test_hooks_run_in_order_and_a_failing_one_before_the_switch_changes_nothing(
     assert live_release() == new and load.failed == 0, load.failures
     lines = host.file(log).content_string.splitlines()
     assert [line.split()[0] for line in lines] == ["before_check", "before_switch"]
+
+    host.run(f"rm -f {log}")  # a step beside the verify fails: the release goes back
+    with Load(Web.address, 80, clients=2) as load:
+        tally, out = run("deploy", hooklog_fail_at="with_verify")
+    assert tally.failed == 1
+    assert f"rolled back to {new}; release " in out, out
+    assert live_release() == new and load.failed == 0, load.failures
+    lines = host.file(log).content_string.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "before_check",
+        "before_switch",
+        "after_switch",
+        "with_verify",
+        "after_rollback",
+    ]
 
     host.run(f"rm -f {log}")
     tally, out = run("rollback")

@@ -6,6 +6,7 @@ stood in for but the server, which answers as the scripted session says.
 """
 
 import io
+import shlex
 
 import pytest
 
@@ -80,6 +81,7 @@ def test_deploy_runs_its_phases_and_hooks_in_order(play):
         first(s, f"ln -sfn releases/{rid} /srv/hello/current.provision-new"),  # switch
         first(s, "journalctl -u hello -n 0"),  # reload
         first(s, "after_switch"),
+        first(s, "with_verify"),  # started beside the verify, before it
         first(s, "http://127.0.0.1:8000/health"),  # verify
         first(s, "after_verify"),
         first(s, "rm -rf /srv/hello/venvs/.[!.]*"),  # clean
@@ -87,7 +89,7 @@ def test_deploy_runs_its_phases_and_hooks_in_order(play):
     assert order == sorted(order)
     hooks = [c for c in s.commands if "/var/log/provision-hooklog" in c]
     assert [next(p for p in HOOK_POINTS if p in h) for h in hooks] == [
-        "before_check", "before_switch", "after_switch", "after_verify"
+        "before_check", "before_switch", "after_switch", "with_verify", "after_verify"
     ]  # fmt: skip
     assert all(f"{rid} {OLD}" in h for h in hooks)
     # the verify gives up if the serving process exits: the one the reload named
@@ -100,7 +102,11 @@ def test_deploy_runs_its_phases_and_hooks_in_order(play):
     ]
     assert lines == ["build", "upload", "install", "venv", "link", "before_check:", "check",
                      "before_switch:", "switch", "reload", "after_switch:", "verify",
-                     "after_verify:", "clean"]  # fmt: skip
+                     "with_verify:", "after_verify:", "clean"]  # fmt: skip
+    # the job's script: the step beside the verify started before it, waited for after it
+    [job] = [shlex.split(text) for text in s.started if "systemd-run" in text]
+    script = job[job.index("printf") + 2]
+    assert "beside s3 'with_verify: log with_verify' && { run s4 verify; joined $?; }" in script
 
 
 def test_failing_before_switch_leaves_the_live_release(play):
@@ -129,6 +135,24 @@ def test_release_failing_after_the_switch_is_rolled_back(play):
     assert back < first(s, f"http://127.0.0.1:8000/health {OLD}") < first(s, "after_rollback")
     assert not s.sent("after_verify") and not s.sent("rm -rf /srv/hello/venvs/.[!.]*")
     assert f"after_rollback {OLD} {rid}" in s.sent("after_rollback")[0]
+
+
+def test_a_step_beside_the_verify_that_fails_rolls_the_release_back(play):
+    s = session(("with_verify 2", 1))
+    out, error = run("deploy", play, s)
+    [upload] = s.sent("tar -xzf - -C /srv/hello/incoming/")
+    rid = upload.rsplit("/", 1)[1]
+    assert error.startswith("with_verify: log with_verify: ")
+    assert f"rolled back to {OLD}; release {rid} is marked bad" in error
+    assert "ok        release: verify" in out and "failed    release: with_verify:" in out
+    assert first(s, "with_verify 2") < first(s, f"ln -sfn releases/{OLD} /srv/hello/current")
+    assert f"after_rollback {OLD} {rid}" in s.sent("after_rollback")[0]
+    assert not s.sent("after_verify 2")
+    # had the operator's process gone, the job would have run the after_rollback steps
+    [job] = [shlex.split(text) for text in s.started if "systemd-run" in text]
+    script = job[job.index("printf") + 2]
+    assert " back) run s" in script
+    assert f"after_rollback {OLD} {rid}" in script
 
 
 def test_a_check_that_fails_says_why_then_what_the_release_printed(play):

@@ -60,7 +60,7 @@ def test_the_deploy_flow_cuts_into_its_stages():
         ["build", "lock", "converge", "compare", "upload", "install", "venv", "link"],
         ["before_check"],
         ["check", "before_switch"],
-        ["switch", "reload", "after_switch", "verify", "after_verify"],
+        ["switch", "reload", "after_switch", "verify", "with_verify", "after_verify"],
         ["clean"],
     ]
 

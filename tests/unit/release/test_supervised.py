@@ -1,6 +1,7 @@
 """The release job without a server: the script it runs, and how its events are read."""
 
 import io
+import os
 import shlex
 import subprocess
 
@@ -100,6 +101,57 @@ def test_when_its_operator_is_gone_the_job_notes_the_interrupted_run(tmp_path):
     note = {"kept": Command.of("touch", str(tmp_path / "noted"))}
     run_script(job(holder=str(info), gone=note).script(), tmp_path)
     assert (tmp_path / "noted").exists()
+
+
+def beside(tmp_path, verify="true", worker="true"):
+    """A job whose worker step runs beside the verify: it waits (up to 10 s) for the file
+    the verify makes, so it passes only if the two run at the same time."""
+    made = tmp_path / "verify-ran"
+    wait = f"i=0; while [ ! -e {made} ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done"
+    return Job("hello", [
+        Step("switch", (Command.of("echo", "switched"),)),
+        Step("with_verify: worker", (Command.shell(f"{wait}; echo worker up; test -e {made}"),
+                                     Command.shell(worker)), beside=True),
+        Step("verify", (Command.shell(f"echo verified; touch {made}"), Command.shell(verify))),
+    ], back=[Step("rollback", (Command.of("echo", "back"),))])  # fmt: skip
+
+
+def test_a_step_beside_the_verify_runs_with_it_and_shows_after_it(tmp_path):
+    printed = run_script(beside(tmp_path).script(), tmp_path)
+    assert printed == ("@@ begin switch\nswitched\n@@ end switch\n@@ begin verify\nverified\n"
+                       "@@ end verify\n@@ begin with_verify: worker\nworker up\n"
+                       "@@ end with_verify: worker\n@@ result kept\n")  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job.lock", "job.log", "verify-ran"]
+
+
+def test_a_job_goes_back_when_the_verify_or_a_step_beside_it_fails(tmp_path):
+    printed = run_script(beside(tmp_path, worker="exit 4").script(), tmp_path)
+    assert "@@ end verify\n@@ begin with_verify: worker\nworker up\n@@ fail with_verify: " \
+           "worker 4\n@@ begin rollback\n" in printed  # fmt: skip
+    assert printed.endswith("@@ result back\n")
+    (tmp_path / "verify-ran").unlink()
+    (tmp_path / "job.log").write_text("")
+    printed = run_script(beside(tmp_path, verify="exit 5").script(), tmp_path)
+    # the step beside it is waited for before going back: its output comes first
+    assert "@@ fail verify 5\n@@ begin with_verify: worker\nworker up\n@@ end with_verify: " \
+           "worker\n@@ begin rollback\n" in printed  # fmt: skip
+    assert printed.endswith("@@ result back\n")
+
+
+def test_gone_back_with_nobody_following_the_job_runs_what_comes_after(tmp_path):
+    info = tmp_path / "lock.info"
+    info.write_text("root@vm (deploy)\n2026-11-30 10:00:00 UTC\n999999999\n")  # no such pid
+    after = [Step("after_rollback: restart", (Command.of("echo", "restarted on r1"),))]
+    noted = {"back": Command.of("echo", "noted")}
+    job = beside(tmp_path, verify="false")
+    gone = Job(job.service, job.steps, job.back, holder=str(info), gone=noted, gone_back=after)
+    printed = run_script(gone.script(), tmp_path)
+    assert printed.endswith("@@ end rollback\n@@ begin after_rollback: restart\nrestarted on r1\n"
+                            "@@ end after_rollback: restart\nnoted\n@@ result back\n")  # fmt: skip
+    info.write_text(f"root@vm (deploy)\n2026-11-30 10:00:00 UTC\n{os.getpid()}\n")  # followed
+    (tmp_path / "verify-ran").unlink()
+    (tmp_path / "job.log").write_text("")
+    assert "restarted on r1" not in run_script(gone.script(), tmp_path)
 
 
 def test_the_job_starts_in_a_unit_of_its_own_and_is_followed_until_it_ends():

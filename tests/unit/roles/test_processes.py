@@ -73,12 +73,13 @@ def test_a_job_is_a_timer_and_a_oneshot_service_never_rate_limited(fleet):
     assert logs["cleanup"].unit == "hello-job-cleanup.service"
 
 
-def test_a_deploy_restarts_the_processes_after_verify_and_after_a_rollback(fleet):
+def test_a_deploy_restarts_the_processes_beside_the_verify_and_after_a_rollback(fleet):
     ctx = context(fleet, "processes", "solo", app_processes=WORKER,
                   app_process_settle=4)  # fmt: skip
     hooks = ctx.role.module.release(ctx).steps
-    assert set(hooks) == {"after_verify", "after_rollback"}
-    [step] = hooks["after_verify"]
+    assert set(hooks) == {"with_verify", "after_rollback"}
+    [step] = hooks["with_verify"]
+    assert hooks["after_rollback"] == [step]
     [command] = step.commands(HookContext(Layout("/srv/hello"), "r2", "r1"))
     assert command.display() == "systemctl restart hello-process-worker.service (each must stay up)"
     script = ctx.role.path / "files" / "restart.py"
