@@ -20,6 +20,7 @@ from pathlib import Path
 from provision.core import runner
 from provision.core.facts import HostFacts
 from provision.core.transport import Result, Target
+from provision.release.layout import BAD, DONE, ROLLED_BACK, UNVERIFIED
 from provision.release.supervised import EVENT  # the release job's event lines
 
 # the runner's markers, as its scripts echo them
@@ -211,7 +212,7 @@ def release_state(text):
     """What ``ReleaseState``'s command prints on a server described by ``text``: lines of
     ``current ID``, ``release ID BAD BACK NEW VENV`` (flags 0 or 1), ``venv ID``, and
     others as the command prints them (``content``, ``intent``, ``job``)."""
-    marks = (".provision-bad", ".provision-rolled-back", ".provision-unverified")
+    marks = (BAD, ROLLED_BACK, UNVERIFIED)
     printed = []
     for line in text.splitlines():
         kind, _, rest = line.partition(" ")
@@ -219,7 +220,7 @@ def release_state(text):
             printed.append(f"current releases/{rest}")
         elif kind == "release":
             rid, *flags, venv = rest.split()
-            printed += [f"mark releases/{rid} .provision-complete ",
+            printed += [f"mark releases/{rid} {DONE} ",
                         f"mark releases/{rid} venv ../../venvs/{venv}"]  # fmt: skip
             printed += [f"mark releases/{rid} {m} " for m, on in zip(marks, flags, strict=True)
                         if on == "1"]  # fmt: skip

@@ -45,11 +45,12 @@ def job(r: Release, to: str, back_to: str | None, leaving: str | None = None) ->
         switch = phases.switch(layout, user, to)
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     intent = {"action": r.action, "release": to, "from": back_to or "", "by": r.by, "at": at}
+    context = r.hook_context()
     steps = [
         Step("switch", (write_intent(layout, intent), *switch)),
         Step("reload", (p.go_live,), says_pid=True),
-        *hooked(r, "after_switch", r.hook_context()),
-        *hooked(r, "with_verify", r.hook_context()),
+        *hooked(r, "after_switch", context),
+        *hooked(r, "with_verify", context),
         Step("verify", (phases.poll(p.url(p.port), to, p.health_timeout, PID),)),
     ]
     back = []
