@@ -21,6 +21,22 @@ INSTALL = (
     "Dpkg::Options::=--force-confold",
 )
 
+LISTS = "/var/lib/apt/lists"
+
+
+def refresh(lists: str = LISTS) -> Command:
+    """The package lists refreshed, with the packages' long descriptions (the Translation
+    files) only where the server has them already: a fresh server's first refresh is
+    spared them (6 MB for Debian 12's main: 0.8 s instead of 1.3 to 1.9 s on a test host),
+    and one that has them keeps them up to date. apt's daily refresh fetches them as its
+    settings say."""
+    return Command.script(
+        "if ls {lists}/*_Translation-* >/dev/null 2>&1; then apt-get update -q; "
+        "else apt-get update -q -o Acquire::Languages=none; fi",
+        label="refresh apt's package lists",
+        lists=lists,
+    )
+
 
 def packages(
     names: Iterable[str], cache_valid_time: int = 3600, recommends: bool = False
@@ -56,7 +72,7 @@ def install(parts: list[tuple[tuple[str, ...], bool, bool]]) -> list[Command]:
     commands = []
     if any(refresh for _, refresh, _ in parts):
         commands += [
-            Command.of("apt-get", "update", "-q"),
+            refresh(),
             Command.of("mkdir", "-p", "/var/lib/apt/periodic"),
             Command.of("touch", APT_STAMP),
         ]

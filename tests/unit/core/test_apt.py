@@ -1,11 +1,18 @@
 """Debian packages: what an install sends, given what is installed and how old the lists
 are; and the one transaction several tasks' packages make together."""
 
+import os
+import subprocess
+
 import pytest
 
 from provision.core.operations import apt
 from tests.unit.core.test_operations import decides
 
+REFRESH = (
+    "sh -c 'if ls /var/lib/apt/lists/*_Translation-* >/dev/null 2>&1; then apt-get update -q; "
+    "else apt-get update -q -o Acquire::Languages=none; fi'"
+)
 INSTALL = (
     "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
     "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
@@ -42,7 +49,7 @@ CASES = [
         apt.packages(["nginx"], cache_valid_time=3600),
         {"installed": frozenset(), "age": 7200},
         [
-            "apt-get update -q",
+            REFRESH,
             "mkdir -p /var/lib/apt/periodic",
             "touch /var/lib/apt/periodic/provision-update-stamp",
             "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
@@ -66,7 +73,7 @@ def test_parts_of_several_tasks_make_one_transaction():
     assert nginx.joint.kind == venv.joint.kind == "apt"
     joined = [c.render() for c in nginx.joint.join([nginx.joint.part, venv.joint.part])]
     assert joined == [  # the lists refreshed, as one part wants; each package once
-        "apt-get update -q",
+        REFRESH,
         "mkdir -p /var/lib/apt/periodic",
         "touch /var/lib/apt/periodic/provision-update-stamp",
         f"{INSTALL} --no-install-recommends nginx python3-venv",
@@ -77,3 +84,24 @@ def test_packages_with_their_recommended_ones_join_only_their_like():
     plain = apt.packages(["a"]).compare({"installed": frozenset(), "age": 60})
     fuller = apt.packages(["b"], recommends=True).compare({"installed": frozenset(), "age": 60})
     assert plain.joint.kind != fuller.joint.kind
+
+
+@pytest.mark.parametrize("present, expected", [
+    ([], "update -q -o Acquire::Languages=none"),  # a fresh server's lists: none fetched
+    (["deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"],
+     "update -q -o Acquire::Languages=none"),
+    (["deb.debian.org_debian_dists_bookworm_main_i18n_Translation-en"], "update -q"),
+    (["deb.debian.org_debian_dists_bookworm_main_i18n_Translation-en.lz4"], "update -q"),
+])  # fmt: skip
+def test_a_refresh_fetches_descriptions_only_where_the_lists_have_them(tmp_path, present, expected):
+    lists, bin_ = tmp_path / "lists", tmp_path / "bin"
+    (lists / "partial").mkdir(parents=True)
+    for name in present:
+        (lists / name).touch()
+    bin_.mkdir()
+    (bin_ / "apt-get").write_text('#!/bin/sh\necho "$@"\n')
+    (bin_ / "apt-get").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"}
+    done = subprocess.run(apt.refresh(str(lists)).render(), shell=True, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert done.stdout.strip() == expected
