@@ -134,7 +134,7 @@ class Session:
         chan = self._exec(text)
         try:
             if stdin:
-                chan.sendall(stdin)
+                send_all(chan, stdin)
             chan.shutdown_write()
             out, err = _drain(chan)
             return Result(chan.recv_exit_status(), out, err)
@@ -177,6 +177,18 @@ class Session:
                 chan.close()
             raise ConnectError(f"{self.target.name}: the SSH connection was lost ({e})") from e
         return chan
+
+
+def send_all(chan: paramiko.Channel, data: bytes, packet: int = 1 << 15) -> None:
+    """``data`` sent whole, a packet at a time. Not ``Channel.sendall``: it copies the rest
+    of the data after each packet, which took 0.3 s of an 18 MB upload (uv) on a test host.
+    """
+    view = memoryview(data)
+    while view:
+        sent = chan.send(view[:packet].tobytes())
+        if not sent:
+            raise OSError("the channel closed before it took all its input")
+        view = view[sent:]
 
 
 QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only

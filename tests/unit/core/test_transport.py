@@ -1,5 +1,5 @@
 """The TCP connection under SSH: requests and acknowledgements sent at once; a proxy of
-~/.ssh/config still used."""
+~/.ssh/config still used; a command's input sent a packet at a time."""
 
 import socket
 import threading
@@ -8,7 +8,7 @@ import paramiko
 import pytest
 from fabric import Config
 
-from provision.core.transport import ConnectError, Session, Target, dial
+from provision.core.transport import ConnectError, Session, Target, dial, send_all
 from tests.helpers import CountingPort
 
 ROUNDS = 5
@@ -66,3 +66,31 @@ def test_a_host_behind_a_proxy_command_is_not_dialled_directly():
         assert port.visits == 0
     finally:
         port.close()
+
+
+class Channel:
+    """As paramiko's: ``send`` takes what its window allows and says how much."""
+
+    def __init__(self, window):
+        self.window, self.got, self.offered = window, bytearray(), []
+
+    def send(self, data):
+        self.offered.append(len(data))
+        taken = data[: self.window]
+        self.got += taken
+        return len(taken)
+
+
+def test_a_commands_input_goes_whole_and_is_never_copied_beyond_a_packet():
+    data = bytes(range(256)) * 1000  # 256 kB
+    chan = Channel(window=10_000)  # less than a packet, as a window that fills up
+    send_all(chan, data, packet=1 << 15)
+    assert bytes(chan.got) == data
+    # each call is handed one packet at most, not the rest of the data (which
+    # Channel.sendall copies at every packet: quadratic in the input's size)
+    assert max(chan.offered) == 1 << 15 and len(chan.offered) == -(-len(data) // 10_000)
+
+
+def test_a_channel_that_takes_nothing_more_is_an_error_not_a_loop():
+    with pytest.raises(OSError, match="closed"):
+        send_all(Channel(window=0), b"data")
