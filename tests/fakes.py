@@ -25,7 +25,9 @@ from provision.release.supervised import EVENT  # the release job's event lines
 
 # the runner's markers, as its scripts echo them
 STEP = re.compile(rf"^echo {runner.STEP} (\d+) >&2\n", re.MULTILINE)
-FACT = re.compile(rf"^echo ({runner.FACT}-\w+)\n", re.MULTILINE)
+PROBE = re.compile(rf"^(pids=\nif facts=\$\(mktemp |\{{ echo {runner.FACT}-)")  # a runner.Probe's
+FACT = re.compile(rf"^\{{ echo ({runner.FACT}-\w+); \( (.*?) \) 2>/dev/null; echo; echo \1\.; \}}"
+                  r'( > "\$facts/\d+" & pids="\$pids \$!")?$', re.M | re.S)  # fmt: skip
 BODY = re.compile(r"^s(\d+)\(\) \{ (.*?); \}\n(?=s\d+\(\) \{ |if run )", re.M | re.S)
 RUN = re.compile(r"(run|beside) s(\d+) ('[^']*'|[^ ;]+)")
 
@@ -99,7 +101,7 @@ class FakeSession:
 
     def run_as_root(self, text, stdin=None):
         self.round_trips += 1
-        if FACT.match(text):
+        if PROBE.match(text):
             return Result(0, self.probe(text), "")
         if not STEP.search(text):
             return self.answer(text)
@@ -120,13 +122,8 @@ class FakeSession:
 
     def probe(self, text):
         """What a batch of fact probes prints, each answered by the rules."""
-        token = FACT.match(text)
-        if not token:
-            return ""
-        probes = text.split(f"echo {token[1]}\n")[1:]
-        outputs = [self.answer(p.removeprefix("( ").rsplit(" ) 2>/dev/null", 1)[0]).stdout
-                   for p in probes]  # fmt: skip
-        return "".join(f"{token[1]}\n{o}" for o in outputs)
+        return "".join(f"{token}\n{self.answer(command).stdout}\n{token}.\n"
+                       for token, command, _ in FACT.findall(text))  # fmt: skip
 
     def start_as_root(self, text):
         self.round_trips += 1

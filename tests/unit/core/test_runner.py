@@ -2,10 +2,15 @@
 run even after a later failure, check mode changes nothing."""
 
 import io
+import subprocess
+from dataclasses import dataclass
 
+import pytest
+
+from provision.core.facts import Fact
 from provision.core.operations import apt, files, systemd
 from provision.core.output import Output
-from provision.core.runner import AFTER_CHANGE, Task, TaskRun
+from provision.core.runner import AFTER_CHANGE, AT_ONCE, Probe, Task, TaskFailed, TaskRun
 from provision.core.transport import Result
 from tests.fakes import FakeSession
 
@@ -157,3 +162,50 @@ def test_a_change_and_the_facts_after_it_share_a_round_trip():
     tally, _ = play(s, [Task("t", files.directory(f"/{n}")) for n in "abc"])
     # one to read all three, then each change with the reading of the rest after it
     assert s.round_trips == 4 and tally.changed == 3
+
+
+@dataclass(frozen=True)
+class Shell(Fact[str]):
+    """A fact that is what ``text`` prints."""
+
+    text: str
+
+    def command(self) -> str:
+        return self.text
+
+    def parse(self, output: str) -> str:
+        return output
+
+
+def read(facts):
+    """``facts`` read by their probe's script, run by sh here as on a server."""
+    probe = Probe(facts)
+    done = subprocess.run(["sh", "-c", probe.script], capture_output=True, text=True,
+                          timeout=30, check=True)  # fmt: skip
+    return probe.read(done.stdout, done.stderr)
+
+
+def test_facts_are_read_at_once_and_given_back_in_order_each_as_printed(tmp_path):
+    flag = tmp_path / "second-started"
+    # the first waits (10 s at most) for the second to start: read one after the other,
+    # it would find nothing
+    waits = Shell(f"i=0; while [ ! -e {flag} ] && [ $i -lt 1000 ]; do sleep 0.01; "
+                  f"i=$((i+1)); done; [ -e {flag} ] && echo found")  # fmt: skip
+    facts = [waits, Shell(f"touch {flag}; printf 'no newline'"), Shell("echo two; echo lines"),
+             Shell("exit 3"), Shell("echo to stderr >&2")]  # fmt: skip
+    assert read(facts) == {waits: "found\n", facts[1]: "no newline", facts[2]: "two\nlines\n",
+                           facts[3]: "", facts[4]: ""}  # fmt: skip
+
+
+def test_a_few_facts_are_read_one_after_the_other_without_a_folder():
+    few = [Shell("echo a"), Shell("printf b"), Shell("exit 1")]
+    assert len(few) < AT_ONCE and "mktemp" not in Probe(few).script
+    assert read(few) == {few[0]: "a\n", few[1]: "b", few[2]: ""}
+
+
+def test_a_fact_cut_short_is_an_error_not_a_fact_read_as_empty():
+    probe = Probe([Shell("echo a"), Shell("echo b")])
+    whole = f"{probe.token}\na\n\n{probe.token}.\n{probe.token}\nb\n\n{probe.token}.\n"
+    assert probe.read(whole) == {Shell("echo a"): "a\n", Shell("echo b"): "b\n"}
+    with pytest.raises(TaskFailed, match="could not read facts"):
+        probe.read(whole[: whole.rindex("b") + 1])  # the second's file stopped short
