@@ -71,7 +71,8 @@ def test_a_failed_deploy_leaves_every_unit_of_the_app_as_it_was(site):
         assert f"rolled back to {before[1]}" in done.stdout
         assert "restore" in done.stdout and "as they were before this deploy" in done.stdout
         # the process's own lines, and not the web app's start-up lines
-        failure = done.stdout[done.stdout.index("did not stay up") :]
+        failure = done.stdout[done.stdout.index("error: with_verify") :]
+        assert "hello-process-worker.service did not stay up" in failure, failure
         assert "No module named wroker" in failure, failure
         assert "--- the app's log" not in failure and "Booting worker" not in failure
         until("the units are as before", lambda: units(site) == before, within=30)

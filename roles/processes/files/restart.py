@@ -83,11 +83,13 @@ def up_still(unit, pid, pids):
 
 
 def failed(unit, since):
+    """The unit's journal since the restart, then the verdict: last, so that the error's
+    tail of the output (a few lines) always names the unit, however long its journal."""
     state = show(unit, "ActiveState", "Result")
-    print(f"{unit} did not stay up: Result={state.get('Result')} "
-          f"ActiveState={state.get('ActiveState')}", flush=True)  # fmt: skip
     subprocess.run(["journalctl", "-u", unit, "--since", f"@{int(since)}", "-n", "30",
                     "--no-pager", "-o", "cat"])  # fmt: skip
+    print(f"{unit} did not stay up: Result={state.get('Result')} "
+          f"ActiveState={state.get('ActiveState')}", flush=True)  # fmt: skip
     sys.exit(1)
 
 

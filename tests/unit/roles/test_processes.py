@@ -1,6 +1,9 @@
 """Background processes and scheduled jobs (roles/processes): the units they become, the
 restart a deploy runs, and the settings refused before any connection."""
 
+import os
+import subprocess
+
 import pytest
 
 from provision.project.inventory import InventoryError
@@ -168,3 +171,24 @@ def test_a_calendar_without_a_cron_form_asks_for_the_job_s_cron(fleet):
     ctx.vars["app_schedule"] = {"monthly-report": {**job, "cron": "0 4 1 * *"}}
     [cronjob] = tasks.containers(ctx).kube
     assert cronjob["spec"]["schedule"] == "0 4 1 * *"
+
+
+def test_a_process_that_did_not_stay_up_is_named_last_after_its_journal(fleet, tmp_path):
+    script = (fleet.roles["processes"].path / "files" / "restart.py").read_text()
+    assert script.endswith("\nmain()\n")
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    stubs = {"systemctl": "echo ActiveState=activating; echo Result=exit-code",
+             "journalctl": 'for i in $(seq 40); do echo "journal line $i"; done'}  # fmt: skip
+    for name, body in stubs.items():
+        (bin_ / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_ / name).chmod(0o755)
+    failing = script.removesuffix("main()\n") + "failed('hello-process-crash.service', 0)\n"
+    done = subprocess.run(["python3", "-I", "-c", failing], capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"})  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    # the error shows the last lines of a step's output: the verdict is among them
+    assert lines[-1] == ("hello-process-crash.service did not stay up: Result=exit-code "
+                         "ActiveState=activating")  # fmt: skip
+    assert lines[:-1] == [f"journal line {i}" for i in range(1, 41)]
