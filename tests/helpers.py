@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import os
 import re
 import socket
 import subprocess
@@ -161,3 +162,15 @@ def listed(stdout):
         if m:
             rows[m[1]] = {mark.strip() for mark in m[2].split(",") if mark.strip()}
     return rows
+
+
+def with_programs(folder, **bodies):
+    """An environment whose PATH finds first a shell script for each program named (its
+    body), written under ``folder``: the server's programs, as a test here stands them in.
+    """
+    bin_ = folder / "bin"
+    bin_.mkdir()
+    for name, body in bodies.items():
+        (bin_ / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_ / name).chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"}

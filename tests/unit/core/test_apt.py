@@ -1,12 +1,12 @@
 """Debian packages: what an install sends, given what is installed and how old the lists
 are; and the one transaction several tasks' packages make together."""
 
-import os
 import subprocess
 
 import pytest
 
 from provision.core.operations import apt
+from tests.helpers import with_programs
 from tests.unit.core.test_operations import decides
 
 REFRESH = (
@@ -94,14 +94,11 @@ def test_packages_with_their_recommended_ones_join_only_their_like():
     (["deb.debian.org_debian_dists_bookworm_main_i18n_Translation-en.lz4"], "update -q"),
 ])  # fmt: skip
 def test_a_refresh_fetches_descriptions_only_where_the_lists_have_them(tmp_path, present, expected):
-    lists, bin_ = tmp_path / "lists", tmp_path / "bin"
+    lists = tmp_path / "lists"
     (lists / "partial").mkdir(parents=True)
     for name in present:
         (lists / name).touch()
-    bin_.mkdir()
-    (bin_ / "apt-get").write_text('#!/bin/sh\necho "$@"\n')
-    (bin_ / "apt-get").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"}
+    env = with_programs(tmp_path, **{"apt-get": 'echo "$@"'})
     done = subprocess.run(apt.refresh(str(lists)).render(), shell=True, env=env,
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert done.stdout.strip() == expected

@@ -1,7 +1,6 @@
 """Background processes and scheduled jobs (roles/processes): the units they become, the
 restart a deploy runs, and the settings refused before any connection."""
 
-import os
 import subprocess
 
 import pytest
@@ -11,6 +10,7 @@ from provision.project.schema import SchemaError
 from provision.release.layout import Layout
 from provision.release.plan import HookContext
 from tests.fleet import context, on_server, preflight
+from tests.helpers import with_programs
 
 WORKER = {"worker": {"command": "arq app.worker.WorkerSettings", "stop_signal": "SIGINT",
                      "stop_timeout": 120}}  # fmt: skip
@@ -176,16 +176,12 @@ def test_a_calendar_without_a_cron_form_asks_for_the_job_s_cron(fleet):
 def test_a_process_that_did_not_stay_up_is_named_last_after_its_journal(fleet, tmp_path):
     script = (fleet.roles["processes"].path / "files" / "restart.py").read_text()
     assert script.endswith("\nmain()\n")
-    bin_ = tmp_path / "bin"
-    bin_.mkdir()
-    stubs = {"systemctl": "echo ActiveState=activating; echo Result=exit-code",
-             "journalctl": 'for i in $(seq 40); do echo "journal line $i"; done'}  # fmt: skip
-    for name, body in stubs.items():
-        (bin_ / name).write_text(f"#!/bin/sh\n{body}\n")
-        (bin_ / name).chmod(0o755)
+    journal = 'for i in $(seq 40); do echo "journal line $i"; done'
+    env = with_programs(tmp_path, journalctl=journal,
+                        systemctl="echo ActiveState=activating; echo Result=exit-code")  # fmt: skip
     failing = script.removesuffix("main()\n") + "failed('hello-process-crash.service', 0)\n"
     done = subprocess.run(["python3", "-I", "-c", failing], capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}"})  # fmt: skip
+                          env=env)  # fmt: skip
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     # the error shows the last lines of a step's output: the verdict is among them
